@@ -1,0 +1,22 @@
+"""The `strtool` command: this file is the table of contents of the CLI."""
+
+from __future__ import annotations
+
+import typer
+
+from strtool.cli import root
+
+app = typer.Typer(
+    name="strtool",
+    help="Multilingual scene text recognition: data, synthesis, training, evaluation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+app.callback()(root.callback)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,28 @@
+"""Typed errors raised by the library. The CLI maps every `StrtoolError` to a
+one-line message on stderr and exit code 1; anything else is a bug."""
+
+from __future__ import annotations
+
+
+class StrtoolError(Exception):
+    """Base class of every user-facing error (bad input, bad config, bad data)."""
+
+
+class InputError(StrtoolError):
+    """A file, folder or argument given by the user is missing or malformed."""
+
+
+class ConfigError(StrtoolError):
+    """A config file or `--set` override is invalid; the message names the key path."""
+
+
+class DataError(StrtoolError):
+    """A dataset (LMDB, gt file, image) is unreadable or inconsistent."""
+
+
+class UnknownLanguageError(StrtoolError):
+    """A language code or group name is not known."""
+
+
+class FontError(StrtoolError):
+    """A font file cannot be read or does not cover what is needed."""

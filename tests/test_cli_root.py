@@ -1,0 +1,19 @@
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from strtool import __version__
+from strtool.cli import app
+
+
+def test_version():
+    r = CliRunner().invoke(app, ["--version"])
+    assert r.exit_code == 0
+    assert __version__ in r.stdout
+
+
+def test_python_m_help():
+    r = subprocess.run([sys.executable, "-m", "strtool", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0
+    assert "strtool" in r.stdout
