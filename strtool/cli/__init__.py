@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from strtool.cli import root
+from strtool.cli import fonts, root
 
 app = typer.Typer(
     name="strtool",
@@ -15,6 +15,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.callback()(root.callback)
+app.add_typer(fonts.fonts_app, name="fonts")
 
 
 def main() -> None:

@@ -1,0 +1,160 @@
+"""`strtool fonts`: check which characters fonts really render; list the shipped fonts."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from strtool.cli.common import (
+    JsonOpt,
+    LangsOpt,
+    QuietOpt,
+    handle_errors,
+    info,
+    make_progress,
+    print_json,
+    print_table,
+)
+from strtool.errors import InputError
+from strtool.synth.coverage import (
+    CoverageRow,
+    Missing,
+    check_entries,
+    entries_script,
+    lang_entries,
+    read_charset_entries,
+)
+from strtool.synth.fonts import checker_for, discover_fonts, load_manifest, shipped_fonts
+from strtool.text.langs import LANG_SCRIPT, resolve_langs
+
+fonts_app = typer.Typer(
+    name="fonts",
+    help="Font coverage checks (cmap + HarfBuzz shaping) and the shipped font set.",
+    no_args_is_help=True,
+)
+
+_COLUMNS = ("font", "face", "lang", "covered", "total", "%")
+
+
+def _targets(langs: str | None, charset: Path | None) -> list[tuple[str, list[str], str | None]]:
+    """(name, entries, script hint) of every charset to check."""
+    if langs is not None and charset is not None:
+        raise InputError("give either --lang or --charset, not both")
+    if charset is not None:
+        entries = read_charset_entries(charset)
+        return [(charset.name, entries, entries_script(entries))]
+    return [(lang, lang_entries(lang), LANG_SCRIPT.get(lang)) for lang in resolve_langs(langs)]
+
+
+def _write_missing(path: Path, missing: list[Missing]) -> None:
+    """Uncovered entries as TSV (or JSON for a `.json` path), written atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".json":
+        text = json.dumps([m.to_dict() for m in missing], ensure_ascii=False, indent=1) + "\n"
+    else:
+        lines = ["font\tlang\tchar\tcodepoints\treason"]
+        lines += [f"{m.font}\t{m.lang}\t{m.char}\t{m.codepoints}\t{m.reason}" for m in missing]
+        text = "\n".join(lines) + "\n"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+@fonts_app.command("check")
+@handle_errors
+def check(
+    fonts: Annotated[
+        list[Path], typer.Argument(help="Font files (.ttf/.otf/.ttc) or folders of fonts.")
+    ],
+    langs: LangsOpt = None,
+    charset: Annotated[
+        Path | None,
+        typer.Option("--charset", help="A charset file (strtool JSON or one entry per line)."),
+    ] = None,
+    missing: Annotated[
+        Path | None,
+        typer.Option("--missing", help="Write uncovered characters here (TSV, or .json)."),
+    ] = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Coverage of charsets by fonts: a character counts only when it is in the cmap
+    and HarfBuzz shapes it without .notdef, dotted circle or empty glyph."""
+    faces = discover_fonts(fonts)
+    targets = _targets(langs, charset)
+    rows: list[CoverageRow] = []
+    with make_progress(quiet) as progress:
+        task = progress.add_task("checking", total=len(faces) * len(targets), rate="")
+        for face in faces:
+            checker = checker_for(face)
+            for name, entries, hint in targets:
+                rows.append(check_entries(checker, entries, name, hint))
+                progress.advance(task)
+    lost = [m for r in rows for m in r.missing]
+    if missing is not None:
+        _write_missing(missing, lost)
+        info(f"{len(lost)} uncovered entries -> {missing}", quiet)
+    if as_json:
+        print_json({"rows": [_row_json(r) for r in rows]})
+        return
+    table = [(r.font, r.face, r.lang, r.covered, r.total, f"{r.percent:.1f}") for r in rows]
+    print_table(table, _COLUMNS, title="font coverage")
+
+
+def _row_json(row: CoverageRow) -> dict[str, object]:
+    out = row.to_dict()
+    reasons: dict[str, int] = {}
+    for m in row.missing:
+        reasons[m.reason] = reasons.get(m.reason, 0) + 1
+    out["missing_by_reason"] = reasons
+    return out
+
+
+@fonts_app.command("list")
+@handle_errors
+def list_fonts(
+    recompute: Annotated[
+        bool,
+        typer.Option("--recompute", help="Recheck coverage against the current charsets."),
+    ] = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """The shipped fonts (fonts/manifest.json) and the charsets they cover."""
+    entries = load_manifest()
+    if recompute:
+        faces = {str(f.path): f for f in shipped_fonts()}
+        for e in entries:
+            face = next(f for p, f in faces.items() if p.endswith(e["file"]))
+            checker = checker_for(face)
+            e["coverage"] = {}
+            for lang in e.get("langs", []):
+                row = check_entries(checker, lang_entries(lang), lang, LANG_SCRIPT.get(lang))
+                e["coverage"][lang] = {"covered": row.covered, "total": row.total}
+        info(f"rechecked {len(entries)} fonts", quiet)
+    if as_json:
+        print_json({"fonts": entries})
+        return
+    rows = []
+    for e in entries:
+        cov = e.get("coverage", {})
+        cells = [f"{k} {v['covered']}/{v['total']}" for k, v in cov.items()]
+        rows.append(
+            (
+                e["file"],
+                f"{e['family']} {e.get('style', '')}".strip(),
+                ",".join(e["scripts"]),
+                e.get("design", ""),
+                e.get("licence", ""),
+                f"{e.get('bytes', 0) / 1024:.0f} KiB",
+                " ".join(cells),
+            )
+        )
+    cols = ("file", "face", "scripts", "design", "licence", "size", "coverage")
+    print_table(rows, cols, title=f"{len(entries)} shipped fonts")

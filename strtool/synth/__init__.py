@@ -1,0 +1,1 @@
+"""Synthetic data: fonts and coverage, corpora, rendering, augmentation, pipeline."""

@@ -1,0 +1,232 @@
+"""What a font must shape to "support" a charset entry, and coverage reports.
+
+A charset entry is checked as the text a renderer would really draw:
+
+- a base character (letter, digit, punctuation) is shaped alone;
+- a combining mark (general category M*: Latin accents, Arabic harakat, Indic matras,
+  viramas and nuktas, kana voicing marks) cannot stand alone - HarfBuzz would insert a
+  dotted circle U+25CC - so it is shaped on the *carrier* of its script (`CARRIERS`);
+- a multi-code-point entry (an Indic conjunct from a charset's `clusters` list) is
+  shaped as it is, as one cluster.
+
+`CARRIERS` is the one table of carriers; `synth chars` and the renderer reuse it.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from strtool.errors import InputError
+from strtool.paths import charsets_dir
+from strtool.text.script import char_script, detect_script
+
+if TYPE_CHECKING:
+    from strtool.synth.fontcheck import FontChecker
+
+#: Script (as named by `strtool.text.script`) -> base letter that carries its marks.
+#: क + ा, ক + া, ب + َ, a + ́, か + ゙ (kana voicing), 가 for Hangul tone marks.
+CARRIERS: dict[str, str] = {
+    "Latin": "a",
+    "Arabic": "\u0628",  # ب BEH
+    "Devanagari": "\u0915",  # क KA
+    "Bengali": "\u0995",  # ক KA
+    "Han": "\u4e00",  # 一
+    "Hiragana": "\u304b",  # か
+    "Katakana": "\u30ab",  # カ
+    "Hangul": "\uac00",  # 가
+    "Cyrillic": "\u0430",  # а
+    "Greek": "\u03b1",  # α
+}
+
+#: Words in a mark's Unicode name that tell its script when its Script property is
+#: Inherited (Arabic harakat and the kana voicing marks are).
+_NAME_HINTS: tuple[tuple[str, str], ...] = (
+    ("ARABIC", "Arabic"),
+    ("DEVANAGARI", "Devanagari"),
+    ("BENGALI", "Bengali"),
+    ("HIRAGANA", "Hiragana"),
+    ("KATAKANA", "Katakana"),
+    ("HANGUL", "Hangul"),
+    ("CYRILLIC", "Cyrillic"),
+    ("GREEK", "Greek"),
+)
+
+#: Why an entry is not supported (in the order the checks run).
+REASONS: tuple[str, ...] = ("not-in-cmap", "notdef", "dotted-circle", "empty-glyph")
+
+
+def is_mark(ch: str) -> bool:
+    """True for a single combining mark (general category Mn, Mc or Me)."""
+    return len(ch) == 1 and unicodedata.category(ch).startswith("M")
+
+
+def mark_script(mark: str, hint: str | None = None) -> str:
+    """Script whose carrier a mark sits on: its own Script property, else a script
+    named in its Unicode name, else `hint` (the charset's script), else Latin."""
+    own = char_script(mark)
+    if own is not None:
+        return own
+    name = unicodedata.name(mark, "")
+    for word, script in _NAME_HINTS:
+        if word in name:
+            return script
+    if hint in CARRIERS:
+        return hint  # type: ignore[return-value]
+    return "Latin"
+
+
+def carrier_for(mark: str, hint: str | None = None) -> str:
+    """The base letter a mark is shown on (see `CARRIERS`)."""
+    return CARRIERS[mark_script(mark, hint)]
+
+
+def shaping_text(entry: str, hint: str | None = None) -> str:
+    """The text to shape to decide whether a font supports a charset `entry`: the
+    entry itself, or carrier + mark for a lone combining mark."""
+    if is_mark(entry):
+        return carrier_for(entry, hint) + entry
+    return entry
+
+
+@dataclass(frozen=True)
+class Missing:
+    """One charset entry a font does not support."""
+
+    font: str
+    lang: str
+    char: str
+    codepoints: str  # "U+0915 U+094D"
+    reason: str  # one of REASONS
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    """Coverage of one charset (a language or a user file) by one font face."""
+
+    font: str  # file name (with #index for collection faces)
+    face: str  # "Family Style"
+    lang: str
+    covered: int
+    total: int
+    missing: tuple[Missing, ...] = ()
+
+    @property
+    def percent(self) -> float:
+        """Covered share in percent (100.0 for an empty charset)."""
+        return 100.0 * self.covered / self.total if self.total else 100.0
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready dict (without the missing list; see `Missing`)."""
+        return {
+            "font": self.font,
+            "face": self.face,
+            "lang": self.lang,
+            "covered": self.covered,
+            "total": self.total,
+            "percent": round(self.percent, 2),
+        }
+
+
+def codepoints(text: str) -> str:
+    """`U+XXXX` notation of every code point of `text`, space separated."""
+    return " ".join(f"U+{ord(c):04X}" for c in text)
+
+
+def check_entries(
+    checker: FontChecker,
+    entries: Sequence[str],
+    lang: str,
+    script_hint: str | None = None,
+) -> CoverageRow:
+    """Check every charset entry (chars and clusters) against one font.
+
+    `script_hint` is the charset's script, used to pick the carrier of marks whose
+    Script property is Inherited."""
+    missing: list[Missing] = []
+    label = checker.face.label
+    for entry in entries:
+        reason = checker.why_not(shaping_text(entry, script_hint))
+        if reason is not None:
+            missing.append(Missing(label, lang, entry, codepoints(entry), reason))
+    return CoverageRow(
+        font=label,
+        face=checker.face.name,
+        lang=lang,
+        covered=len(entries) - len(missing),
+        total=len(entries),
+        missing=tuple(missing),
+    )
+
+
+def dedupe(entries: Iterable[str]) -> list[str]:
+    """Ordered, de-duplicated, NFC entries (empty strings dropped)."""
+    out: dict[str, None] = {}
+    for e in entries:
+        e = unicodedata.normalize("NFC", e)
+        if e:
+            out.setdefault(e, None)
+    return list(out)
+
+
+#: Keys of a charset JSON whose lists are checked (`clusters`: Indic conjuncts).
+CHARSET_KEYS: tuple[str, ...] = (
+    "letters",
+    "diacritics",
+    "digits",
+    "punctuation",
+    "common",
+    "clusters",
+)
+
+
+def read_charset_entries(path: Path) -> list[str]:
+    """Entries to check from a charset file: our JSON format (every category list and
+    `clusters`, at top level or under `categories`) or a text file with one entry per
+    line. Raises `InputError` naming the file when it is missing or malformed."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: charset file not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}: cannot read charset ({e})") from None
+    if path.suffix.lower() != ".json":
+        return dedupe(line.rstrip("\r\n") for line in text.splitlines() if line.strip())
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}: line {e.lineno}: invalid JSON ({e.msg})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: a charset JSON must be an object")
+    cats = data.get("categories") if isinstance(data.get("categories"), dict) else {}
+    entries: list[str] = []
+    for key in CHARSET_KEYS:
+        value = data.get(key, cats.get(key, []))
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise InputError(f"{path}: key '{key}' must be a list of strings")
+        entries.extend(value)
+    if not entries:
+        raise InputError(f"{path}: charset has no entries")
+    return dedupe(entries)
+
+
+def lang_entries(lang: str) -> list[str]:
+    """Entries of the shipped charset of a language (`charsets/<lang>.json`)."""
+    path = charsets_dir() / f"{lang}.json"
+    if not path.is_file():
+        raise InputError(f"{path}: no charset for language '{lang}'")
+    return read_charset_entries(path)
+
+
+def entries_script(entries: Sequence[str]) -> str | None:
+    """Majority script of a user charset (the carrier hint for its marks)."""
+    return detect_script("".join(entries))

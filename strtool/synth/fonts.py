@@ -1,0 +1,186 @@
+"""Font faces: discovery in files/folders, the shipped set, and coverage checking.
+
+A `FontFace` is one face of one font file (a `.ttc`/`.otc` collection holds several,
+addressed by `index`). `discover_fonts` expands files and folders into faces,
+`shipped_fonts` reads `fonts/manifest.json`, and `FontChecker` (re-exported from
+`strtool.synth.fontcheck`) decides whether a face really renders a text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fontTools.ttLib import TTCollection, TTFont, TTLibError
+
+from strtool.errors import FontError, InputError
+from strtool.paths import fonts_dir
+from strtool.synth.fontcheck import FontChecker, checker_for
+
+__all__ = [
+    "FONT_SUFFIXES",
+    "FontChecker",
+    "FontFace",
+    "checker_for",
+    "discover_fonts",
+    "load_manifest",
+    "manifest_path",
+    "read_faces",
+    "shipped_fonts",
+]
+
+FONT_SUFFIXES: tuple[str, ...] = (".ttf", ".otf", ".ttc", ".otc")
+_COLLECTIONS = (".ttc", ".otc")
+
+
+@dataclass(frozen=True)
+class FontFace:
+    """One face of a font file.
+
+    `path`: the font file; `index`: face number inside a collection (0 otherwise);
+    `family`/`style`: typographic names from the name table (IDs 16/17, else 1/2);
+    `groups`: MLT script groups the face is meant for (known for shipped fonts, empty
+    for user fonts)."""
+
+    path: Path
+    index: int = 0
+    family: str = ""
+    style: str = ""
+    groups: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def name(self) -> str:
+        """ "Family Style" (the style is left out when Regular)."""
+        if not self.style or self.style.lower() == "regular":
+            return self.family or self.path.stem
+        return f"{self.family} {self.style}"
+
+    @property
+    def label(self) -> str:
+        """File name, with `#index` for faces of a collection."""
+        if self.path.suffix.lower() in _COLLECTIONS:
+            return f"{self.path.name}#{self.index}"
+        return self.path.name
+
+
+def _name(font: TTFont, *ids: int) -> str:
+    table = font["name"] if "name" in font else None
+    if table is None:
+        return ""
+    for i in ids:
+        rec = table.getDebugName(i)
+        if rec:
+            return str(rec).strip()
+    return ""
+
+
+def _face_of(path: Path, index: int, font: TTFont) -> FontFace:
+    family = _name(font, 16, 1) or path.stem
+    style = _name(font, 17, 2) or "Regular"
+    return FontFace(path=path, index=index, family=family, style=style)
+
+
+def read_faces(path: Path) -> list[FontFace]:
+    """Every face of one font file. Unreadable/corrupt files raise `FontError` naming
+    the file; a missing file raises `InputError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: font file not found")
+    try:
+        if path.suffix.lower() in _COLLECTIONS:
+            coll = TTCollection(str(path), lazy=True)
+            faces = [_face_of(path, i, f) for i, f in enumerate(coll.fonts)]
+        else:
+            font = TTFont(str(path), lazy=True)
+            faces = [_face_of(path, 0, font)]
+            if "cmap" not in font or "maxp" not in font:
+                raise FontError(f"{path}: not a usable font (no cmap/maxp table)")
+    except FontError:
+        raise
+    except (TTLibError, OSError, AssertionError, ValueError, KeyError, IndexError) as e:
+        raise FontError(f"{path}: corrupt or unsupported font file ({e})") from None
+    except Exception as e:  # fontTools raises bare struct/EOF errors on garbage
+        raise FontError(f"{path}: corrupt font file ({type(e).__name__}: {e})") from None
+    if not faces:
+        raise FontError(f"{path}: font collection holds no faces")
+    return faces
+
+
+def discover_fonts(paths: Iterable[str | Path]) -> list[FontFace]:
+    """Faces of the given font files and of every `.ttf/.otf/.ttc/.otc` file found
+    (recursively, sorted) under the given folders; all faces of a collection.
+
+    A missing path, a file that is not a font, or a folder without fonts raises
+    `InputError`; a corrupt font raises `FontError`. Duplicates are dropped."""
+    out: dict[tuple[Path, int], FontFace] = {}
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            files = sorted(
+                f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in FONT_SUFFIXES
+            )
+            if not files:
+                raise InputError(f"{p}: no font files (.ttf/.otf/.ttc/.otc) in this folder")
+        elif p.is_file():
+            if p.suffix.lower() not in FONT_SUFFIXES:
+                raise InputError(f"{p}: not a font file (expected .ttf, .otf, .ttc or .otc)")
+            files = [p]
+        else:
+            raise InputError(f"{p}: no such font file or folder")
+        for f in files:
+            for face in read_faces(f):
+                out.setdefault((face.path.resolve(), face.index), face)
+    return list(out.values())
+
+
+def manifest_path(root: Path | None = None) -> Path:
+    """`manifest.json` of the shipped fonts folder (`strtool.paths.fonts_dir()`)."""
+    return (root or fonts_dir()) / "manifest.json"
+
+
+def load_manifest(root: Path | None = None) -> list[dict[str, Any]]:
+    """Entries of `fonts/manifest.json` (see `tools/build_fonts.py` for the fields:
+    family, style, file, index, package, licence, licence_file, scripts, langs,
+    sha256, rfn_renamed, original_family, design)."""
+    path = manifest_path(root)
+    if not path.is_file():
+        raise FontError(f"{path}: font manifest not found (run tools/build_fonts.py)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise FontError(f"{path}: unreadable font manifest ({e})") from None
+    entries = data.get("fonts") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise FontError(f"{path}: key 'fonts' (a list) missing")
+    for i, e in enumerate(entries):
+        if not isinstance(e, dict) or not {"family", "file", "scripts"} <= e.keys():
+            raise FontError(f"{path}: fonts[{i}] lacks family/file/scripts")
+    return entries
+
+
+def shipped_fonts(groups: Iterable[str] | None = None, root: Path | None = None) -> list[FontFace]:
+    """Faces of the shipped fonts from the manifest, optionally only those whose
+    `scripts` include one of `groups` (MLT group names such as `LAT`, `ARA`)."""
+    base = root or fonts_dir()
+    want = {g.upper() for g in groups} if groups is not None else None
+    out: list[FontFace] = []
+    for e in load_manifest(base):
+        scripts = tuple(e["scripts"])
+        if want is not None and not want.intersection(scripts):
+            continue
+        path = base / e["file"]
+        if not path.is_file():
+            raise FontError(f"{path}: listed in {manifest_path(base)} but missing")
+        out.append(
+            FontFace(
+                path=path,
+                index=int(e.get("index", 0)),
+                family=str(e["family"]),
+                style=str(e.get("style", "Regular")),
+                groups=scripts,
+            )
+        )
+    return out
