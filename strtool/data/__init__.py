@@ -1,0 +1,1 @@
+"""Datasets: LMDB schema, gt formats, make-lmdb, training datasets, samplers, transforms."""

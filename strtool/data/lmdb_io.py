@@ -1,0 +1,354 @@
+"""Reader and writer for the de-facto scene-text LMDB schema.
+
+Keys (all values bytes):
+
+- `num-samples`: decimal count N.
+- `image-%09d`: encoded image bytes (PNG, JPEG, ...), 1-based index 1..N.
+- `label-%09d`: UTF-8 label, NFC, logical order.
+- `lang-%09d` (optional, strtool): language code or group name of the sample.
+- `meta` (optional, strtool): JSON object (source, languages, normalisation, unit,
+  tool and version, counts).
+
+The reader accepts LMDBs written by other tools, which lack `lang-*` and `meta`.
+The writer fills a temporary directory `<path>.tmp-<pid>` and renames it onto `path`
+only on a successful `close()`, so an interrupted run never leaves an LMDB that looks
+complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lmdb
+
+from strtool import __version__
+from strtool.errors import DataError, InputError
+from strtool.text.normalize import nfc
+
+INITIAL_MAP_SIZE = 1 << 26  # 64 MiB; grows by doubling when full
+NUM_KEY = b"num-samples"
+META_KEY = b"meta"
+
+
+def image_key(i: int) -> bytes:
+    """Key of the 1-based image `i`."""
+    return b"image-%09d" % i
+
+
+def label_key(i: int) -> bytes:
+    """Key of the 1-based label `i`."""
+    return b"label-%09d" % i
+
+
+def lang_key(i: int) -> bytes:
+    """Key of the 1-based language tag `i`."""
+    return b"lang-%09d" % i
+
+
+@dataclass
+class Sample:
+    """One sample: encoded image bytes, NFC label, optional language tag."""
+
+    image: bytes
+    label: str
+    lang: str | None = None
+
+
+class LmdbWriter:
+    """Write samples into a new LMDB atomically (context manager).
+
+    `add()` buffers samples and commits them `batch` at a time in one transaction
+    (`putmulti`); the map grows by doubling when full. `close()` writes `num-samples`
+    and `meta`, syncs, and renames the temporary directory onto `path`. Leaving the
+    `with` block through an exception removes the temporary directory instead.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        overwrite: bool = False,
+        map_size: int = INITIAL_MAP_SIZE,
+        meta: dict[str, Any] | None = None,
+        batch: int = 2000,
+    ) -> None:
+        self.path = Path(path)
+        if self.path.exists() and not overwrite:
+            raise InputError(f"{self.path} exists (use --overwrite to replace it)")
+        self.overwrite = overwrite
+        self.meta: dict[str, Any] = dict(meta or {})
+        self.batch = batch
+        self.tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
+        if self.tmp.exists():
+            shutil.rmtree(self.tmp)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._map_size = map_size
+        self._env: lmdb.Environment | None = lmdb.open(
+            str(self.tmp), map_size=map_size, sync=False, metasync=False, lock=False
+        )
+        self._pending: list[tuple[bytes, bytes]] = []
+        self.count = 0
+        self.langs: Counter[str] = Counter()
+
+    def add(self, image: bytes, label: str, lang: str | None = None) -> int:
+        """Append one sample (label stored NFC, UTF-8); returns its 1-based index."""
+        if self._env is None:
+            raise DataError(f"{self.path}: writer is closed")
+        self.count += 1
+        i = self.count
+        self._pending.append((image_key(i), bytes(image)))
+        self._pending.append((label_key(i), nfc(label).encode("utf-8")))
+        if lang is not None:
+            self._pending.append((lang_key(i), lang.encode("utf-8")))
+            self.langs[lang] += 1
+        if len(self._pending) >= self.batch * 2:
+            self._flush()
+        return i
+
+    def _flush(self, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+        items = self._pending + (extra or [])
+        assert self._env is not None
+        while True:
+            try:
+                with self._env.begin(write=True) as txn:
+                    txn.cursor().putmulti(items, dupdata=False, overwrite=True)
+                break
+            except lmdb.MapFullError:
+                self._map_size *= 2
+                self._env.set_mapsize(self._map_size)
+        self._pending = []
+
+    def close(self) -> Path:
+        """Finish: write `num-samples` and `meta`, sync, rename onto `path`."""
+        if self._env is None:
+            return self.path
+        meta = {
+            "tool": "strtool",
+            "version": __version__,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "normalisation": "NFC",
+            **self.meta,
+            "num_samples": self.count,
+            "languages": dict(sorted(self.langs.items())),
+        }
+        extra = [
+            (NUM_KEY, str(self.count).encode()),
+            (META_KEY, json.dumps(meta, ensure_ascii=False).encode("utf-8")),
+        ]
+        self._flush(extra)
+        self._env.sync(True)
+        self._env.close()
+        self._env = None
+        _replace_dir(self.tmp, self.path, self.overwrite)
+        return self.path
+
+    def abort(self) -> None:
+        """Discard everything written so far (removes the temporary directory)."""
+        if self._env is not None:
+            self._env.close()
+            self._env = None
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self) -> LmdbWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def _replace_dir(src: Path, dst: Path, overwrite: bool) -> None:
+    """Rename `src` onto `dst`; an existing `dst` is moved aside first, then removed."""
+    old = None
+    release(dst)
+    if dst.exists():
+        if not overwrite:
+            raise InputError(f"{dst} exists (use --overwrite to replace it)")
+        old = dst.with_name(f"{dst.name}.old-{os.getpid()}")
+        os.replace(dst, old)
+    os.replace(src, dst)
+    if old is not None:
+        if old.is_dir():
+            shutil.rmtree(old)
+        else:
+            old.unlink()
+
+
+#: Read-only environments of this process, by resolved path (LMDB allows one per
+#: process). Handles inherited through fork are never reused: the cache is per pid.
+_ENVS: dict[str, lmdb.Environment] = {}
+_ENVS_PID = [os.getpid()]
+
+
+def open_readonly(path: Path) -> lmdb.Environment:
+    """The shared read-only environment of `path` in this process (opened once)."""
+    if _ENVS_PID[0] != os.getpid():
+        _ENVS.clear()
+        _ENVS_PID[0] = os.getpid()
+    key = str(path.resolve())
+    env = _ENVS.get(key)
+    if env is None:
+        env = _ENVS[key] = _open_env(path)
+    return env
+
+
+def release(path: Path) -> None:
+    """Close the shared environment of `path` (before replacing or deleting it)."""
+    env = _ENVS.pop(str(path.resolve()), None) if _ENVS_PID[0] == os.getpid() else None
+    if env is not None:
+        env.close()
+
+
+def _open_env(path: Path) -> lmdb.Environment:
+    """Open an LMDB read-only, checking that it exists and is not truncated."""
+    if not path.exists():
+        raise DataError(f"{path}: no such LMDB")
+    data = path / "data.mdb" if path.is_dir() else path
+    if not data.is_file():
+        raise DataError(f"{path}: not an LMDB (no data.mdb)")
+    try:
+        env = lmdb.open(
+            str(path),
+            readonly=True,
+            lock=False,
+            readahead=False,
+            meminit=False,
+            subdir=path.is_dir(),
+        )
+    except lmdb.Error as e:
+        raise DataError(f"{path}: not a readable LMDB ({e})") from None
+    need = (env.info()["last_pgno"] + 1) * env.stat()["psize"]
+    if data.stat().st_size < need:
+        env.close()
+        raise DataError(
+            f"{path}: data.mdb is truncated ({data.stat().st_size} bytes, needs {need})"
+        )
+    return env
+
+
+class LmdbReader:
+    """Random access to an STR LMDB (0-based `__getitem__`).
+
+    The constructor validates the LMDB (exists, not truncated, has `num-samples` >= 1)
+    and closes it again; the environment is re-opened lazily in each process on first
+    access, so a reader can be pickled into DataLoader workers. Labels are returned
+    NFC (LMDBs from other tools may store other forms).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        env = open_readonly(self.path)
+        try:
+            with env.begin() as txn:
+                self._n = _read_count(txn, self.path)
+                raw_meta = txn.get(META_KEY)
+                self.has_langs = txn.get(lang_key(1)) is not None
+        except lmdb.Error as e:
+            raise DataError(f"{self.path}: unreadable LMDB ({e})") from None
+        self.meta: dict[str, Any] = _parse_meta(raw_meta, self.path)
+        self._txn: lmdb.Transaction | None = None
+        self._pid = -1
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.update(_txn=None, _pid=-1)
+        return state
+
+    def _get_txn(self) -> lmdb.Transaction:
+        if self._txn is None or self._pid != os.getpid():
+            self._txn = open_readonly(self.path).begin(buffers=False)
+            self._pid = os.getpid()
+        return self._txn
+
+    def get_raw(self, key: bytes) -> bytes | None:
+        """Raw value of `key` (None if absent)."""
+        try:
+            return self._get_txn().get(key)
+        except lmdb.Error as e:
+            raise DataError(f"{self.path}: cannot read key {key.decode()} ({e})") from None
+
+    def image(self, i: int) -> bytes:
+        """Encoded bytes of sample `i` (0-based)."""
+        data = self.get_raw(image_key(self._check(i) + 1))
+        if data is None:
+            raise DataError(f"{self.path}: key image-{i + 1:09d} is missing")
+        return data
+
+    def label(self, i: int) -> str:
+        """NFC label of sample `i` (0-based)."""
+        raw = self.get_raw(label_key(self._check(i) + 1))
+        if raw is None:
+            raise DataError(f"{self.path}: key label-{i + 1:09d} is missing")
+        try:
+            return nfc(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise DataError(f"{self.path}: label-{i + 1:09d} is not UTF-8") from None
+
+    def lang(self, i: int) -> str | None:
+        """Language tag of sample `i` (0-based), or None when not stored."""
+        if not self.has_langs:
+            return None
+        raw = self.get_raw(lang_key(self._check(i) + 1))
+        return raw.decode("utf-8") if raw is not None else None
+
+    def __getitem__(self, i: int) -> Sample:
+        return Sample(self.image(i), self.label(i), self.lang(i))
+
+    def __iter__(self) -> Iterator[Sample]:
+        for i in range(self._n):
+            yield self[i]
+
+    def labels(self) -> Iterator[str]:
+        """All labels in order."""
+        for i in range(self._n):
+            yield self.label(i)
+
+    def langs(self) -> list[str | None]:
+        """Per-sample language tags (all None when the LMDB has no `lang-*` keys)."""
+        return [self.lang(i) for i in range(self._n)]
+
+    def _check(self, i: int) -> int:
+        if not 0 <= i < self._n:
+            raise IndexError(f"sample index {i} out of range 0..{self._n - 1}")
+        return i
+
+    def close(self) -> None:
+        """End this reader's read transaction (it restarts on next access)."""
+        if self._txn is not None and self._pid == os.getpid():
+            self._txn.abort()
+        self._txn, self._pid = None, -1
+
+
+def _read_count(txn: lmdb.Transaction, path: Path) -> int:
+    raw = txn.get(NUM_KEY)
+    if raw is None:
+        raise DataError(f"{path}: not an STR LMDB (no 'num-samples' key)")
+    try:
+        n = int(raw.decode("ascii").strip())
+    except (UnicodeDecodeError, ValueError):
+        raise DataError(f"{path}: 'num-samples' is not an integer ({raw[:20]!r})") from None
+    if n <= 0:
+        raise DataError(f"{path}: empty LMDB (num-samples = {n})")
+    return n
+
+
+def _parse_meta(raw: bytes | None, path: Path) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    try:
+        meta = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DataError(f"{path}: key 'meta' is not valid JSON ({e})") from None
+    return meta if isinstance(meta, dict) else {"value": meta}
