@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from strtool.cli import fonts, root
+from strtool.cli import fonts, lmdb, root
 
 app = typer.Typer(
     name="strtool",
@@ -16,6 +16,8 @@ app = typer.Typer(
 )
 app.callback()(root.callback)
 app.add_typer(fonts.fonts_app, name="fonts")
+app.command("make-lmdb")(lmdb.make_lmdb)
+app.add_typer(lmdb.lmdb_app, name="lmdb")
 
 
 def main() -> None:

@@ -1,0 +1,236 @@
+"""Look inside an STR LMDB: statistics (`info`), integrity (`validate`) and a contact
+sheet of samples (`contact_sheet`)."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageDraw, ImageFont
+
+from strtool.data.imgcheck import image_problem
+from strtool.data.lmdb_io import LmdbReader, image_key, label_key, lang_key
+from strtool.data.transforms import decode_image
+from strtool.errors import DataError, FontError
+from strtool.paths import fonts_dir
+from strtool.text.normalize import Unit, nfc, unit_length
+from strtool.text.script import detect_group
+
+#: Upper bounds of the label-length histogram bins (in units); the last bin is open.
+LENGTH_BINS: tuple[int, ...] = (1, 2, 3, 4, 8, 16, 25, 32, 64)
+
+
+@dataclass
+class Coverage:
+    """How well the labels are covered by one language's charset."""
+
+    lang: str
+    char_coverage: float  # share of label characters (occurrences) in the charset
+    sample_coverage: float  # share of samples whose every character is in it
+    missing: dict[str, int]  # most frequent characters outside it -> count
+
+
+@dataclass
+class LmdbInfo:
+    """Statistics of one LMDB (`strtool lmdb info`)."""
+
+    path: str
+    samples: int
+    langs: dict[str, int]
+    langs_source: str  # "stored" (lang-* keys) or "detected" (script of the label)
+    length_hist: dict[str, int]
+    max_length: int
+    mean_length: float
+    distinct_chars: int
+    meta: dict[str, Any] = field(default_factory=dict)
+    coverage: list[Coverage] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _bin_name(n: int) -> str:
+    lo = 0
+    for hi in LENGTH_BINS:
+        if n <= hi:
+            return str(hi) if hi - lo == 1 else f"{lo + 1}-{hi}"
+        lo = hi
+    return f">{LENGTH_BINS[-1]}"
+
+
+def info(path: str | Path, langs: str | None = None, unit: Unit = "codepoint") -> LmdbInfo:
+    """Counts, languages, label-length histogram (in `unit`) and, when `langs` is
+    given, coverage of the labels by those languages' charsets."""
+    reader = LmdbReader(path)
+    labels = list(reader.labels())
+    if reader.has_langs:
+        tags, source = [t or "unknown" for t in reader.langs()], "stored"
+    else:
+        tags, source = [detect_group(s) or "unknown" for s in labels], "detected"
+    lengths = [unit_length(s, unit) for s in labels]
+    hist = Counter(_bin_name(n) for n in lengths)
+    order = [_bin_name(b) for b in LENGTH_BINS] + [f">{LENGTH_BINS[-1]}"]
+    chars = Counter(c for s in labels for c in s)
+    return LmdbInfo(
+        path=str(path),
+        samples=len(reader),
+        langs=dict(Counter(tags).most_common()),
+        langs_source=source,
+        length_hist={k: hist[k] for k in order if hist[k]},
+        max_length=max(lengths),
+        mean_length=round(sum(lengths) / len(lengths), 2),
+        distinct_chars=len(chars),
+        meta=reader.meta,
+        coverage=coverage(labels, chars, langs) if langs else [],
+    )
+
+
+def coverage(labels: list[str], chars: Counter[str], langs: str, top: int = 20) -> list[Coverage]:
+    """Coverage of `labels` by each charset of `langs` (spaces always count as covered)."""
+    from strtool.text.charset import load_charsets  # another part; imported on use
+
+    total = sum(chars.values()) or 1
+    rows = []
+    for cs in load_charsets(langs):
+        known = set(cs.chars) | {" "}
+        missing = Counter({c: n for c, n in chars.items() if c not in known})
+        ok = sum(1 for s in labels if all(c in known for c in s))
+        rows.append(
+            Coverage(
+                lang=cs.lang,
+                char_coverage=round(1 - sum(missing.values()) / total, 4),
+                sample_coverage=round(ok / len(labels), 4),
+                missing=dict(missing.most_common(top)),
+            )
+        )
+    return rows
+
+
+@dataclass
+class Problem:
+    """One integrity problem: 1-based sample index (0 = whole LMDB), key, message."""
+
+    index: int
+    key: str
+    message: str
+
+
+def validate(path: str | Path, max_problems: int = 1000) -> list[Problem]:
+    """Check that every key is present and every image decodes; labels must be UTF-8,
+    non-empty and NFC. Returns the problems (at most `max_problems`)."""
+    reader = LmdbReader(path)
+    problems: list[Problem] = []
+    for i in range(1, len(reader) + 1):
+        problems.extend(_sample_problems(reader, i))
+        if len(problems) >= max_problems:
+            break
+    return problems[:max_problems]
+
+
+def _sample_problems(reader: LmdbReader, i: int) -> list[Problem]:
+    out = []
+    img = reader.get_raw(image_key(i))
+    if img is None:
+        out.append(Problem(i, image_key(i).decode(), "missing"))
+    elif (why := image_problem(img, decode=True)) is not None:
+        out.append(Problem(i, image_key(i).decode(), why))
+    raw = reader.get_raw(label_key(i))
+    if raw is None:
+        out.append(Problem(i, label_key(i).decode(), "missing"))
+    else:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return out + [Problem(i, label_key(i).decode(), "not UTF-8")]
+        if not text.strip():
+            out.append(Problem(i, label_key(i).decode(), "empty label"))
+        elif nfc(text) != text:
+            out.append(Problem(i, label_key(i).decode(), "label is not NFC"))
+    if reader.has_langs and reader.get_raw(lang_key(i)) is None:
+        out.append(Problem(i, lang_key(i).decode(), "missing"))
+    return out
+
+
+#: Font files tried for labels of each MLT group (first found wins).
+GROUP_FONTS: dict[str, tuple[str, ...]] = {
+    "ARA": ("NotoSansArabic-Regular.ttf", "NotoNaskhArabic-Regular.ttf", "DejaVuSans.ttf"),
+    "BEN": ("NotoSansBengali-Regular.ttf", "Lohit-Bengali.ttf"),
+    "HIN": ("NotoSansDevanagari-Regular.ttf", "Lohit-Devanagari.ttf"),
+    "CHI": ("NotoSansCJK-Regular.ttc",),
+    "JPN": ("NotoSansCJK-Regular.ttc",),
+    "KOR": ("NotoSansCJK-Regular.ttc",),
+    "LAT": ("NotoSans-Regular.ttf", "DejaVuSans.ttf"),
+}
+_CJK_INDEX = {"CHI": 2, "JPN": 0, "KOR": 1}  # SC, JP, KR faces in NotoSansCJK .ttc
+
+
+def _find_font(names: tuple[str, ...]) -> Path | None:
+    for root in (fonts_dir(), Path("/usr/share/fonts")):
+        for dirpath, _, files in os.walk(root):
+            for name in names:
+                if name in files:
+                    return Path(dirpath) / name
+    return None
+
+
+class _Fonts:
+    """Caches one font per MLT group (falls back to the Latin one)."""
+
+    def __init__(self, size: int, font: Path | None) -> None:
+        self.size, self.forced, self.cache = size, font, {}
+
+    def get(self, text: str) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+        group = "LAT" if self.forced else (detect_group(text) or "LAT")
+        if group not in self.cache:
+            path = self.forced or _find_font(GROUP_FONTS[group]) or _find_font(GROUP_FONTS["LAT"])
+            if path is None:
+                self.cache[group] = ImageFont.load_default(self.size)
+            else:
+                try:
+                    idx = _CJK_INDEX.get(group, 0) if path.suffix == ".ttc" else 0
+                    self.cache[group] = ImageFont.truetype(str(path), self.size, index=idx)
+                except OSError as e:
+                    raise FontError(f"{path}: cannot load font ({e})") from None
+        return self.cache[group]
+
+
+def contact_sheet(
+    path: str | Path,
+    out: str | Path,
+    n: int = 32,
+    shuffle: bool = False,
+    seed: int = 0,
+    cols: int = 4,
+    font: str | Path | None = None,
+) -> Path:
+    """Write a PNG grid of `n` samples (first ones, or random with `seed`), each image
+    scaled to 48 px high above its label. Written atomically; returns `out`."""
+    reader = LmdbReader(path)
+    idx = list(range(len(reader)))
+    idx = random.Random(seed).sample(idx, min(n, len(idx))) if shuffle else idx[:n]
+    cell_w, img_h, txt_h = 240, 48, 30
+    rows = -(-len(idx) // cols)
+    sheet = Image.new("RGB", (cols * cell_w, rows * (img_h + txt_h)), "white")
+    draw = ImageDraw.Draw(sheet)
+    fonts = _Fonts(18, Path(font) if font else None)
+    for k, i in enumerate(idx):
+        x, y = (k % cols) * cell_w, (k // cols) * (img_h + txt_h)
+        try:
+            im = Image.fromarray(decode_image(reader.image(i), 3))
+            h = img_h - 4
+            im = im.resize((max(1, min(cell_w - 8, round(im.width * h / im.height))), h))
+            sheet.paste(im, (x + 4, y + 2))
+        except DataError:
+            draw.text((x + 4, y + 2), "(corrupt image)", fill="red")
+        label = reader.label(i)
+        draw.text((x + 4, y + img_h), f"{i + 1}: {label}", fill="black", font=fonts.get(label))
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + f".tmp-{os.getpid()}.png")
+    sheet.save(tmp)
+    os.replace(tmp, out)
+    return out
