@@ -1,0 +1,299 @@
+"""The one training loop for every CTC recogniser.
+
+AdamW + one-cycle, gradient accumulation, clipping, AMP (bf16, or fp16 with a
+GradScaler) on CUDA, channels_last, DDP under torchrun, validation every N steps with
+per-language WRR/CRR/1-NED, best checkpoint by a chosen metric, JSONL log + PNG curves,
+and exact resume (model, optimiser, scheduler, scaler, step, RNG, sampler position).
+
+Run folder: `config.yaml`, `metrics.jsonl`, `curves.png`, `last.pt`, `best.pt`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+import yaml
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+from torch.utils.data import DataLoader
+
+from strtool.engine.checkpoint import capture_rng, load_checkpoint, restore_rng, save_atomic
+from strtool.engine.config import RunConfig, config_to_dict
+from strtool.engine.curves import draw_curves, read_jsonl
+from strtool.engine.data import LmdbSamples, collate
+from strtool.engine.distributed import (
+    DistInfo,
+    ResumableBatchSampler,
+    barrier,
+    cleanup,
+    init_distributed,
+)
+from strtool.engine.evaluate import Recognizer, evaluate_samples, make_transform, pooled
+from strtool.engine.schedule import build_optimizer, build_scheduler
+from strtool.engine.setup import RunParts, prepare_run
+from strtool.errors import DataError
+
+Event = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class TrainResult:
+    """What a finished run produced."""
+
+    output: Path
+    step: int
+    best: float | None
+    best_step: int | None
+    last_val: dict[str, Any] = field(default_factory=dict)
+    data_report: dict[str, int] = field(default_factory=dict)
+
+
+def ctc_loss(logits: torch.Tensor, targets: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Mean CTC loss of logits (N, T, C); log-softmax in float32, blank 0,
+    `zero_infinity=True` (impossible alignments contribute no gradient)."""
+    log_probs = logits.float().log_softmax(-1).transpose(0, 1)  # (T, N, C)
+    n, t = logits.shape[0], logits.shape[1]
+    input_lengths = torch.full((n,), t, dtype=torch.long)
+    return F.ctc_loss(
+        log_probs, targets, input_lengths, lengths, blank=0, reduction="mean", zero_infinity=True
+    )
+
+
+def _amp(cfg: RunConfig, device: torch.device) -> tuple[torch.dtype | None, bool]:
+    """(autocast dtype or None, use GradScaler)."""
+    mode = cfg.train.amp
+    if mode == "auto":
+        if device.type != "cuda":
+            return None, False
+        mode = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if mode == "none":
+        return None, False
+    return (torch.bfloat16, False) if mode == "bf16" else (torch.float16, device.type == "cuda")
+
+
+def _loader(ds: LmdbSamples, cfg: RunConfig, info: DistInfo, epoch: int, start: int) -> DataLoader:
+    weights = ds.balance_weights() if cfg.data.balanced else None
+    sampler = ResumableBatchSampler(
+        len(ds), cfg.train.batch_size, cfg.train.seed, epoch, start, info.rank, info.world, weights
+    )
+    if len(sampler) == 0:
+        raise DataError(
+            f"{len(ds)} training samples: fewer than one batch of {cfg.train.batch_size} "
+            f"x {info.world} processes (lower train.batch_size)"
+        )
+    w = cfg.data.workers
+    return DataLoader(
+        ds, batch_sampler=_EpochChain(sampler), num_workers=w, collate_fn=collate,
+        pin_memory=info.device.type == "cuda", persistent_workers=w > 0,
+        prefetch_factor=4 if w > 0 else None, generator=torch.Generator().manual_seed(0),
+    )  # fmt: skip
+
+
+class _EpochChain:
+    """An endless batch sampler: epoch after epoch from a starting position."""
+
+    def __init__(self, sampler: ResumableBatchSampler) -> None:
+        self.sampler = sampler
+
+    def __iter__(self) -> Iterator[list[int]]:
+        s = self.sampler
+        while True:
+            yield from s
+            s = ResumableBatchSampler(
+                s.n, s.batch_size, s.seed, s.epoch + 1, 0, s.rank, s.world, s.weights
+            )
+
+
+class Trainer:
+    """State of one run; `run()` trains to `cfg.train.steps` optimiser steps."""
+
+    def __init__(self, parts: RunParts, info: DistInfo, on_event: Event | None) -> None:
+        self.p, self.info, self.cfg = parts, info, parts.cfg
+        self.on_event = on_event or (lambda e: None)
+        self.model = parts.model.to(info.device)
+        if self.cfg.train.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.ddp: nn.Module = self.model
+        if info.world > 1:
+            ids = [info.device.index] if info.device.type == "cuda" else None
+            self.ddp = DDP(self.model, device_ids=ids)
+        t = self.cfg.train
+        self.opt = build_optimizer(self.model, t.lr, t.weight_decay)
+        self.sched = build_scheduler(self.opt, t.lr, t.steps, t.pct_start)
+        self.amp_dtype, fp16_scaler = _amp(self.cfg, info.device)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=fp16_scaler)
+        self.step, self.epoch, self.cursor = 0, 0, 0
+        self.best: float | None = None
+        self.best_step: int | None = None
+        self.last_val: dict[str, Any] = {}
+        self.unknown: dict[str, int] = {}
+        if parts.resume_ckpt is not None:
+            self._load_state(parts.resume_ckpt)
+
+    # -- state -----------------------------------------------------------------
+    def _load_state(self, ckpt: dict[str, Any]) -> None:
+        self.model.load_state_dict(ckpt["model"])
+        self.opt.load_state_dict(ckpt["optimizer"])
+        self.sched.load_state_dict(ckpt["scheduler"])
+        self.scaler.load_state_dict(ckpt["scaler"])
+        self.step, self.epoch, self.cursor = ckpt["step"], ckpt["epoch"], ckpt["cursor"]
+        self.best, self.best_step = ckpt.get("best"), ckpt.get("best_step")
+        restore_rng(ckpt["rng"])
+
+    def _payload(self) -> dict[str, Any]:
+        return {
+            **self.p.static_payload,
+            "model": self.model.state_dict(),
+            "optimizer": self.opt.state_dict(),
+            "scheduler": self.sched.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "step": self.step, "epoch": self.epoch, "cursor": self.cursor,
+            "best": self.best, "best_step": self.best_step, "rng": capture_rng(),
+        }  # fmt: skip
+
+    def save(self, best: bool = False) -> None:
+        if not self.info.main:
+            return
+        payload = self._payload()
+        save_atomic(payload, self.p.output / "last.pt")
+        if best:
+            save_atomic(payload, self.p.output / "best.pt")
+
+    def log(self, record: dict[str, Any]) -> None:
+        self.on_event(record)
+        if self.info.main:
+            with open(self.p.output / "metrics.jsonl", "a", encoding="utf-8") as f:
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    # -- training ----------------------------------------------------------------
+    def _micro_step(self, batch: dict[str, Any], sync: bool) -> float:
+        dev = self.info.device
+        images = batch["images"].to(dev, non_blocking=True)
+        if self.cfg.train.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        enc = self.p.tokenizer.encode(batch["labels"])
+        for ch, n in enc.unknown.items():
+            self.unknown[ch] = self.unknown.get(ch, 0) + n
+        ctx = contextlib.nullcontext() if sync or self.info.world == 1 else self.ddp.no_sync()
+        with ctx:
+            with torch.autocast(dev.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
+                logits = self.ddp(images)
+            loss = ctc_loss(logits, enc.targets, enc.lengths) / self.cfg.train.accum
+            self.scaler.scale(loss).backward()
+        return float(loss.detach()) * self.cfg.train.accum
+
+    def _opt_step(self) -> None:
+        self.scaler.unscale_(self.opt)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        torch.nn.utils.clip_grad_norm_(params, self.cfg.train.grad_clip)
+        self.scaler.step(self.opt)
+        self.scaler.update()
+        self.opt.zero_grad(set_to_none=True)
+        self.sched.step()
+
+    def _set_train(self) -> None:
+        self.model.train()
+        for name in self.cfg.train.freeze:
+            self.model.get_submodule(name).eval()  # frozen BN keeps its statistics
+
+    def run(self) -> TrainResult:
+        t = self.cfg.train
+        loader = _loader(self.p.train_set, self.cfg, self.info, self.epoch, self.cursor)
+        per_epoch = len(loader.batch_sampler.sampler)  # type: ignore[union-attr]
+        batches = iter(loader)
+        self._set_train()
+        window_loss, window_n, t0 = 0.0, 0, time.perf_counter()
+        while self.step < t.steps:
+            for k in range(t.accum):
+                window_loss += self._micro_step(next(batches), sync=k == t.accum - 1)
+                window_n += 1
+                self.cursor += 1
+                if self.cursor >= per_epoch:
+                    self.epoch, self.cursor = self.epoch + 1, 0
+            self._opt_step()
+            self.step += 1
+            if self.step % t.log_every == 0 or self.step == t.steps:
+                dt = time.perf_counter() - t0
+                imgs = window_n * t.batch_size * self.info.world
+                self.log({
+                    "kind": "train", "step": self.step, "epoch": self.epoch,
+                    "loss": window_loss / max(window_n, 1), "lr": self.sched.get_last_lr()[0],
+                    "img_s": imgs / max(dt, 1e-9), "total_steps": t.steps,
+                })  # fmt: skip
+                window_loss, window_n, t0 = 0.0, 0, time.perf_counter()
+            if self.step % t.val_every == 0 or self.step == t.steps:
+                self.validate()
+                self._set_train()
+            elif self.step % t.ckpt_every == 0:
+                self.save()
+        self._finish()
+        return TrainResult(
+            self.p.output, self.step, self.best, self.best_step, self.last_val,
+            dict(self.p.train_set.report),
+        )  # fmt: skip
+
+    def validate(self) -> None:
+        """Score the validation set (rank 0), keep the best checkpoint, save last."""
+        improved = False
+        if self.info.main and self.p.val_set is not None:
+            rec = Recognizer(self.model.eval(), self.p.tokenizer, make_transform(self.cfg),
+                             self.cfg, self.info.device)  # fmt: skip
+            report = evaluate_samples(
+                rec, self.p.val_set, self.cfg.eval.batch_size, 0, self.cfg.eval.profile
+            )
+            report.pop("predictions")
+            metrics = pooled(report)
+            value = metrics[self.cfg.eval.metric]
+            improved = self.best is None or value > self.best
+            if improved:
+                self.best, self.best_step = value, self.step
+            self.last_val = {**metrics, "report": report}
+            rows = report.get("rows", [])
+            unknown = dict(self.unknown)
+            self.log({"kind": "val", "step": self.step, **metrics, "best": self.best,
+                      "rows": rows, "unknown_chars": unknown})  # fmt: skip
+        elif self.p.val_set is None:
+            improved = True
+        self.save(best=improved)
+        if self.info.main:
+            draw_curves(read_jsonl(self.p.output / "metrics.jsonl"), self.p.output / "curves.png")
+        barrier(self.info)
+
+    def _finish(self) -> None:
+        self.save()
+        barrier(self.info)
+
+
+def train(
+    cfg: RunConfig,
+    output: str | Path,
+    resume: bool = False,
+    init: str | Path | None = None,
+    on_event: Event | None = None,
+) -> TrainResult:
+    """Train `cfg` into run folder `output`. `resume=True` continues from
+    `output/last.pt`; `init` starts from another checkpoint's weights (cascade
+    learning, charsets may differ). `on_event` receives every log record."""
+    info = init_distributed(cfg.train.device)
+    try:
+        parts = prepare_run(cfg, Path(output), info, resume, init)
+        if info.main:
+            (parts.output / "config.yaml").write_text(
+                yaml.safe_dump(config_to_dict(parts.cfg), allow_unicode=True, sort_keys=False),
+                encoding="utf-8",
+            )
+        barrier(info)
+        return Trainer(parts, info, on_event).run()
+    finally:
+        cleanup(info)
+
+
+__all__ = ["TrainResult", "Trainer", "ctc_loss", "load_checkpoint", "train"]

@@ -1,0 +1,136 @@
+"""Everything a run needs before its first step: run folder, seeds, datasets,
+tokenizer (charset), model (with cascade init and freezing), the static part of the
+checkpoint, and the checkpoint to resume from."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from strtool.engine.checkpoint import init_from, load_checkpoint, versions
+from strtool.engine.config import RunConfig, config_to_dict
+from strtool.engine.data import LmdbSamples
+from strtool.engine.distributed import DistInfo
+from strtool.engine.evaluate import (
+    make_tokenizer,
+    make_transform,
+    model_from_config,
+    tokenizer_from_dict,
+)
+from strtool.errors import ConfigError, DataError, InputError
+from strtool.text.normalize import split_units
+
+
+@dataclass
+class RunParts:
+    cfg: RunConfig
+    output: Path
+    tokenizer: Any
+    model: nn.Module
+    train_set: LmdbSamples
+    val_set: LmdbSamples | None
+    static_payload: dict[str, Any]
+    resume_ckpt: dict[str, Any] | None
+    init_report: dict[str, int] | None = None
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def resolve_chars(cfg: RunConfig, labels: list[str]) -> list[str]:
+    """The charset: a file path, a language spec (`LAT,ARA`), or (None) every unit
+    seen in the training labels, sorted by code point."""
+    spec, unit = cfg.data.charset, cfg.data.unit
+    if spec is None:
+        return sorted({u for lab in labels for u in split_units(lab, unit)})  # type: ignore[arg-type]
+    from strtool.text import charset as cs
+
+    if Path(spec).is_file():
+        return list(cs.charset_from_file(spec))
+    return list(cs.union_chars(cs.load_charsets(spec)))
+
+
+def _truncate_log(path: Path, step: int) -> None:
+    """Drop log records written after the checkpoint we resume from."""
+    if not path.is_file():
+        return
+    keep = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            if json.loads(line).get("step", 0) <= step:
+                keep.append(line)
+        except json.JSONDecodeError:
+            continue
+    path.write_text("".join(x + "\n" for x in keep), encoding="utf-8")
+
+
+def _freeze(model: nn.Module, names: list[str]) -> None:
+    for name in names:
+        try:
+            part = model.get_submodule(name)
+        except AttributeError:
+            raise ConfigError(f"train.freeze: model has no part '{name}'") from None
+        for p in part.parameters():
+            p.requires_grad_(False)
+
+
+def _datasets(cfg: RunConfig) -> tuple[LmdbSamples, LmdbSamples | None]:
+    d = cfg.data
+    if not d.train:
+        raise ConfigError("data.train: no training LMDB given")
+    tf = make_transform(cfg)
+    train_set = LmdbSamples(d.train, tf, d.langs or None, d.max_len, d.unit, d.cap, d.caps)
+    val_set = LmdbSamples(d.val, tf, d.langs or None, None, d.unit, d.val_max) if d.val else None
+    return train_set, val_set
+
+
+def prepare_run(
+    cfg: RunConfig, output: Path, info: DistInfo, resume: bool, init: str | Path | None
+) -> RunParts:
+    """Build the parts of a run; `resume` loads `output/last.pt` (its config wins)."""
+    last = output / "last.pt"
+    ckpt = None
+    if resume:
+        if not last.is_file():
+            raise InputError(f"cannot resume: {last} does not exist")
+        ckpt = load_checkpoint(last)
+        if info.main:
+            _truncate_log(output / "metrics.jsonl", ckpt["step"])
+    elif last.exists():
+        raise InputError(f"{output} already holds a run (use --resume or another --output)")
+    if info.main:
+        output.mkdir(parents=True, exist_ok=True)
+    if cfg.train.threads > 0:
+        torch.set_num_threads(cfg.train.threads)
+    seed_everything(cfg.train.seed)
+    train_set, val_set = _datasets(cfg)
+    if ckpt is not None:
+        tok = tokenizer_from_dict(ckpt["tokenizer"])
+        chars = list(ckpt["charset"])
+    else:
+        chars = resolve_chars(cfg, train_set.labels)
+        tok = make_tokenizer(chars, cfg.data.unit, cfg.data.unk)
+    if not cfg.data.unk:
+        train_set.drop_unknown(set(chars), cfg.data.unit)
+        if len(train_set) == 0:
+            raise DataError("no training sample is covered by the charset")
+    model = model_from_config(cfg, tok.num_classes)
+    init_report = None
+    if init is not None and ckpt is None:
+        init_report = init_from(model, load_checkpoint(init), chars)
+    _freeze(model, cfg.train.freeze)
+    static = {
+        "config": config_to_dict(cfg), "arch": cfg.model.arch, "tokenizer": tok.to_dict(),
+        "charset": chars, "versions": versions(),
+    }  # fmt: skip
+    return RunParts(cfg, output, tok, model, train_set, val_set, static, ckpt, init_report)
