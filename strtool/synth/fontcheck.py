@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import uharfbuzz as hb
 
 from strtool.errors import FontError
+from strtool.synth.coverage import shaping_text
 
 if TYPE_CHECKING:
     from strtool.synth.fonts import FontFace
@@ -84,11 +85,12 @@ class FontChecker:
         """True when the face renders all of `text` correctly."""
         return self.why_not(text) is None
 
-    def coverage(self, chars: Iterable[str]) -> set[str]:
-        """The entries of `chars` the face supports (each entry shaped on its own;
-        lone combining marks are *not* given a carrier here - see
-        `strtool.synth.coverage.shaping_text`)."""
-        return {c for c in chars if self.why_not(c) is None}
+    def coverage(self, chars: Iterable[str], script: str | None = None) -> set[str]:
+        """The entries of `chars` the face supports. Each entry is shaped on its own;
+        a lone combining mark is shaped on its script's carrier (क + ा; see
+        `strtool.synth.coverage.CARRIERS`), `script` naming the carrier for marks whose
+        Script property is Inherited (Arabic harakat, Latin accents)."""
+        return {c for c in chars if self.why_not(shaping_text(c, script)) is None}
 
     def why_not(self, text: str) -> str | None:
         """None when supported, else the first failing reason: `not-in-cmap`,
