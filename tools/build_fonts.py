@@ -182,6 +182,7 @@ def build_one(src: Source, out: Path, charsets: Path) -> dict | None:
     dst = folder / f"{ps}{ext}"
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=ext)
     os.close(fd)
+    font.recalcTimestamp = False  # reproducible builds: keep the source's timestamps
     font.save(tmp)
     os.replace(tmp, dst)
     problems = [p for g in src.groups for p in verify_shaping(dst, g)]
@@ -232,6 +233,27 @@ def _compare_coverage(src: Source, dst: Path, per_lang: dict[str, list[str]]) ->
     return out
 
 
+def low_coverage(entry: dict, minimum: float) -> list[str]:
+    """Languages a font covers below `minimum` (only judged on real charsets: the
+    fallback blocks are much wider than any language needs)."""
+    if entry["charset_source"] != "charsets":
+        return []
+    cov = entry["coverage"]
+    return [k for k, v in cov.items() if v["total"] and v["covered"] / v["total"] < minimum]
+
+
+def remove_stale(out: Path, entries: list[dict]) -> None:
+    """Delete font and licence files under `out` that no manifest entry references."""
+    keep = {e["file"] for e in entries} | {e["licence_file"] for e in entries}
+    for f in sorted(out.rglob("*")):
+        if f.is_file() and f.name != "manifest.json" and str(f.relative_to(out)) not in keep:
+            f.unlink()
+            print(f"removed stale {f.relative_to(out)}", file=sys.stderr)
+    for d in sorted((d for d in out.rglob("*") if d.is_dir()), reverse=True):
+        if not any(d.iterdir()):
+            d.rmdir()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--out", type=Path, default=REPO / "fonts")
@@ -239,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", help="comma separated groups (default: all)")
     ap.add_argument("--install", action="store_true", help="apt-get install the packages first")
     ap.add_argument("--list-packages", action="store_true")
+    ap.add_argument("--min-coverage", type=float, default=0.9, help="drop fonts below this")
     args = ap.parse_args(argv)
     if args.list_packages:
         print(" ".join(PACKAGES))
@@ -258,10 +281,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"skip {src.path}: not installed ({src.package})", file=sys.stderr)
             continue
         entry = build_one(src, args.out, args.charsets)
-        if entry:
+        low = low_coverage(entry, args.min_coverage) if entry else []
+        if entry and low:
+            (args.out / entry["file"]).unlink()
+            print(f"skip {src.path}: coverage below {args.min_coverage} for {low}", file=sys.stderr)
+        elif entry:
             entries.append(entry)
             print(f"{entry['file']}: {entry['bytes'] / 1024:.0f} KiB {entry['coverage']}")
     entries.sort(key=lambda e: (e["scripts"][0], e["family"], e["style"]))
+    remove_stale(args.out, entries)
     total = sum(e["bytes"] for e in entries)
     data = {
         "format": 1,

@@ -68,13 +68,6 @@ SOURCES: tuple[Source, ...] = (
         "oldstyle",
         "StrSubset EBG",
     ),
-    _s(
-        "fonts-ebgaramond",
-        "opentype/ebgaramond/EBGaramond12-Bold.otf",
-        "LAT",
-        "oldstyle",
-        "StrSubset EBG",
-    ),
     _s("fonts-comic-neue", "opentype/comic-neue/ComicNeue-Regular.otf", "LAT", "casual"),
     _s("fonts-comic-neue", "opentype/comic-neue/ComicNeue-Bold.otf", "LAT", "casual"),
     _s(
