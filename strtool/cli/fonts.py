@@ -129,9 +129,7 @@ def list_fonts(
     """The shipped fonts (fonts/manifest.json) and the charsets they cover."""
     entries = load_manifest()
     if recompute:
-        faces = {str(f.path): f for f in shipped_fonts()}
-        for e in entries:
-            face = next(f for p, f in faces.items() if p.endswith(e["file"]))
+        for e, face in zip(entries, shipped_fonts(), strict=True):
             checker = checker_for(face)
             e["coverage"] = {}
             for lang in e.get("langs", []):

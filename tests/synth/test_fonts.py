@@ -267,3 +267,46 @@ def test_cli_bad_inputs(tmp_path: Path) -> None:
     assert res.exit_code == 1
     res = runner.invoke(app, ["fonts", "check", font, "--lang", "xx"])
     assert res.exit_code == 1 and "xx" in res.output
+
+
+def test_cli_check_by_language_and_list_recompute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    charsets = tmp_path / "charsets"
+    charsets.mkdir()
+    hi = {
+        "lang": "hi",
+        "letters": ["\u0915", "\u092a"],
+        "diacritics": ["\u093e", "\u094d"],
+        "digits": ["\u0967"],
+        "clusters": [KSSA, PRA],
+    }
+    (charsets / "hi.json").write_text(json.dumps(hi, ensure_ascii=False), encoding="utf-8")
+    en = {"lang": "en", "letters": ["a", "b"], "punctuation": ["!"]}
+    (charsets / "en.json").write_text(json.dumps(en), encoding="utf-8")
+    monkeypatch.setenv("STRTOOL_CHARSETS", str(charsets))
+    deva = str(_first("HIN", "Noto Sans Devanagari").path)
+    res = runner.invoke(app, ["fonts", "check", deva, "--lang", "hi,en", "--json", "-q"])
+    assert res.exit_code == 0, res.output
+    rows = {r["lang"]: r for r in json.loads(res.stdout)["rows"]}
+    assert rows["hi"]["covered"] == rows["hi"]["total"] == 7  # conjuncts shaped whole
+    assert rows["en"]["covered"] == 1  # "!" (shipped subsets keep ASCII punctuation)
+    assert rows["en"]["missing_by_reason"] == {"not-in-cmap": 2}
+    res = runner.invoke(app, ["fonts", "list", "--recompute", "--json", "-q"])
+    assert res.exit_code == 1 and "charset" in res.output  # no ar/zh/... in this folder
+    for lang in ("fr", "de", "it"):
+        (charsets / f"{lang}.json").write_text(json.dumps(en), encoding="utf-8")
+    shipped = fonts_dir()
+    lat_only = tmp_path / "fonts"
+    lat_only.mkdir()
+    manifest = {"fonts": [e for e in load_manifest() if e["scripts"] == ["LAT"]][:2]}
+    for e in manifest["fonts"]:
+        (lat_only / e["file"]).parent.mkdir(parents=True, exist_ok=True)
+        (lat_only / e["file"]).write_bytes((shipped / e["file"]).read_bytes())
+    (lat_only / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    monkeypatch.setenv("STRTOOL_FONTS", str(lat_only))
+    res = runner.invoke(app, ["fonts", "list", "--recompute", "--json", "-q"])
+    assert res.exit_code == 0, res.output
+    fonts = json.loads(res.stdout)["fonts"]
+    assert len(fonts) == 2
+    assert fonts[0]["coverage"]["en"] == {"covered": 3, "total": 3}
