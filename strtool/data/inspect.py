@@ -13,7 +13,7 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFont
 
 from strtool.data.imgcheck import image_problem
-from strtool.data.lmdb_io import LmdbReader, image_key, label_key, lang_key
+from strtool.data.lmdb_io import LmdbReader, image_key, label_key
 from strtool.data.transforms import decode_image
 from strtool.errors import DataError, FontError
 from strtool.paths import fonts_dir
@@ -150,9 +150,7 @@ def _sample_problems(reader: LmdbReader, i: int) -> list[Problem]:
             out.append(Problem(i, label_key(i).decode(), "empty label"))
         elif nfc(text) != text:
             out.append(Problem(i, label_key(i).decode(), "label is not NFC"))
-    if reader.has_langs and reader.get_raw(lang_key(i)) is None:
-        out.append(Problem(i, lang_key(i).decode(), "missing"))
-    return out
+    return out  # lang-* keys are optional per sample (untagged samples have none)
 
 
 #: Font files tried for labels of each MLT group (first found wins).

@@ -183,15 +183,18 @@ def _replace_dir(src: Path, dst: Path, overwrite: bool) -> None:
             old.unlink()
 
 
-#: Read-only environments of this process, by resolved path (LMDB allows one per
-#: process). Handles inherited through fork are never reused: the cache is per pid.
+#: Read-only environments of this process, by resolved path (py-lmdb allows one per
+#: process). Handles inherited through fork are never used: a child closes them
+#: (read-only without lock file, so this only unmaps them in the child) and reopens.
 _ENVS: dict[str, lmdb.Environment] = {}
 _ENVS_PID = [os.getpid()]
 
 
 def open_readonly(path: Path) -> lmdb.Environment:
     """The shared read-only environment of `path` in this process (opened once)."""
-    if _ENVS_PID[0] != os.getpid():
+    if _ENVS_PID[0] != os.getpid():  # forked: drop the parent's handles in this process
+        for inherited in _ENVS.values():
+            inherited.close()  # read-only, lock=False: only unmaps in this process
         _ENVS.clear()
         _ENVS_PID[0] = os.getpid()
     key = str(path.resolve())
@@ -251,7 +254,8 @@ class LmdbReader:
             with env.begin() as txn:
                 self._n = _read_count(txn, self.path)
                 raw_meta = txn.get(META_KEY)
-                self.has_langs = txn.get(lang_key(1)) is not None
+                cur = txn.cursor()
+                self.has_langs = cur.set_range(b"lang-") and cur.key().startswith(b"lang-")
         except lmdb.Error as e:
             raise DataError(f"{self.path}: unreadable LMDB ({e})") from None
         self.meta: dict[str, Any] = _parse_meta(raw_meta, self.path)
