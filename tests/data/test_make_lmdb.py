@@ -201,3 +201,31 @@ def test_validate_lists_problems(tmp_path):
     probs = {(p["index"], p["key"]) for p in json.loads(r.stdout)["problems"]}
     assert probs == {(1, "image-000000001"), (2, "image-000000002"),
                      (2, "label-000000002"), (3, "label-000000003")}  # fmt: skip
+
+
+def test_info_charset_coverage(tmp_path, monkeypatch):
+    """Coverage via strtool.text.charset.load_charsets (a stand-in honouring the
+    documented contract is used while that module does not exist yet)."""
+    import importlib.util
+    import sys
+    import types
+    from dataclasses import dataclass
+
+    if importlib.util.find_spec("strtool.text.charset") is None:
+
+        @dataclass(frozen=True)
+        class FakeCharset:
+            lang: str
+            chars: tuple
+
+        fake = types.ModuleType("strtool.text.charset")
+        fake.load_charsets = lambda spec: [FakeCharset("en", tuple("abcdefghijklmnopqrstuvwxyz"))]
+        monkeypatch.setitem(sys.modules, "strtool.text.charset", fake)
+    with LmdbWriter(tmp_path / "db") as w:
+        for lab in ["hello", "world", "naïve", "ok"]:
+            w.add(png_bytes(), lab, "en")
+    r = run("lmdb", "info", tmp_path / "db", "--lang", "en", "--json")
+    assert r.exit_code == 0, r.output
+    (cov,) = json.loads(r.stdout)["coverage"]
+    assert cov["lang"] == "en" and cov["sample_coverage"] == 0.75
+    assert cov["missing"] == {"ï": 1} and cov["char_coverage"] == round(1 - 1 / 17, 4)
