@@ -27,7 +27,7 @@ from rich.table import Table
 from strtool.errors import StrtoolError
 
 #: Progress, logs and warnings go to stderr.
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 #: Results (tables) go to stdout.
 out_console = Console(soft_wrap=True)
 
