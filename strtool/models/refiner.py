@@ -1,0 +1,163 @@
+"""Refiner (stage 2b of mSTR): a light autoregressive Transformer decoder that corrects
+the Spotter, trained with the Spotter frozen.
+
+Memories (concatenated, the decoder cross-attends to both):
+- prefix memory: the Spotter's top-k candidates per step, T * k tokens; a candidate is
+  embedded as proj(bank row) (or a learned blank vector) + Linear(score) + rank
+  embedding + step position (sinusoidal);
+- visual memory: every Spotter level (N, C_i, H_i, W_i) -> 1x1 conv to width d,
+  flattened, + 2-D sinusoidal position + level embedding. With the two Spotter levels
+  (H/4 x W/4 and H/8 x W/4) small marks keep their spatial evidence.
+
+Vocabulary (tied to the bank, so new bank rows need no new weights): id 0 = EOS,
+1 = BOS, 2 + r = bank row r. Targets use -100 as padding (ignored by cross-entropy).
+Output logits = (h @ W) . [eos, bos, proj(bank)]^T / sqrt(d).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+EOS, BOS, OFFSET = 0, 1, 2
+
+
+def sincos_1d(n: int, dim: int, device: torch.device) -> Tensor:
+    """(n, dim) sinusoidal positions (Vaswani et al. 2017)."""
+    pos = torch.arange(n, device=device, dtype=torch.float32)[:, None]
+    freq = torch.exp(
+        torch.arange(0, dim, 2, device=device, dtype=torch.float32) * (-math.log(1e4) / dim)
+    )
+    out = torch.zeros(n, dim, device=device)
+    out[:, 0::2] = torch.sin(pos * freq)
+    out[:, 1::2] = torch.cos(pos * freq[: dim // 2])
+    return out
+
+
+def sincos_2d(h: int, w: int, dim: int, device: torch.device) -> Tensor:
+    """(h * w, dim) positions: half the channels encode the row, half the column."""
+    half = dim // 2
+    rows = sincos_1d(h, half, device)[:, None, :].expand(h, w, half)
+    cols = sincos_1d(w, dim - half, device)[None, :, :].expand(h, w, dim - half)
+    return torch.cat([rows, cols], dim=-1).reshape(h * w, dim)
+
+
+class Refiner(nn.Module):
+    """`forward(topk_idx, topk_p, levels, tgt_in) -> logits (N, L, 2 + K)`.
+
+    topk_idx (N, T, k) Spotter classes (0 = blank, 1 + r = bank row r); topk_p (N, T, k)
+    their probabilities; levels: Spotter feature maps; tgt_in (N, L) refiner ids
+    starting with BOS (teacher forcing)."""
+
+    def __init__(
+        self,
+        bank: Tensor,
+        level_channels: tuple[int, ...],
+        topk: int = 5,
+        width: int = 256,
+        layers: int = 2,
+        heads: int = 8,
+        max_len: int = 25,
+        dropout: float = 0.1,
+    ) -> None:
+        super().__init__()
+        dim = bank.shape[1]
+        self.topk, self.width, self.max_len = topk, width, max_len
+        self.register_buffer("bank", F.normalize(bank.float(), dim=-1))
+        self.class_proj = nn.Linear(dim, width)
+        self.blank = nn.Parameter(torch.randn(width) * 0.02)
+        self.special = nn.Parameter(torch.randn(2, width) * 0.02)  # EOS, BOS
+        self.score = nn.Linear(1, width)
+        self.rank = nn.Embedding(topk, width)
+        self.level_proj = nn.ModuleList(nn.Conv2d(c, width, 1) for c in level_channels)
+        self.level_embed = nn.Parameter(torch.zeros(len(level_channels), width))
+        self.kind = nn.Parameter(torch.zeros(2, width))  # prefix vs visual memory
+        layer = nn.TransformerDecoderLayer(
+            width, heads, 4 * width, dropout=dropout, activation="gelu", batch_first=True,
+            norm_first=True,
+        )  # fmt: skip
+        self.decoder = nn.TransformerDecoder(layer, layers)
+        self.norm = nn.LayerNorm(width)
+        self.out = nn.Linear(width, width)
+        self.out_channels = OFFSET + bank.shape[0]
+
+    def set_bank(self, bank: Tensor) -> None:
+        self.bank = F.normalize(bank.float(), dim=-1).to(self.bank.device)
+        self.out_channels = OFFSET + bank.shape[0]
+
+    def class_table(self) -> Tensor:
+        """(2 + K, d) embeddings of EOS, BOS and the bank rows."""
+        return torch.cat([self.special, self.class_proj(self.bank)])
+
+    def memory(self, topk_idx: Tensor, topk_p: Tensor, levels: list[Tensor]) -> Tensor:
+        """(N, T * k + sum H_i W_i, d) prefix + visual memory."""
+        n, t, k = topk_idx.shape
+        table = torch.cat([self.blank[None], self.class_proj(self.bank)])  # (1 + K, d)
+        cand = table[topk_idx] + self.score(topk_p.unsqueeze(-1).to(table.dtype))
+        cand = cand + self.rank.weight[:k] + sincos_1d(t, self.width, cand.device)[None, :, None]
+        parts = [cand.reshape(n, t * k, self.width) + self.kind[0]]
+        for i, (proj, f) in enumerate(zip(self.level_proj, levels, strict=True)):
+            y = proj(f)
+            h, w = y.shape[2:]
+            y = y.flatten(2).transpose(1, 2) + sincos_2d(h, w, self.width, y.device)
+            parts.append(y + self.level_embed[i] + self.kind[1])
+        return torch.cat(parts, dim=1)
+
+    def decode_step(self, tgt_in: Tensor, memory: Tensor, table: Tensor) -> Tensor:
+        """Logits (N, L, 2 + K) for refiner ids `tgt_in` (N, L) given `memory`."""
+        length = tgt_in.shape[1]
+        x = table[tgt_in] + sincos_1d(length, self.width, tgt_in.device)
+        mask = nn.Transformer.generate_square_subsequent_mask(length, device=tgt_in.device)
+        h = self.norm(self.decoder(x, memory, tgt_mask=mask, tgt_is_causal=True))
+        return self.out(h) @ table.t() / math.sqrt(self.width)
+
+    def forward(
+        self, topk_idx: Tensor, topk_p: Tensor, levels: list[Tensor], tgt_in: Tensor
+    ) -> Tensor:
+        return self.decode_step(tgt_in, self.memory(topk_idx, topk_p, levels), self.class_table())
+
+    @torch.no_grad()
+    def generate(
+        self, topk_idx: Tensor, topk_p: Tensor, levels: list[Tensor], max_len: int | None = None
+    ) -> tuple[list[list[int]], list[float]]:
+        """Greedy decoding: bank rows per sample (stopping at EOS) and confidences
+        (product of the chosen tokens' probabilities, EOS included)."""
+        max_len = max_len or self.max_len
+        memory, table = self.memory(topk_idx, topk_p, levels), self.class_table()
+        n = topk_idx.shape[0]
+        ids = torch.full((n, 1), BOS, dtype=torch.long, device=topk_idx.device)
+        logp = torch.zeros(n, device=ids.device)
+        done = torch.zeros(n, dtype=torch.bool, device=ids.device)
+        for _ in range(max_len + 1):
+            step = self.decode_step(ids, memory, table)[:, -1].float()
+            step[:, BOS] = -math.inf
+            lp, nxt = step.log_softmax(-1).max(-1)
+            logp += torch.where(done, torch.zeros_like(lp), lp)
+            nxt = torch.where(done, torch.full_like(nxt, EOS), nxt)
+            ids = torch.cat([ids, nxt[:, None]], dim=1)
+            done |= nxt == EOS
+            if bool(done.all()):
+                break
+        rows = []
+        for seq in ids[:, 1:].tolist():
+            cut = seq.index(EOS) if EOS in seq else len(seq)
+            rows.append([x - OFFSET for x in seq[:cut]])
+        return rows, logp.exp().tolist()
+
+
+def refiner(bank: Tensor, level_channels: tuple[int, ...], **overrides: object) -> Refiner:
+    """Default Refiner: width 256, 2 layers x 8 heads, top-5 prefix."""
+    return Refiner(bank, level_channels, **overrides)  # type: ignore[arg-type]
+
+
+def refiner_tiny(bank: Tensor, level_channels: tuple[int, ...], **overrides: object) -> Refiner:
+    """Test-size Refiner: width 64, 1 layer x 2 heads, top-3 prefix, no dropout."""
+    kw: dict[str, object] = dict(topk=3, width=64, layers=1, heads=2, dropout=0.0)
+    kw.update(overrides)
+    return Refiner(bank, level_channels, **kw)  # type: ignore[arg-type]
+
+
+REFINER_REGISTRY = {"refiner": refiner, "refiner_tiny": refiner_tiny}

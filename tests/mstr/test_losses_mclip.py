@@ -1,0 +1,86 @@
+"""mCLIP encoders, prompt tokenisation and the stage-1 losses."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from strtool.models.mclip import NUM_SPECIAL, SPECIAL_ID, mclip_tiny, tokenize_prompts
+from strtool.mstr.losses import (
+    arcface_loss,
+    bank_ctc_loss,
+    batch_targets,
+    multi_positive_infonce,
+)
+
+torch.set_num_threads(1)
+
+
+def test_batch_targets_from_character_map() -> None:
+    uniq, idx = batch_targets(["ा", "a", "ा", "b", "a"])
+    assert uniq == ["ा", "a", "b"]
+    assert idx.tolist() == [0, 1, 0, 2, 1]
+
+
+def test_multi_positive_infonce_hand_computed() -> None:
+    # images: two of character 0 (both = e1) and one of character 1 (= e2); scale 1.
+    img = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    txt = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    target = torch.tensor([0, 0, 1])
+    # logits = [[1,0],[1,0],[0,1]]: every image sees its row at 1, the other at 0.
+    i2t = math.log(1 + math.exp(-1))
+    # text 0 over images: logits [1,1,0]; positives {0,1} (uniform 1/2 each)
+    t2i_0 = -(1 - math.log(2 * math.e + 1))
+    # text 1 over images: logits [0,0,1]; positive {2}
+    t2i_1 = -(1 - math.log(2 + math.e))
+    expected = 0.5 * (i2t + 0.5 * (t2i_0 + t2i_1))
+    got = multi_positive_infonce(img, txt, target, 1.0)
+    assert got.item() == pytest.approx(expected, abs=1e-6)
+    assert expected == pytest.approx(0.50999, abs=1e-4)
+
+
+def test_infonce_skips_text_rows_without_images_and_prefers_alignment() -> None:
+    torch.manual_seed(0)
+    txt = F.normalize(torch.randn(4, 8), dim=-1)
+    target = torch.tensor([0, 2, 2])
+    good = multi_positive_infonce(txt[target], txt, target, 10.0)
+    bad = multi_positive_infonce(txt[torch.tensor([1, 3, 0])], txt, target, 10.0)
+    assert torch.isfinite(good) and good < bad
+
+
+def test_arcface_margin_increases_loss() -> None:
+    torch.manual_seed(0)
+    txt = F.normalize(torch.randn(3, 16), dim=-1)
+    img = F.normalize(txt[[0, 1, 2]] + 0.1 * torch.randn(3, 16), dim=-1)
+    target = torch.tensor([0, 1, 2])
+    assert arcface_loss(img, txt, target, margin=0.3) > arcface_loss(img, txt, target, margin=0.0)
+
+
+def test_bank_ctc_loss_finite() -> None:
+    logits = torch.randn(2, 10, 6, requires_grad=True)
+    loss = bank_ctc_loss(logits, torch.tensor([1, 2, 3, 4, 5]), torch.tensor([2, 3]))
+    loss.backward()
+    assert torch.isfinite(loss) and logits.grad is not None
+
+
+def test_tokenize_prompts_codepoints_need_no_vocabulary() -> None:
+    ids = tokenize_prompts([("ा", "hi", "diacritic"), ("𝄞", "LAT", "common"), ("x", "zz", "?")])
+    assert ids[0, 1] == SPECIAL_ID["<lang=hi>"] and ids[0, 2] == SPECIAL_ID["<type=diacritic>"]
+    assert ids[0, 3] == NUM_SPECIAL + 0x093E and ids[0, 4] == 0
+    assert ids[1, 3] == NUM_SPECIAL + 0x1D11E  # outside the BMP still embeds
+    assert ids[2, 1] == SPECIAL_ID["<lang=?>"] and ids[2, 2] == SPECIAL_ID["<type=common>"]
+
+
+def test_mclip_shapes_unit_norm_and_clamped_scale() -> None:
+    model = mclip_tiny(1)
+    ids = tokenize_prompts([("a", "en", "letter"), ("ب", "ar", "letter")])
+    img, txt, scale = model(torch.randn(3, 1, 32, 32), ids)
+    assert img.shape == (3, 64) and txt.shape == (2, 64)
+    assert torch.allclose(img.norm(dim=-1), torch.ones(3), atol=1e-5)
+    assert torch.allclose(txt.norm(dim=-1), torch.ones(2), atol=1e-5)
+    with torch.no_grad():
+        model.logit_scale.fill_(10.0)
+    assert model.scale().item() == pytest.approx(100.0, rel=1e-5)
