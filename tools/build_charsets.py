@@ -78,10 +78,12 @@ ASCII_SYMBOLS = [c for c in _ASCII_PRINT if unicodedata.category(c).startswith("
 TYPO_PUNCT = list("‘’“”–—…•·")  # curly quotes, dashes, ellipsis, bullets
 SIGN_SYMBOLS = list("°")  # degree sign, everywhere (temperatures, angles)
 FULLWIDTH_DIGITS = rng(0xFF10, 0xFF19)
-CJK_PUNCT = list("、。〈〉《》「」『』【】〔〕〜・‥") + list(
+_CJK_MARKS_RAW = list("、。〈〉《》「」『』【】〔〕〜・‥") + list(
     "！＂＃％＆＇（），－．／：；？＠［］＿｛｝～"
 )
-CJK_SYMBOLS = list("＋＝＜＞＊")
+_CJK_MARKS = _CJK_MARKS_RAW + list("＋＝＜＞＊")
+CJK_PUNCT = [c for c in _CJK_MARKS if unicodedata.category(c).startswith("P")]
+CJK_SYMBOLS = [c for c in _CJK_MARKS if not unicodedata.category(c).startswith("P")]
 
 LATIN_EXTRA = {
     "en": ([], [], list("£€¢©®™")),
