@@ -1,0 +1,208 @@
+"""Text sources for `synth words`: word lists, scene strings, short lines, user corpora.
+
+Per language the default corpus is the 20,000 most frequent words of the `wordfreq`
+package (`wordfreq.top_n_list(lang, n)`, data installed with the package, no network),
+NFC-normalised and kept only when every code point is in the language's charset; the
+number filtered out is counted (`CorpusStats`). A sample is then, by the rates of
+`TextConfig`: a generated scene string (`strtool.synth.scene`), a short line of 2-3
+words, or one word, with optional upper/title casing for cased scripts. Everything
+drawn comes from the caller's `numpy.random.Generator`, so a seed fixes the text.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from strtool.errors import InputError
+from strtool.synth.scene import scene_string
+from strtool.text.normalize import normalize_label
+
+#: Languages whose script has case (upper/title casing is applied only to these).
+CASED_LANGS: frozenset[str] = frozenset({"en", "fr", "de", "it"})
+
+
+@dataclass
+class TextConfig:
+    """What text `synth words` draws (rates are probabilities per sample)."""
+
+    top_words: int = 20000  # wordfreq words per language
+    scene_prob: float = 0.15  # numbers, prices, dates, times, phones, percentages
+    line_prob: float = 0.10  # 2-3 words joined by a space
+    line_words: list[int] = field(default_factory=lambda: [2, 3])
+    native_digit_prob: float = 0.5  # ar/hi/bn scene strings in native digits
+    upper_prob: float = 0.10  # cased scripts only
+    title_prob: float = 0.20  # cased scripts only
+    max_chars: int = 32  # longer draws are cut at a word boundary
+
+
+@dataclass
+class CorpusStats:
+    """How many entries a corpus source offered, kept and filtered out (with the
+    characters outside the charset that caused it, most frequent first)."""
+
+    lang: str
+    source: str
+    total: int = 0
+    kept: int = 0
+    filtered: int = 0
+    outside: Counter[str] = field(default_factory=Counter)
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready summary (the 20 most frequent outside characters)."""
+        return {
+            "lang": self.lang,
+            "source": self.source,
+            "total": self.total,
+            "kept": self.kept,
+            "filtered": self.filtered,
+            "outside_chars": "".join(c for c, _ in self.outside.most_common(20)),
+        }
+
+
+def filter_entries(
+    entries: Iterable[str], allowed: frozenset[str], lang: str, source: str
+) -> tuple[list[str], CorpusStats]:
+    """Keep NFC entries made only of `allowed` code points (space always allowed);
+    duplicates and empty entries are dropped. Returns (kept, stats)."""
+    stats = CorpusStats(lang=lang, source=source)
+    seen: dict[str, None] = {}
+    for raw in entries:
+        text = normalize_label(raw)
+        if not text:
+            continue
+        stats.total += 1
+        bad = [c for c in text if c != " " and c not in allowed]
+        if bad:
+            stats.filtered += 1
+            stats.outside.update(bad)
+        elif text not in seen:
+            seen[text] = None
+    kept = list(seen)
+    stats.kept = len(kept)
+    return kept, stats
+
+
+def wordfreq_words(lang: str, n: int = 20000) -> list[str]:
+    """The `n` most frequent words of `lang` from the installed `wordfreq` data."""
+    import wordfreq
+
+    try:
+        return list(wordfreq.top_n_list(lang, n))
+    except (LookupError, ValueError, OSError) as e:
+        raise InputError(f"wordfreq has no word list for '{lang}' ({e})") from None
+
+
+def read_corpus(path: str | Path) -> list[str]:
+    """Entries of a user corpus: UTF-8 text, one entry per line, NFC-normalised,
+    whitespace collapsed, blank lines skipped. Bad UTF-8 raises `InputError` naming
+    the file and line."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: corpus file not found")
+    out: list[str] = []
+    with p.open("rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise InputError(
+                    f"{p}: line {lineno}: invalid UTF-8 at byte {e.start} ({e.reason})"
+                ) from None
+            text = normalize_label(line.lstrip("\ufeff") if lineno == 1 else line)
+            if text:
+                out.append(text)
+    return out
+
+
+@dataclass
+class Corpus:
+    """The text source of one language (picklable; sent once to each worker)."""
+
+    lang: str
+    words: list[str]
+    allowed: frozenset[str]
+    cfg: TextConfig
+    use_scene: bool = True
+
+    def sample(self, rng: np.random.Generator) -> str:
+        """One NFC text in logical order, drawn with `rng`; always inside `allowed`
+        (scene strings that are not fall back to a word)."""
+        cfg = self.cfg
+        u = rng.random()
+        if self.use_scene and u < cfg.scene_prob:
+            text = unicodedata.normalize("NFC", scene_string(self.lang, rng, cfg.native_digit_prob))
+            if all(c == " " or c in self.allowed for c in text):
+                return text
+        if not self.words:
+            return ""
+        if u >= 1.0 - cfg.line_prob and cfg.line_words:
+            k = int(cfg.line_words[int(rng.integers(len(cfg.line_words)))])
+            picks = rng.integers(len(self.words), size=max(1, k))
+            text = " ".join(self.words[int(j)] for j in picks)
+        else:
+            text = self.words[int(rng.integers(len(self.words)))]
+        return self._case(_cut(text, cfg.max_chars), rng)
+
+    def _case(self, text: str, rng: np.random.Generator) -> str:
+        if self.lang not in CASED_LANGS:
+            return text
+        v = rng.random()
+        if v < self.cfg.upper_prob:
+            cased = text.upper()
+        elif v < self.cfg.upper_prob + self.cfg.title_prob:
+            cased = " ".join(w[:1].upper() + w[1:] for w in text.split(" "))
+        else:
+            return text
+        cased = unicodedata.normalize("NFC", cased)
+        return cased if all(c == " " or c in self.allowed for c in cased) else text
+
+
+def _cut(text: str, max_chars: int) -> str:
+    """Cut an over-long text at the last space before `max_chars` (or hard)."""
+    if max_chars <= 0 or len(text) <= max_chars:
+        return text
+    head = text[:max_chars]
+    return head.rsplit(" ", 1)[0] if " " in head else head
+
+
+def build_corpus(
+    lang: str,
+    allowed: Iterable[str],
+    cfg: TextConfig,
+    user_entries: list[str] | None = None,
+) -> tuple[Corpus, list[CorpusStats]]:
+    """The corpus of `lang`: the user's entries when given (no scene strings), else
+    wordfreq's top words plus scene strings; both filtered to `allowed`."""
+    allowed_set = frozenset(allowed)
+    if user_entries is not None:
+        words, stats = filter_entries(user_entries, allowed_set, lang, "corpus")
+        return Corpus(lang, words, allowed_set, cfg, use_scene=False), [stats]
+    words, stats = filter_entries(
+        wordfreq_words(lang, cfg.top_words), allowed_set, lang, "wordfreq"
+    )
+    return Corpus(lang, words, allowed_set, cfg), [stats]
+
+
+def assign_langs(
+    entries: list[str], allowed: dict[str, frozenset[str]]
+) -> tuple[dict[str, list[str]], int]:
+    """Split user corpus entries among languages: each goes to the first language
+    (in the given order) whose charset holds all its characters. Returns
+    (entries per language, number of entries no charset holds)."""
+    out: dict[str, list[str]] = {lang: [] for lang in allowed}
+    unplaced = 0
+    for text in entries:
+        chars = set(text) - {" "}
+        for lang, ok in allowed.items():
+            if chars <= ok:
+                out[lang].append(text)
+                break
+        else:
+            unplaced += 1
+    return out, unplaced

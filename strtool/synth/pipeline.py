@@ -1,0 +1,193 @@
+"""Run a synthesis job over global sample indices: workers, seeding, sharding, writing.
+
+Determinism: sample `i` (0-based global index) draws everything from
+`numpy.random.default_rng(SeedSequence([seed, i]))`, and results are written in index
+order (`Pool.imap` keeps order), so 1 or N workers give identical image/label/lang
+values. Sharding: `--shard k/n` renders the contiguous index range
+`[k*N//n, (k+1)*N//n)`, so merging shards 0..n-1 in order (`strtool lmdb merge`)
+equals the unsharded LMDB value for value. A job is any picklable object with
+`make(i) -> Result`; each worker process receives it once.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+
+from strtool.data.lmdb_io import LmdbWriter
+from strtool.errors import InputError
+
+#: Extra per-sample key written by `synth chars`: the character's subtype.
+TYPE_KEY = "type-%09d"
+
+
+@dataclass
+class Result:
+    """One sample: encoded image (None when skipped), label, language, font label,
+    subtype (chars only) and the skip reason."""
+
+    index: int
+    label: str
+    lang: str
+    image: bytes | None = None
+    font: str | None = None
+    kind: str | None = None
+    skip: str | None = None
+
+
+class Job(Protocol):
+    """What the runner needs of a job."""
+
+    def make(self, i: int) -> Result: ...
+
+
+def sample_rng(seed: int, i: int) -> np.random.Generator:
+    """The generator of global sample `i` (independent of workers and shards)."""
+    return np.random.default_rng(np.random.SeedSequence([seed, i]))
+
+
+def parse_shard(spec: str | None) -> tuple[int, int]:
+    """`"k/n"` -> (k, n) with 0 <= k < n; None -> (0, 1)."""
+    if not spec:
+        return 0, 1
+    try:
+        k, n = (int(x) for x in spec.split("/"))
+    except ValueError:
+        raise InputError(f"--shard '{spec}': expected k/n, e.g. 0/4") from None
+    if n < 1 or not 0 <= k < n:
+        raise InputError(f"--shard '{spec}': need 0 <= k < n")
+    return k, n
+
+
+def shard_range(total: int, k: int, n: int) -> tuple[int, int]:
+    """Contiguous global index range [start, stop) of shard k of n."""
+    return k * total // n, (k + 1) * total // n
+
+
+_JOB: list[Job] = []
+
+
+def _init(job: Job) -> None:
+    cv2.setNumThreads(1)
+    _JOB[:] = [job]
+
+
+def _make(i: int) -> Result:
+    return _JOB[0].make(i)
+
+
+def iter_results(job: Job, start: int, stop: int, workers: int = 1) -> Iterator[Result]:
+    """Results of indices start..stop-1 in index order; `workers` <= 1 runs inline."""
+    if workers <= 1 or stop - start < 2:
+        _init(job)
+        for i in range(start, stop):
+            yield job.make(i)
+        return
+    chunk = max(1, min(64, (stop - start) // (workers * 8) or 1))
+    ctx = mp.get_context("fork")
+    with ctx.Pool(workers, initializer=_init, initargs=(job,)) as pool:
+        yield from pool.imap(_make, range(start, stop), chunksize=chunk)
+
+
+@dataclass
+class Report:
+    """What a run produced (returned to the CLI, also stored in `meta.counts`)."""
+
+    output: str
+    requested: int
+    written: int = 0
+    skipped: int = 0
+    per_lang: Counter[str] = field(default_factory=Counter)
+    per_font: Counter[str] = field(default_factory=Counter)
+    per_kind: Counter[str] = field(default_factory=Counter)
+    skip_reasons: Counter[str] = field(default_factory=Counter)
+    skipped_examples: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        """Samples (written or skipped) per second."""
+        return (self.written + self.skipped) / self.seconds if self.seconds > 0 else 0.0
+
+    def counts(self) -> dict[str, Any]:
+        """JSON-ready counts."""
+        return {
+            "requested": self.requested,
+            "written": self.written,
+            "skipped": self.skipped,
+            "skip_reasons": dict(self.skip_reasons),
+            "skipped_examples": self.skipped_examples,
+            "per_lang": dict(sorted(self.per_lang.items())),
+            "per_font": dict(self.per_font.most_common()),
+            **({"per_type": dict(self.per_kind)} if self.per_kind else {}),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (counts, timing, extras)."""
+        return {
+            "output": self.output,
+            **self.counts(),
+            "seconds": round(self.seconds, 3),
+            "rate": round(self.rate, 1),
+            **self.extra,
+        }
+
+
+class _Writer(LmdbWriter):
+    """`LmdbWriter` that can also store the `type-%09d` key of `synth chars`."""
+
+    def add_kind(self, i: int, kind: str) -> None:
+        self._pending.append(((TYPE_KEY % i).encode(), kind.encode("utf-8")))
+
+
+def _account(report: Report, r: Result) -> None:
+    if r.skip is not None or r.image is None:
+        report.skipped += 1
+        report.skip_reasons[r.skip or "no-image"] += 1
+        if len(report.skipped_examples) < 20 and r.label not in report.skipped_examples:
+            report.skipped_examples.append(r.label)
+        return
+    report.written += 1
+    report.per_lang[r.lang] += 1
+    report.per_font[r.font or "?"] += 1
+    if r.kind:
+        report.per_kind[r.kind] += 1
+
+
+def run(
+    job: Job,
+    output: str | Path,
+    start: int,
+    stop: int,
+    meta: dict[str, Any],
+    workers: int = 1,
+    overwrite: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Report:
+    """Render indices [start, stop) and write them, in order, into a new LMDB
+    (atomically: nothing appears at `output` unless the run completes). `meta` is
+    stored with the counts added under `meta.counts`."""
+    report = Report(output=str(output), requested=stop - start)
+    t0 = time.perf_counter()
+    meta = dict(meta)
+    with _Writer(output, overwrite=overwrite, meta=meta) as w:
+        for done, r in enumerate(iter_results(job, start, stop, workers), 1):
+            _account(report, r)
+            if r.skip is None and r.image is not None:
+                idx = w.add(r.image, r.label, r.lang)
+                if r.kind:
+                    w.add_kind(idx, r.kind)
+            if progress is not None and (done % 64 == 0 or done == stop - start):
+                progress(done, stop - start)
+        report.seconds = time.perf_counter() - t0
+        w.meta["counts"] = report.counts()
+    return report
