@@ -18,10 +18,11 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from strtool.data.dataset import LmdbDataset, collate
 from strtool.data.transforms import ResizeNormalize
 from strtool.engine.checkpoint import load_checkpoint
 from strtool.engine.config import RunConfig, config_from_dict
-from strtool.engine.data import LmdbSamples, collate
+from strtool.engine.data import build_dataset
 from strtool.engine.distributed import pick_device
 from strtool.models import build_model, count_parameters
 
@@ -113,7 +114,7 @@ def pooled(report: dict[str, Any]) -> dict[str, float]:
 
 def evaluate_samples(
     rec: Recognizer,
-    ds: LmdbSamples,
+    ds: LmdbDataset,
     batch_size: int = 256,
     workers: int = 0,
     profile: str = "default",
@@ -124,13 +125,17 @@ def evaluate_samples(
         ds, batch_size=batch_size, shuffle=False, num_workers=workers, collate_fn=collate
     )
     preds: list[str] = []
+    gts: list[str] = []
+    langs: list[str] = []
     seconds = 0.0
-    for batch in loader:
+    for images, labels, tags in loader:
         t0 = time.perf_counter()
-        texts, _ = recognize(rec, batch["images"])
+        texts, _ = recognize(rec, images)
         seconds += time.perf_counter() - t0
         preds.extend(texts)
-    report = score_predictions(preds, ds.labels, ds.langs, profile)
+        gts.extend(labels)
+        langs.extend(tags)
+    report = score_predictions(preds, gts, langs, profile)
     report["ms_per_image"] = 1000.0 * seconds / max(len(ds), 1)
     report["n"] = len(ds)
     report["predictions"] = preds
@@ -150,9 +155,11 @@ def evaluate_checkpoint(
     """Evaluate checkpoint `model` on LMDBs `data`: metrics report dict with per-language
     rows, `ms_per_image`, `params`, `arch`, `filtered` (samples removed by reason)."""
     rec = load_recognizer(model, device)
-    ds = LmdbSamples(data, rec.transform, langs=langs, cap=max_samples)
+    ds = build_dataset(
+        data, rec.transform, langs=langs, unit=rec.config.data.unit, caps=max_samples
+    )
     report = evaluate_samples(rec, ds, batch_size, workers, profile)
     report.pop("predictions")
     report.update(params=rec.meta["params"], arch=rec.config.model.arch, checkpoint=str(model))
-    report["filtered"] = {k: v for k, v in ds.report.items() if k != "kept"}
+    report["filtered"] = {k: v for k, v in ds.report.removed.items() if v}
     return report

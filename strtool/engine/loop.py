@@ -25,10 +25,11 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader
 
+from strtool.data.dataset import LmdbDataset, collate
 from strtool.engine.checkpoint import capture_rng, load_checkpoint, restore_rng, save_atomic
 from strtool.engine.config import RunConfig, config_to_dict
 from strtool.engine.curves import draw_curves, read_jsonl
-from strtool.engine.data import LmdbSamples, collate
+from strtool.engine.data import balance_weights
 from strtool.engine.distributed import (
     DistInfo,
     ResumableBatchSampler,
@@ -54,6 +55,7 @@ class TrainResult:
     best_step: int | None
     last_val: dict[str, Any] = field(default_factory=dict)
     data_report: dict[str, int] = field(default_factory=dict)
+    model: nn.Module | None = field(default=None, repr=False)  # trained, unwrapped
 
 
 def ctc_loss(logits: torch.Tensor, targets: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -79,8 +81,8 @@ def _amp(cfg: RunConfig, device: torch.device) -> tuple[torch.dtype | None, bool
     return (torch.bfloat16, False) if mode == "bf16" else (torch.float16, device.type == "cuda")
 
 
-def _loader(ds: LmdbSamples, cfg: RunConfig, info: DistInfo, epoch: int, start: int) -> DataLoader:
-    weights = ds.balance_weights() if cfg.data.balanced else None
+def _loader(ds: LmdbDataset, cfg: RunConfig, info: DistInfo, epoch: int, start: int) -> DataLoader:
+    weights = balance_weights(ds.langs) if cfg.data.balanced else None
     sampler = ResumableBatchSampler(
         len(ds), cfg.train.batch_size, cfg.train.seed, epoch, start, info.rank, info.world, weights
     )
@@ -174,12 +176,12 @@ class Trainer:
                 f.write(json.dumps(record, ensure_ascii=False) + "\n")
 
     # -- training ----------------------------------------------------------------
-    def _micro_step(self, batch: dict[str, Any], sync: bool) -> float:
+    def _micro_step(self, batch: tuple[torch.Tensor, list[str], list[str]], sync: bool) -> float:
         dev = self.info.device
-        images = batch["images"].to(dev, non_blocking=True)
+        images = batch[0].to(dev, non_blocking=True)
         if self.cfg.train.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
-        enc = self.p.tokenizer.encode(batch["labels"])
+        enc = self.p.tokenizer.encode(batch[1])
         for ch, n in enc.unknown.items():
             self.unknown[ch] = self.unknown.get(ch, 0) + n
         ctx = contextlib.nullcontext() if sync or self.info.world == 1 else self.ddp.no_sync()
@@ -237,7 +239,8 @@ class Trainer:
         self._finish()
         return TrainResult(
             self.p.output, self.step, self.best, self.best_step, self.last_val,
-            dict(self.p.train_set.report),
+            self.p.train_set.report.removed | {"kept": self.p.train_set.report.kept},
+            self.model,
         )  # fmt: skip
 
     def validate(self) -> None:

@@ -14,9 +14,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from strtool.data.dataset import LmdbDataset
 from strtool.engine.checkpoint import init_from, load_checkpoint, versions
 from strtool.engine.config import RunConfig, config_to_dict
-from strtool.engine.data import LmdbSamples
+from strtool.engine.data import build_dataset, label_units
 from strtool.engine.distributed import DistInfo
 from strtool.engine.evaluate import (
     make_tokenizer,
@@ -24,8 +25,7 @@ from strtool.engine.evaluate import (
     model_from_config,
     tokenizer_from_dict,
 )
-from strtool.errors import ConfigError, DataError, InputError
-from strtool.text.normalize import split_units
+from strtool.errors import ConfigError, InputError
 
 
 @dataclass
@@ -34,8 +34,8 @@ class RunParts:
     output: Path
     tokenizer: Any
     model: nn.Module
-    train_set: LmdbSamples
-    val_set: LmdbSamples | None
+    train_set: LmdbDataset
+    val_set: LmdbDataset | None
     static_payload: dict[str, Any]
     resume_ckpt: dict[str, Any] | None
     init_report: dict[str, int] | None = None
@@ -47,12 +47,12 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def resolve_chars(cfg: RunConfig, labels: list[str]) -> list[str]:
+def resolve_chars(cfg: RunConfig) -> list[str]:
     """The charset: a file path, a language spec (`LAT,ARA`), or (None) every unit
     seen in the training labels, sorted by code point."""
     spec, unit = cfg.data.charset, cfg.data.unit
     if spec is None:
-        return sorted({u for lab in labels for u in split_units(lab, unit)})  # type: ignore[arg-type]
+        return label_units(cfg.data.train, unit)
     from strtool.text import charset as cs
 
     if Path(spec).is_file():
@@ -84,13 +84,17 @@ def _freeze(model: nn.Module, names: list[str]) -> None:
             p.requires_grad_(False)
 
 
-def _datasets(cfg: RunConfig) -> tuple[LmdbSamples, LmdbSamples | None]:
+def _datasets(cfg: RunConfig, chars: list[str]) -> tuple[LmdbDataset, LmdbDataset | None]:
+    """Training set (langs, max_len, caps, charset filters) and validation set (langs
+    filter and `val_max` per language only: unknown characters count as errors)."""
     d = cfg.data
-    if not d.train:
-        raise ConfigError("data.train: no training LMDB given")
     tf = make_transform(cfg)
-    train_set = LmdbSamples(d.train, tf, d.langs or None, d.max_len, d.unit, d.cap, d.caps)
-    val_set = LmdbSamples(d.val, tf, d.langs or None, None, d.unit, d.val_max) if d.val else None
+    caps: int | dict[str, int] | None = dict(d.caps) if d.caps else d.cap
+    if d.caps and d.cap is not None:
+        raise ConfigError("data.cap and data.caps: give one or the other")
+    charset = None if d.unk else chars
+    train_set = build_dataset(d.train, tf, d.langs, d.max_len, d.unit, caps, charset)
+    val_set = build_dataset(d.val, tf, d.langs, None, d.unit, d.val_max) if d.val else None
     return train_set, val_set
 
 
@@ -113,17 +117,15 @@ def prepare_run(
     if cfg.train.threads > 0:
         torch.set_num_threads(cfg.train.threads)
     seed_everything(cfg.train.seed)
-    train_set, val_set = _datasets(cfg)
+    if not cfg.data.train:
+        raise ConfigError("data.train: no training LMDB given")
     if ckpt is not None:
         tok = tokenizer_from_dict(ckpt["tokenizer"])
         chars = list(ckpt["charset"])
     else:
-        chars = resolve_chars(cfg, train_set.labels)
+        chars = resolve_chars(cfg)
         tok = make_tokenizer(chars, cfg.data.unit, cfg.data.unk)
-    if not cfg.data.unk:
-        train_set.drop_unknown(set(chars), cfg.data.unit)
-        if len(train_set) == 0:
-            raise DataError("no training sample is covered by the charset")
+    train_set, val_set = _datasets(cfg, chars)
     model = model_from_config(cfg, tok.num_classes)
     init_report = None
     if init is not None and ckpt is None:

@@ -1,0 +1,32 @@
+"""Run by `torchrun --nproc_per_node 2` in test_ddp.py: train a tiny model for a few
+steps with gloo, then save this rank's final weights to `<out>/../weights-rank<r>.pt`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+from strtool.engine.config import load_run_config
+from strtool.engine.loop import train
+
+
+def main() -> None:
+    db, out = sys.argv[1], Path(sys.argv[2])
+    torch.set_num_threads(1)
+    cfg = load_run_config(
+        None,
+        [f"data.train=[{db}]", "data.workers=0", "model.arch=crnn_tiny", "train.steps=6",
+         "train.batch_size=4", "train.val_every=100", "train.ckpt_every=3", "train.log_every=2",
+         "train.device=cpu"],
+    )  # fmt: skip
+    result = train(cfg, out)
+    rank = int(os.environ["RANK"])
+    assert result.model is not None
+    torch.save(result.model.state_dict(), out.parent / f"weights-rank{rank}.pt")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""DistributedDataParallel with gloo: two CPU processes under torchrun end with
+identical weights, and only rank 0 writes checkpoints and logs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+pytest.importorskip("strtool.text.tokenizer")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_process_gloo_training(tiny_lmdb: Path, tmp_path: Path) -> None:
+    torchrun = shutil.which("torchrun") or str(Path(sys.executable).parent / "torchrun")
+    if not Path(torchrun).exists():
+        pytest.skip("torchrun not installed")
+    out = tmp_path / "run"
+    worker = Path(__file__).with_name("ddp_worker.py")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [torchrun, "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+           "--master_port", str(_free_port()), str(worker), str(tiny_lmdb), str(out)]  # fmt: skip
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    w0 = torch.load(tmp_path / "weights-rank0.pt", weights_only=True)
+    w1 = torch.load(tmp_path / "weights-rank1.pt", weights_only=True)
+    params = [k for k in w0 if "running_" not in k and "num_batches" not in k]
+    assert len(params) > 10
+    for k in params:  # BN running stats are per-rank (DDP broadcasts rank 0's each step)
+        torch.testing.assert_close(w1[k], w0[k], rtol=0, atol=0, msg=k)
+    files = sorted(p.name for p in out.iterdir())
+    assert files == ["best.pt", "config.yaml", "curves.png", "last.pt", "metrics.jsonl"], files
+    ckpt = torch.load(out / "last.pt", weights_only=False)
+    assert ckpt["step"] == 6
+    for k, v in w0.items():  # rank 0 saved what it trained
+        torch.testing.assert_close(ckpt["model"][k], v, rtol=0, atol=0, msg=k)

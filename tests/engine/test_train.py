@@ -1,0 +1,109 @@
+"""Training loop: overfitting a 32-image LMDB, exact resume after an interruption,
+cascade initialisation across charsets, freezing, and config/data errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+pytest.importorskip("strtool.text.tokenizer")
+pytest.importorskip("strtool.evaluation.metrics")
+
+from strtool.engine.checkpoint import init_from, load_checkpoint  # noqa: E402
+from strtool.engine.config import load_run_config  # noqa: E402
+from strtool.engine.evaluate import evaluate_checkpoint  # noqa: E402
+from strtool.engine.loop import train  # noqa: E402
+from strtool.errors import ConfigError, InputError  # noqa: E402
+from strtool.models import build_model  # noqa: E402
+
+
+def _cfg(db: Path, *extra: str, val: bool = False):
+    base = [f"data.train=[{db}]", "data.workers=0", "model.arch=crnn_tiny", "train.threads=2",
+            "train.batch_size=16", "train.weight_decay=0.0", "train.log_every=10"]  # fmt: skip
+    if val:
+        base.append(f"data.val=[{db}]")
+    return load_run_config(None, base + list(extra))
+
+
+def test_tiny_model_overfits_32_images(tiny_lmdb: Path, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    cfg = _cfg(tiny_lmdb, "train.steps=600", "train.lr=1e-2", "train.val_every=200",
+               "train.pct_start=0.15", val=True)  # fmt: skip
+    result = train(cfg, tmp_path / "run")
+    assert result.best is not None and result.best >= 0.9, result.last_val
+    out = tmp_path / "run"
+    for name in ("config.yaml", "metrics.jsonl", "curves.png", "last.pt", "best.pt"):
+        assert (out / name).is_file(), name
+    records = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert {r["kind"] for r in records} == {"train", "val"}
+    report = evaluate_checkpoint(out / "best.pt", [tiny_lmdb], device="cpu")
+    assert report["n"] == 32 and report["params"] > 0 and report["ms_per_image"] > 0
+
+
+class _Kill(Exception):
+    pass
+
+
+def _killer(at: int):
+    def on_event(e: dict) -> None:
+        if e["kind"] == "train" and e["step"] == at:
+            raise _Kill
+
+    return on_event
+
+
+def test_resume_after_interruption_matches_straight_run(tiny_lmdb: Path, tmp_path: Path) -> None:
+    extra = ("train.steps=30", "train.lr=3e-3", "train.ckpt_every=10", "train.log_every=1",
+             "train.val_every=1000")  # fmt: skip
+    straight = train(_cfg(tiny_lmdb, *extra), tmp_path / "a")
+    with pytest.raises(_Kill):
+        train(_cfg(tiny_lmdb, *extra), tmp_path / "b", on_event=_killer(17))
+    assert load_checkpoint(tmp_path / "b" / "last.pt")["step"] == 10
+    with pytest.raises(InputError, match="--resume"):
+        train(_cfg(tiny_lmdb, *extra), tmp_path / "b")
+    resumed = train(_cfg(tiny_lmdb, *extra), tmp_path / "b", resume=True)
+    assert resumed.step == straight.step == 30
+    a = load_checkpoint(tmp_path / "a" / "last.pt")
+    b = load_checkpoint(tmp_path / "b" / "last.pt")
+    for k, v in a["model"].items():
+        torch.testing.assert_close(b["model"][k], v, rtol=0, atol=0, msg=k)
+    assert a["epoch"] == b["epoch"] and a["cursor"] == b["cursor"]
+    steps = [
+        json.loads(x)["step"] for x in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()
+    ]
+    assert steps == sorted(steps) and len(steps) == len(set(steps)) == 30
+
+
+def test_cascade_init_copies_shared_rows_and_freezes(tiny_lmdb: Path, tmp_path: Path) -> None:
+    train(_cfg(tiny_lmdb, "train.steps=3", "train.ckpt_every=1"), tmp_path / "a")
+    ckpt = load_checkpoint(tmp_path / "a" / "last.pt")
+    old = ckpt["charset"]
+    new = ["z", old[2], old[0], "y"]
+    model = build_model("crnn_tiny", len(new) + 1)
+    counts = init_from(model, ckpt, new)
+    w = model.head.fc.weight.detach()
+    torch.testing.assert_close(w[2], ckpt["model"]["head.fc.weight"][3])
+    torch.testing.assert_close(w[3], ckpt["model"]["head.fc.weight"][1])
+    torch.testing.assert_close(w[0], ckpt["model"]["head.fc.weight"][0])
+    assert counts["rows"] == 3
+    cfg = _cfg(tiny_lmdb, "train.steps=2", "train.freeze=[backbone]", "data.charset=null")
+    result = train(cfg, tmp_path / "b", init=tmp_path / "a" / "last.pt")
+    before = ckpt["model"]["backbone.features.0.conv.weight"]
+    after = load_checkpoint(tmp_path / "b" / "last.pt")["model"]["backbone.features.0.conv.weight"]
+    assert torch.equal(before, after) and result.step == 2
+
+
+def test_bad_config_and_data_errors(tiny_lmdb: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="train.lrr"):
+        load_run_config(None, ["train.lrr=1"])
+    with pytest.raises(ConfigError, match="train.amp"):
+        load_run_config(None, ["train.amp=fp8"])
+    with pytest.raises(ConfigError, match="data.train"):
+        train(load_run_config(None, []), tmp_path / "x")
+    with pytest.raises(ConfigError, match="freeze"):
+        train(_cfg(tiny_lmdb, "train.steps=1", "train.freeze=[nothing]"), tmp_path / "y")
+    with pytest.raises(InputError, match="cannot resume"):
+        train(_cfg(tiny_lmdb), tmp_path / "z", resume=True)
