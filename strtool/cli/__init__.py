@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from strtool.cli import fonts, lmdb, root
+from strtool.cli import export, predict, train
+from strtool.cli import synth
 
 app = typer.Typer(
     name="strtool",
@@ -18,6 +20,11 @@ app.callback()(root.callback)
 app.add_typer(fonts.fonts_app, name="fonts")
 app.command("make-lmdb")(lmdb.make_lmdb)
 app.add_typer(lmdb.lmdb_app, name="lmdb")
+app.add_typer(synth.synth_app, name="synth")
+
+app.command("train")(train.train_cmd)
+app.command("predict")(predict.predict_cmd)
+app.add_typer(export.export_app, name="export")
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,7 +145,13 @@ class Trainer:
     def _load_state(self, ckpt: dict[str, Any]) -> None:
         self.model.load_state_dict(ckpt["model"])
         self.opt.load_state_dict(ckpt["optimizer"])
-        self.sched.load_state_dict(ckpt["scheduler"])
+        if ckpt["scheduler"].get("total_steps") == self.sched.total_steps:
+            self.sched.load_state_dict(ckpt["scheduler"])
+        else:  # train.steps changed on resume: the same one-cycle shape over the new total
+            self.sched.last_epoch = ckpt["step"] - 1
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.sched.step()
         self.scaler.load_state_dict(ckpt["scaler"])
         self.step, self.epoch, self.cursor = ckpt["step"], ckpt["epoch"], ckpt["cursor"]
         self.best, self.best_step = ckpt.get("best"), ckpt.get("best_step")

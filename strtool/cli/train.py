@@ -1,0 +1,70 @@
+"""`strtool train`: one command for every CTC recogniser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from strtool.cli.common import (
+    JsonOpt,
+    QuietOpt,
+    handle_errors,
+    info,
+    make_progress,
+    print_json,
+    print_table,
+)
+
+
+@handle_errors
+def train_cmd(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Run folder.")],
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="YAML config (a preset in configs/).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override, e.g. train.lr=3e-4.")
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from OUTPUT/last.pt.")] = False,
+    init: Annotated[
+        Path | None, typer.Option("--init", help="Start from this checkpoint's weights.")
+    ] = None,
+    json_: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Train a recogniser (CRNN, SVTR) with CTC; resumable; DDP under torchrun."""
+    from strtool.engine.checkpoint import load_checkpoint
+    from strtool.engine.config import config_from_dict, load_run_config
+    from strtool.engine.loop import train
+
+    overrides = list(set_ or [])
+    if resume and config is None and (output / "last.pt").is_file():
+        base = load_checkpoint(output / "last.pt")["config"]
+        from strtool.config import apply_overrides
+
+        cfg = config_from_dict(apply_overrides(base, overrides))
+    else:
+        cfg = load_run_config(config, overrides)
+    with make_progress(quiet) as progress:
+        task = progress.add_task("train", total=cfg.train.steps, rate="")
+
+        def on_event(e: dict[str, Any]) -> None:
+            if e["kind"] == "train":
+                rate = f"loss {e['loss']:.3f} lr {e['lr']:.2e} {e['img_s']:.0f} img/s"
+                progress.update(task, completed=e["step"], rate=rate)
+            elif e["kind"] == "val":
+                info(f"step {e['step']}: WRR {e['wrr']:.4f} CRR {e['crr']:.4f}", quiet)
+
+        result = train(cfg, output, resume=resume, init=init, on_event=on_event)
+    summary = {
+        "output": str(result.output), "step": result.step, "best": result.best,
+        "best_step": result.best_step, "data": result.data_report,
+        "val": {k: v for k, v in result.last_val.items() if k != "report"},
+    }  # fmt: skip
+    if json_:
+        print_json(summary)
+    else:
+        rows = [[k, v] for k, v in summary.items() if not isinstance(v, dict)]
+        print_table(rows, ["run", "value"], title="training")

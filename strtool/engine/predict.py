@@ -1,0 +1,85 @@
+"""`predict`: read text from image files with a checkpoint.
+
+Inputs are files, folders (recursively, image extensions) or glob patterns; images are
+decoded by the data layer (`decode_image`: RGBA composited on white, greyscale,
+16-bit, EXIF orientation applied). With `rotate_vertical`, crops with h/w >= 1.5 are
+rotated 90 degrees counter-clockwise before recognition.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from strtool.data.transforms import decode_image
+from strtool.engine.evaluate import Recognizer, recognize
+from strtool.errors import DataError, InputError
+
+IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
+
+
+@dataclass
+class Prediction:
+    path: str
+    text: str
+    confidence: float
+    rotated: bool = False
+    error: str | None = None
+
+
+def expand_inputs(items: Sequence[str | Path]) -> list[Path]:
+    """Files, folders (recursive, image extensions) and globs -> sorted unique files;
+    a pattern or path matching nothing raises `InputError`."""
+    out: list[Path] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_EXTS)
+        elif p.is_file():
+            found = [p]
+        else:
+            found = sorted(Path(x) for x in glob.glob(str(item), recursive=True))
+        if not found:
+            raise InputError(f"no image found at '{item}'")
+        out.extend(found)
+    return list(dict.fromkeys(out))
+
+
+def _load(path: Path, channels: int, rotate_vertical: bool) -> tuple[np.ndarray, bool]:
+    try:
+        arr = decode_image(path.read_bytes(), channels)
+    except OSError as e:
+        raise DataError(f"{path}: {e}") from None
+    h, w = arr.shape[:2]
+    if rotate_vertical and h >= 1.5 * w:
+        return np.ascontiguousarray(np.rot90(arr)), True
+    return arr, False
+
+
+def predict_paths(
+    rec: Recognizer, paths: Sequence[Path], batch_size: int = 64, rotate_vertical: bool = False
+) -> Iterator[Prediction]:
+    """Predictions in input order; an undecodable file yields a `Prediction` with
+    `error` set (never silently skipped)."""
+    for start in range(0, len(paths), batch_size):
+        chunk = paths[start : start + batch_size]
+        tensors, ok, preds = [], [], {}
+        for i, p in enumerate(chunk):
+            try:
+                arr, rot = _load(p, rec.config.model.channels, rotate_vertical)
+            except DataError as e:
+                preds[i] = Prediction(str(p), "", 0.0, error=str(e))
+                continue
+            tensors.append(rec.transform(arr))
+            ok.append((i, rot))
+        if tensors:
+            texts, confs = recognize(rec, torch.stack(tensors))
+            for (i, rot), t, c in zip(ok, texts, confs, strict=True):
+                preds[i] = Prediction(str(chunk[i]), t, float(c), rot)
+        for i in range(len(chunk)):
+            yield preds[i]
