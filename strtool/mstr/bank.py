@@ -257,3 +257,33 @@ def _check_extendable(bank: PrototypeBank, per_language: bool, sha: str) -> None
             "bank was exported from another mCLIP checkpoint "
             f"(sha256 {bank.meta['checkpoint_sha256'][:12]}..., this one {sha[:12]}...)"
         )
+
+
+def load_mclip(path: str | Path) -> MCLIP:
+    """The mCLIP model of a stage-1 checkpoint (eval mode, CPU)."""
+    from strtool.models.mclip import MCLIP_REGISTRY
+    from strtool.mstr.infer import load_mstr_payload
+
+    ckpt = load_mstr_payload(path, expect="mclip")
+    m = ckpt["config"]["model"]
+    model = MCLIP_REGISTRY[m["arch"]](m["channels"], **m.get("options", {}))
+    model.load_state_dict(ckpt["model"])
+    return model.eval()
+
+
+def export_bank(
+    checkpoint: str | Path,
+    langs: str | Sequence[str] | None,
+    per_language: bool = False,
+    extend: str | Path | None = None,
+) -> tuple[PrototypeBank, int]:
+    """Bank of the charsets of `langs` (codes/groups, as `resolve_langs`) from an mCLIP
+    checkpoint, or the bank file `extend` plus the missing rows. (bank, new rows)."""
+    from strtool.text.charset import load_charsets
+
+    model = load_mclip(checkpoint)
+    base = load_bank(extend) if extend is not None else None
+    if base is not None and "per_language" in base.meta:
+        per_language = bool(base.meta["per_language"])
+    charsets = load_charsets(langs if langs else None)
+    return build_bank(model, charsets, per_language, file_sha256(checkpoint), base)
