@@ -51,6 +51,7 @@ class CorpusStats:
     total: int = 0
     kept: int = 0
     filtered: int = 0
+    broken: int = 0  # entries starting with a combining mark (a lone matra, ...)
     outside: Counter[str] = field(default_factory=Counter)
 
     def to_dict(self) -> dict[str, object]:
@@ -61,6 +62,7 @@ class CorpusStats:
             "total": self.total,
             "kept": self.kept,
             "filtered": self.filtered,
+            "broken": self.broken,
             "outside_chars": "".join(c for c, _ in self.outside.most_common(20)),
         }
 
@@ -68,8 +70,9 @@ class CorpusStats:
 def filter_entries(
     entries: Iterable[str], allowed: frozenset[str], lang: str, source: str
 ) -> tuple[list[str], CorpusStats]:
-    """Keep NFC entries made only of `allowed` code points (space always allowed);
-    duplicates and empty entries are dropped. Returns (kept, stats)."""
+    """Keep NFC entries made only of `allowed` code points (space always allowed)
+    and not starting with a combining mark (no base to sit on); duplicates and empty
+    entries are dropped. Returns (kept, stats)."""
     stats = CorpusStats(lang=lang, source=source)
     seen: dict[str, None] = {}
     for raw in entries:
@@ -78,7 +81,10 @@ def filter_entries(
             continue
         stats.total += 1
         bad = [c for c in text if c != " " and c not in allowed]
-        if bad:
+        if unicodedata.category(text[0]).startswith("M"):
+            stats.filtered += 1
+            stats.broken += 1
+        elif bad:
             stats.filtered += 1
             stats.outside.update(bad)
         elif text not in seen:
@@ -128,14 +134,17 @@ class Corpus:
     words: list[str]
     allowed: frozenset[str]
     cfg: TextConfig
-    use_scene: bool = True
+    generated: bool = True  # False for user corpora: entries verbatim, one per sample
 
     def sample(self, rng: np.random.Generator) -> str:
         """One NFC text in logical order, drawn with `rng`; always inside `allowed`
-        (scene strings that are not fall back to a word)."""
+        (scene strings that are not fall back to a word). User corpora give one
+        entry as it is (no scene strings, lines or casing)."""
         cfg = self.cfg
         u = rng.random()
-        if self.use_scene and u < cfg.scene_prob:
+        if not self.generated:
+            return self.words[int(rng.integers(len(self.words)))] if self.words else ""
+        if u < cfg.scene_prob:
             text = unicodedata.normalize("NFC", scene_string(self.lang, rng, cfg.native_digit_prob))
             if all(c == " " or c in self.allowed for c in text):
                 return text
@@ -177,12 +186,12 @@ def build_corpus(
     cfg: TextConfig,
     user_entries: list[str] | None = None,
 ) -> tuple[Corpus, list[CorpusStats]]:
-    """The corpus of `lang`: the user's entries when given (no scene strings), else
+    """The corpus of `lang`: the user's entries when given (used verbatim), else
     wordfreq's top words plus scene strings; both filtered to `allowed`."""
     allowed_set = frozenset(allowed)
     if user_entries is not None:
         words, stats = filter_entries(user_entries, allowed_set, lang, "corpus")
-        return Corpus(lang, words, allowed_set, cfg, use_scene=False), [stats]
+        return Corpus(lang, words, allowed_set, cfg, generated=False), [stats]
     words, stats = filter_entries(
         wordfreq_words(lang, cfg.top_words), allowed_set, lang, "wordfreq"
     )

@@ -7,7 +7,9 @@ Arabic fonts exist; if no face reaches the share, every face with any letter is 
 candidate). For a given text the candidates whose cmap holds all its characters are
 tried in a random order (from the sample's generator) and the first for which
 `FontChecker.supports(text)` (cmap + HarfBuzz shaping: no .notdef, no dotted circle,
-no empty glyph) is true is used. No font fits -> None (the sample is skipped).
+no empty glyph) is true is used; when none is, every other face is tried the same
+way (e.g. a Latin font for a typographic quote in a Hindi charset). No font fits ->
+None (the sample is skipped).
 """
 
 from __future__ import annotations
@@ -63,24 +65,26 @@ class FontPool:
             pool.candidates[lang] = good or [i for i, s in enumerate(shares) if s > 0]
         return pool
 
-    def covering(self, lang: str, chars: Iterable[str]) -> list[int]:
-        """Indices of candidate faces for `lang` whose cmap holds every char."""
+    def covering(self, lang: str | None, chars: Iterable[str]) -> list[int]:
+        """Indices of candidate faces for `lang` (every face when None) whose cmap
+        holds every char."""
         need = frozenset(chars)
-        return [i for i in self.candidates.get(lang, ()) if need <= self.cmaps[i]]
+        idx = range(len(self.faces)) if lang is None else self.candidates.get(lang, ())
+        return [i for i in idx if need <= self.cmaps[i]]
 
     def pick(
         self, text: str, lang: str, rng: np.random.Generator, shaping: str | None = None
     ) -> FontFace | None:
-        """A random face that really renders `shaping` (default: `text`), or None.
+        """A random face that really renders `shaping` (default: `text`): first among
+        the language's candidates, else among all faces; None when no face does.
         Draws exactly one random number from `rng` whatever the outcome."""
         shaping = text if shaping is None else shaping
-        idx = self.covering(lang, _needed(shaping))
+        need = _needed(shaping)
         start = float(rng.random())
-        if not idx:
-            return None
-        k = int(start * len(idx))
-        for j in idx[k:] + idx[:k]:
-            face = self.faces[j]
-            if checker_for(face).supports(shaping):
-                return face
+        for scope in (lang, None):
+            idx = self.covering(scope, need)
+            k = int(start * len(idx))
+            for j in idx[k:] + idx[:k]:
+                if checker_for(self.faces[j]).supports(shaping):
+                    return self.faces[j]
         return None

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from strtool.data.lmdb_io import LmdbWriter
-from strtool.errors import InputError
+from strtool.errors import FontError, InputError
 
 #: Extra per-sample key written by `synth chars`: the character's subtype.
 TYPE_KEY = "type-%09d"
@@ -175,7 +175,8 @@ def run(
 ) -> Report:
     """Render indices [start, stop) and write them, in order, into a new LMDB
     (atomically: nothing appears at `output` unless the run completes). `meta` is
-    stored with the counts added under `meta.counts`."""
+    stored with the counts added under `meta.counts`. Skipped samples are counted;
+    when every sample is skipped nothing is written and `FontError` is raised."""
     report = Report(output=str(output), requested=stop - start)
     t0 = time.perf_counter()
     meta = dict(meta)
@@ -189,5 +190,10 @@ def run(
             if progress is not None and (done % 64 == 0 or done == stop - start):
                 progress(done, stop - start)
         report.seconds = time.perf_counter() - t0
+        if report.written == 0:
+            raise FontError(
+                f"{output}: no sample rendered, all {report.skipped} skipped "
+                f"({', '.join(report.skip_reasons)}), e.g. {' '.join(report.skipped_examples[:5])}"
+            )
         w.meta["counts"] = report.counts()
     return report

@@ -126,7 +126,7 @@ def build_corpora(
         for lang in allowed:
             corpora[lang], st = build_corpus(lang, allowed[lang], cfg.text)
             stats += st
-    empty = [lang for lang, c in corpora.items() if not c.words and not c.use_scene]
+    empty = [lang for lang, c in corpora.items() if not c.words and not c.generated]
     if len(empty) == len(corpora):
         raise InputError("the corpus has no entry inside the chosen languages' charsets")
     return {k: v for k, v in corpora.items() if k not in empty}, stats, unplaced

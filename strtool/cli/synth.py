@@ -1,0 +1,146 @@
+"""`strtool synth words|chars`: render synthetic training crops straight into an LMDB."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from strtool.cli.common import (
+    JsonOpt,
+    LangsOpt,
+    OverwriteOpt,
+    QuietOpt,
+    SeedOpt,
+    WorkersOpt,
+    handle_errors,
+    info,
+    make_progress,
+    print_json,
+    print_table,
+    warn,
+)
+from strtool.config import load_config
+from strtool.data.inspect import contact_sheet
+from strtool.synth.config import SynthConfig
+from strtool.synth.pipeline import Report, parse_shard
+
+synth_app = typer.Typer(
+    name="synth",
+    help="Synthetic data: word/line crops and character crops rendered into LMDBs.",
+    no_args_is_help=True,
+)
+
+OutOpt = Annotated[Path, typer.Option("--output", "-o", help="LMDB folder to create.")]
+FontsOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--fonts", help="Font files or folders (repeatable; default: shipped fonts)."),
+]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Synth YAML (see configs/synth/default.yaml).")
+]
+SetOpt = Annotated[
+    list[str] | None, typer.Option("--set", help="Config override key.path=value (repeatable).")
+]
+ShardOpt = Annotated[
+    str | None, typer.Option("--shard", help="k/n: render the k-th contiguous part of n.")
+]
+GridOpt = Annotated[Path | None, typer.Option("--grid", help="Also write a contact sheet PNG.")]
+
+
+def _progress_cb(progress: Any, label: str) -> Callable[[int, int], None]:
+    task = progress.add_task(label, total=None, rate="")
+
+    def cb(done: int, total: int) -> None:
+        elapsed = progress.tasks[task].elapsed or 0.0
+        rate = f"{done / elapsed:,.0f} img/s" if elapsed > 0 else ""
+        progress.update(task, completed=done, total=total, rate=rate)
+
+    return cb
+
+
+def _finish(report: Report, grid: Path | None, json_out: bool, quiet: bool) -> None:
+    """Grid, warnings for skipped samples, and the summary on stdout."""
+    if grid is not None and report.written:
+        contact_sheet(report.output, grid, n=32, shuffle=True)
+        info(f"contact sheet: {grid}", quiet)
+    if report.skipped:
+        shown = " ".join(report.skipped_examples[:10])
+        warn(f"{report.skipped} samples skipped (no font renders them), e.g. {shown}")
+    if json_out:
+        print_json(report.to_dict())
+        return
+    rows = [(lang, n) for lang, n in sorted(report.per_lang.items())]
+    rows += [("skipped", report.skipped), ("total written", report.written)]
+    title = f"{report.output}: {report.rate:,.0f} img/s"
+    print_table(rows, ["lang", "samples"], title=title)
+
+
+@synth_app.command("words")
+@handle_errors
+def words_cmd(
+    output: OutOpt,
+    langs: LangsOpt = None,
+    num: Annotated[int, typer.Option("--num", "-n", min=1, help="Samples (all shards).")] = 1000,
+    fonts: FontsOpt = None,
+    config: ConfigOpt = None,
+    overrides: SetOpt = None,
+    corpus: Annotated[
+        list[Path] | None,
+        typer.Option("--corpus", help="Text file, one entry per line (repeatable)."),
+    ] = None,
+    bg_dir: Annotated[
+        Path | None, typer.Option("--bg-dir", help="Folder of background images.")
+    ] = None,
+    height: Annotated[int, typer.Option("--height", help="Crop height in px.")] = 32,
+    workers: WorkersOpt = 1,
+    seed: SeedOpt = 0,
+    shard: ShardOpt = None,
+    grid: GridOpt = None,
+    overwrite: OverwriteOpt = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Word and short-line crops (PNG, --height px high) with NFC labels and languages."""
+    from strtool.synth.words import synth_words
+
+    cfg = load_config(SynthConfig, config, list(overrides or []))
+    with make_progress(quiet) as progress:
+        report = synth_words(
+            output, num, langs, cfg, fonts, seed, workers, parse_shard(shard), height,
+            list(corpus or []), bg_dir, overwrite, _progress_cb(progress, "synth words"),
+        )  # fmt: skip
+    _finish(report, grid, json_out, quiet)
+
+
+@synth_app.command("chars")
+@handle_errors
+def chars_cmd(
+    output: OutOpt,
+    langs: LangsOpt = None,
+    per_char: Annotated[int, typer.Option("--per-char", min=1, help="Samples per entry.")] = 10,
+    size: Annotated[int, typer.Option("--size", help="Square crop side in px.")] = 32,
+    fonts: FontsOpt = None,
+    config: ConfigOpt = None,
+    overrides: SetOpt = None,
+    workers: WorkersOpt = 1,
+    seed: SeedOpt = 0,
+    shard: ShardOpt = None,
+    grid: GridOpt = None,
+    overwrite: OverwriteOpt = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Square crops of every charset entry (marks on their script's carrier); stores
+    the subtype in `type-%09d`."""
+    from strtool.synth.chars import synth_chars
+
+    cfg = load_config(SynthConfig, config, list(overrides or []))
+    with make_progress(quiet) as progress:
+        report = synth_chars(
+            output, langs, per_char, cfg, fonts, seed, size, workers, parse_shard(shard),
+            overwrite, _progress_cb(progress, "synth chars"),
+        )  # fmt: skip
+    _finish(report, grid, json_out, quiet)

@@ -1,0 +1,156 @@
+"""`synth chars`: square character crops for the mCLIP character encoder.
+
+For every entry of the chosen charsets (languages in order, categories in the order of
+`strtool.text.charset.CATEGORIES`, entries in charset order) `per_char` samples are
+rendered with varied fonts and augmentations; global index = entry_index * per_char + j,
+so seeding, workers and shards behave as for `synth words`.
+
+A combining mark (Latin accents, Arabic harakat, Indic matras/viramas, kana voicing
+marks) is drawn on the carrier of its script from the one carrier table,
+`strtool.synth.coverage.CARRIERS` (Latin a, Arabic ب, Devanagari क, Bengali ক, ...);
+the label is the mark alone. Stored per sample: `image` (size x size), `label` (the
+entry, NFC), `lang`, and `type-%09d` = letter | diacritic | digit | punctuation |
+common. Entries no font renders are skipped and counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from strtool.config import to_dict
+from strtool.errors import InputError
+from strtool.synth.augment import compose, encode
+from strtool.synth.config import SynthConfig
+from strtool.synth.coverage import shaping_text
+from strtool.synth.fontpool import FontPool
+from strtool.synth.pipeline import Report, Result, run, sample_rng, shard_range
+from strtool.synth.render import ink_box, render_mask
+from strtool.synth.words import resolve_fonts
+from strtool.text.charset import CATEGORIES, load_charset
+from strtool.text.langs import resolve_langs
+
+#: Charset category -> subtype stored in `type-%09d`.
+SUBTYPES: dict[str, str] = {
+    "letters": "letter",
+    "diacritics": "diacritic",
+    "digits": "digit",
+    "punctuation": "punctuation",
+    "common": "common",
+}
+
+
+@dataclass(frozen=True)
+class CharEntry:
+    """One charset entry to render: the label, what is shaped, language, subtype."""
+
+    char: str
+    shaping: str
+    lang: str
+    kind: str
+
+
+def char_entries(langs: Sequence[str]) -> list[CharEntry]:
+    """Entries of the languages' charsets, in order (marks get their carrier)."""
+    out: list[CharEntry] = []
+    for lang in langs:
+        cs = load_charset(lang)
+        for cat in CATEGORIES:
+            for ch in cs.categories.get(cat, ()):
+                out.append(CharEntry(ch, shaping_text(ch, cs.script), lang, SUBTYPES[cat]))
+    return out
+
+
+def square(mask: np.ndarray, pad: float = 0.15) -> np.ndarray:
+    """The ink of `mask` centred on a square canvas with `pad` * side margins
+    (blank masks, e.g. a space, give an empty em-sized square)."""
+    box = ink_box(mask)
+    if box is None:
+        side = mask.shape[0]
+        return np.zeros((side, side), np.uint8)
+    x0, y0, x1, y1 = box
+    ink = mask[y0:y1, x0:x1]
+    side = int(round(max(ink.shape) * (1.0 + 2.0 * pad))) + 2
+    top, left = (side - ink.shape[0]) // 2, (side - ink.shape[1]) // 2
+    return cv2.copyMakeBorder(
+        ink, top, side - ink.shape[0] - top, left, side - ink.shape[1] - left,
+        cv2.BORDER_CONSTANT, value=0,
+    )  # fmt: skip
+
+
+@dataclass
+class CharJob:
+    """Everything a worker needs to render sample i of `synth chars` (picklable)."""
+
+    entries: list[CharEntry]
+    per_char: int
+    pool: FontPool
+    cfg: SynthConfig
+    seed: int = 0
+    size: int = 32
+
+    @property
+    def total(self) -> int:
+        """Number of global indices (entries x per_char)."""
+        return len(self.entries) * self.per_char
+
+    def make(self, i: int) -> Result:
+        """Render global sample `i` (entry i // per_char)."""
+        e = self.entries[i // self.per_char]
+        rng = sample_rng(self.seed, i)
+        face = self.pool.pick(e.char, e.lang, rng, shaping=e.shaping)
+        if face is None:
+            return Result(i, e.char, e.lang, kind=e.kind, skip="no-font")
+        r = self.cfg.render
+        size = int(round(r.font_size[0] + (r.font_size[-1] - r.font_size[0]) * rng.random()))
+        mask = square(render_mask(e.shaping, face, size, e.lang))
+        img = compose(mask, rng, self.cfg.augment, r, self.size, self.size)
+        return Result(i, e.char, e.lang, encode(img, r.image_format), face.label, e.kind)
+
+
+def synth_chars(
+    output: str | Path,
+    langs: str | Sequence[str] | None = None,
+    per_char: int = 10,
+    cfg: SynthConfig | None = None,
+    fonts: Sequence[str | Path] | None = None,
+    seed: int = 0,
+    size: int = 32,
+    workers: int = 1,
+    shard: tuple[int, int] = (0, 1),
+    overwrite: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Report:
+    """Render `per_char` crops of every charset entry of `langs` into `output`."""
+    if per_char < 1:
+        raise InputError(f"--per-char {per_char}: must be at least 1")
+    if size < 8:
+        raise InputError(f"--size {size}: must be at least 8")
+    cfg = cfg or SynthConfig()
+    codes = resolve_langs(langs)
+    entries = char_entries(codes)
+    faces = resolve_fonts(fonts, codes)
+    letters = {lang: load_charset(lang).categories.get("letters", ()) for lang in codes}
+    job = CharJob(entries, per_char, FontPool.build(faces, letters), cfg, seed, size)
+    start, stop = shard_range(job.total, *shard)
+    meta = {
+        "source": "strtool synth chars",
+        "seed": seed,
+        "size": size,
+        "per_char": per_char,
+        "image_format": cfg.render.image_format,
+        "config": to_dict(cfg),
+        "fonts": [f.label for f in faces],
+        "shard": f"{shard[0]}/{shard[1]}",
+        "index_range": [start, stop],
+        "entries": len(entries),
+        "extra_keys": {"type-%09d": "letter|diacritic|digit|punctuation|common"},
+    }
+    report = run(job, output, start, stop, meta, workers, overwrite, progress)
+    report.extra["entries"] = len(entries)
+    report.extra["chars_skipped"] = report.skipped // per_char
+    return report

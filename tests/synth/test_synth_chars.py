@@ -1,0 +1,80 @@
+"""`synth chars`: every charset entry, marks on carriers, subtypes, skips, CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+from typer.testing import CliRunner
+
+from strtool.cli import app
+from strtool.data.lmdb_io import LmdbReader
+from strtool.paths import fonts_dir
+from strtool.synth.chars import SUBTYPES, char_entries, synth_chars
+from strtool.text.charset import load_charset
+
+runner = CliRunner()
+LATIN = fonts_dir() / "noto-sans" / "NotoSans-Regular.ttf"
+BENGALI = fonts_dir() / "noto-sans-bengali" / "NotoSansBengali-Regular.ttf"
+
+
+def test_entries_cover_charset_and_marks_get_carriers() -> None:
+    entries = char_entries(["hi"])
+    cs = load_charset("hi")
+    assert [e.char for e in entries] == list(cs.chars)
+    matra = next(e for e in entries if e.char == "\u093f")  # ि
+    assert matra.kind == "diacritic" and matra.shaping == "\u0915\u093f"  # on क
+    assert next(e for e in entries if e.char == "\u0915").shaping == "\u0915"
+
+
+def test_chars_lmdb_labels_types_and_square_crops(tmp_path: Path) -> None:
+    out = tmp_path / "bn"
+    report = synth_chars(out, "bn", per_char=2, fonts=[BENGALI, LATIN], size=24, seed=4)
+    r = LmdbReader(out)
+    cs = load_charset("bn")
+    assert report.written == len(r) and report.written + report.skipped == 2 * len(cs.chars)
+    kinds = {"letter", "diacritic", "digit", "punctuation", "common"}
+    for i in range(len(r)):
+        s = r[i]
+        assert s.lang == "bn" and s.label in cs.chars
+        kind = r.get_raw(b"type-%09d" % (i + 1)).decode()
+        assert kind in kinds
+        assert kind == SUBTYPES[cs.category_of(s.label)]
+        img = cv2.imdecode(np.frombuffer(s.image, np.uint8), cv2.IMREAD_COLOR)
+        assert img.shape == (24, 24, 3)
+    assert any(r[i].label == "\u09be" for i in range(len(r)))  # া stored alone
+
+
+def test_unsupported_chars_are_skipped_and_counted(tmp_path: Path) -> None:
+    report = synth_chars(tmp_path / "x", "bn", per_char=1, fonts=[LATIN])
+    bengali_letters = load_charset("bn").categories["letters"]
+    assert report.skipped >= len(bengali_letters)
+    assert report.skip_reasons == {"no-font": report.skipped}
+    labels = set(LmdbReader(tmp_path / "x").labels())
+    assert not labels & set(bengali_letters)
+
+
+def test_same_seed_same_bytes_with_2_workers(tmp_path: Path) -> None:
+    kw = {"langs": "bn", "per_char": 1, "fonts": [BENGALI], "seed": 9}
+    synth_chars(tmp_path / "a", workers=1, **kw)
+    synth_chars(tmp_path / "b", workers=2, **kw)
+    a, b = LmdbReader(tmp_path / "a"), LmdbReader(tmp_path / "b")
+    assert len(a) == len(b) and all(a[i] == b[i] for i in range(len(a)))
+
+
+def test_cli_chars(tmp_path: Path) -> None:
+    out = tmp_path / "cli"
+    res = runner.invoke(
+        app,
+        ["synth", "chars", "-o", str(out), "-l", "en", "--per-char", "1", "--size", "32",
+         "--fonts", str(LATIN), "--json", "-q"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    r = LmdbReader(out)
+    assert summary["written"] == len(r) > 50 and set(r.langs()) == {"en"}
+    assert r.meta["source"] == "strtool synth chars"
+    bad = runner.invoke(app, ["synth", "chars", "-o", str(tmp_path / "y"), "-l", "klingon"])
+    assert bad.exit_code == 1 and "klingon" in bad.output
