@@ -7,6 +7,7 @@ import typer
 from strtool.cli import fonts, lmdb, root
 from strtool.cli import export, predict, train
 from strtool.cli import synth
+from strtool.cli import evaluate
 
 app = typer.Typer(
     name="strtool",
@@ -21,6 +22,7 @@ app.add_typer(fonts.fonts_app, name="fonts")
 app.command("make-lmdb")(lmdb.make_lmdb)
 app.add_typer(lmdb.lmdb_app, name="lmdb")
 app.add_typer(synth.synth_app, name="synth")
+app.command("eval")(evaluate.eval_cmd)
 
 app.command("train")(train.train_cmd)
 app.command("predict")(predict.predict_cmd)

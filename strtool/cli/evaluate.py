@@ -1,0 +1,182 @@
+"""`strtool eval`: score recognition output.
+
+File mode (`--pred preds.tsv --gt gt.tsv`) scores any OCR engine's output. Model mode
+(`--model CKPT --data LMDB`) is to be added as further options that dispatch to
+another library function returning a `Report`; scoring output stays shared
+(`print_report`, `print_worst`, `dump_worst`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from strtool.cli.common import (
+    JsonOpt,
+    QuietOpt,
+    err_console,
+    handle_errors,
+    info,
+    out_console,
+    print_json,
+    warn,
+)
+from strtool.errors import InputError
+from strtool.evaluation.files import evaluate_files
+from strtool.evaluation.io import GT_FORMATS
+from strtool.evaluation.metrics import PROFILES
+from strtool.evaluation.report import Report, SampleScore
+from strtool.text.normalize import UNITS
+
+_PROFILE_HELP = "Normalisation profile: " + "; ".join(
+    f"'{p.name}': {p.description}" for p in PROFILES.values()
+)
+
+
+def print_report(report: Report, json_out: bool = False) -> None:
+    """The report on stdout: a rich table (rates in %) or JSON (`Report.to_dict`)."""
+    if json_out:
+        print_json(report.to_dict())
+        return
+    with_sacc = any(r.script_acc is not None for r in report.rows)
+    table = Table(
+        title=f"profile {report.profile}, unit {report.unit}, groups by {report.grouping}"
+    )
+    cols = ["group", "n", "WRR", "WRR-ci", "CRR", "1-NED", "empty pred"]
+    cols += ["script acc"] if with_sacc else []
+    for i, c in enumerate(cols):
+        table.add_column(c, justify="left" if i == 0 else "right")
+    for r in report.rows:
+        if r.name == "pooled":
+            table.add_section()
+        cells = [r.name, str(r.n)] + [f"{100 * v:.2f}" for v in (r.wrr, r.wrr_ci, r.crr, r.ned)]
+        cells.append(str(r.empty_preds))
+        if with_sacc:
+            cells.append("-" if r.script_acc is None else f"{100 * r.script_acc:.2f}")
+        table.add_row(*cells)
+    out_console.print(table)
+
+
+def print_worst(samples: list[SampleScore]) -> None:
+    """The worst samples as a table on stderr."""
+    table = Table(title=f"{len(samples)} worst samples")
+    for c in ("key", "group", "ED", "1-NED", "gt", "prediction"):
+        table.add_column(c, justify="right" if c in ("ED", "1-NED") else "left")
+    for s in samples:
+        table.add_row(s.key, s.group, str(s.ed), f"{s.ned:.3f}", s.gt, s.pred)
+    err_console.print(table)
+
+
+def _esc(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+
+def dump_worst(samples: list[SampleScore], path: Path) -> None:
+    """Write samples to a tsv (`key group edits 1-ned gt prediction`, header line;
+    backslash, tab and newline in texts escaped as `\\\\`, `\\t`, `\\n`), atomically."""
+    path = Path(path)
+    if path.parent and not path.parent.is_dir():
+        raise InputError(f"{path}: folder {path.parent} does not exist")
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    lines = ["key\tgroup\tedits\t1-ned\tgt\tprediction"]
+    lines += [
+        f"{_esc(s.key)}\t{s.group}\t{s.ed}\t{s.ned:.4f}\t{_esc(s.gt)}\t{_esc(s.pred)}"
+        for s in samples
+    ]
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _examples(keys: list[str], k: int = 3) -> str:
+    more = ", ..." if len(keys) > k else ""
+    return ", ".join(f"'{x}'" for x in keys[:k]) + more
+
+
+def _list_profiles(json_out: bool) -> None:
+    if json_out:
+        print_json({name: vars(p) for name, p in PROFILES.items()})
+        return
+    table = Table(title="metric profiles")
+    for c in ("profile", "unicode", "whitespace", "casefold", "1-NED(∅,∅)", "description"):
+        table.add_column(c)
+    for p in PROFILES.values():
+        table.add_row(
+            p.name, p.form or "-", p.whitespace, str(p.casefold), f"{p.both_empty_ned:g}",
+            p.description,
+        )  # fmt: skip
+    out_console.print(table)
+
+
+@handle_errors
+def eval_cmd(
+    pred: Annotated[
+        Path | None, typer.Option("--pred", help="Predictions: key<TAB>text[<TAB>confidence].")
+    ] = None,
+    gt: Annotated[
+        Path | None,
+        typer.Option(
+            "--gt", help="Ground truth: key<TAB>text[<TAB>lang] or MLT image,Script,text."
+        ),
+    ] = None,
+    gt_format: Annotated[
+        str, typer.Option("--gt-format", help=f"gt format: {', '.join(GT_FORMATS)}.")
+    ] = "auto",
+    profile: Annotated[str, typer.Option("--profile", "-p", help=_PROFILE_HELP)] = "default",
+    unit: Annotated[
+        str, typer.Option("--unit", help=f"Edit-distance unit: {', '.join(UNITS)}.")
+    ] = "codepoint",
+    script_acc: Annotated[
+        bool, typer.Option("--script-acc", help="Also report script detection accuracy.")
+    ] = False,
+    errors: Annotated[
+        int, typer.Option("--errors", min=0, help="Print the N worst samples to stderr.")
+    ] = 0,
+    dump: Annotated[
+        Path | None,
+        typer.Option(
+            "--dump", help="Write the worst samples (--errors N, default all wrong) as tsv."
+        ),
+    ] = None,
+    list_profiles: Annotated[
+        bool, typer.Option("--list-profiles", help="List the normalisation profiles and exit.")
+    ] = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Score recognition output: WRR, case-insensitive WRR, CRR and 1-NED per language
+    (gt third column) or detected script, pooled (sample-weighted) and macro (mean of
+    groups). gt keys without a prediction count as empty predictions."""
+    if list_profiles:
+        _list_profiles(json_out)
+        return
+    if profile not in PROFILES:
+        raise InputError(f"unknown profile '{profile}' (use one of {', '.join(PROFILES)})")
+    if unit not in UNITS:
+        raise InputError(f"unknown unit '{unit}' (use one of {', '.join(UNITS)})")
+    if pred is None or gt is None:
+        raise InputError("give --pred and --gt (or --list-profiles)")
+    result = evaluate_files(
+        pred, gt, profile=profile, unit=unit, gt_format=gt_format, script_acc=script_acc
+    )  # type: ignore[arg-type]
+    if result.missing:
+        warn(
+            f"{len(result.missing)} gt keys have no prediction (scored as empty): "
+            f"{_examples(result.missing)}"
+        )
+    if result.extra:
+        warn(
+            f"{len(result.extra)} prediction keys are not in the gt (ignored): "
+            f"{_examples(result.extra)}"
+        )
+    report = result.report
+    print_report(report, json_out)
+    if errors:
+        print_worst(report.worst(errors))
+    if dump is not None:
+        worst = report.worst(errors or report.pooled.n)
+        dump_worst(worst, dump)
+        info(f"wrote {len(worst)} samples to {dump}", quiet)

@@ -1,0 +1,64 @@
+"""Score a prediction file against a gt file (`strtool eval --pred --gt`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from strtool.errors import InputError
+from strtool.evaluation.io import read_gt, read_preds
+from strtool.evaluation.metrics import Profile, score
+from strtool.evaluation.report import Report
+from strtool.text.normalize import Unit
+
+
+@dataclass
+class FileEvaluation:
+    """A report plus the keys that did not match: `missing` gt keys (scored as empty
+    predictions) and `extra` prediction keys (ignored), both in file order."""
+
+    report: Report
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+
+
+def evaluate_files(
+    pred_path: Path,
+    gt_path: Path,
+    profile: str | Profile = "default",
+    unit: Unit = "codepoint",
+    gt_format: str = "auto",
+    script_acc: bool = False,
+) -> FileEvaluation:
+    """Read both files, match predictions to gt by key and score them.
+
+    gt keys without a prediction count as empty predictions; prediction keys not in
+    the gt are ignored (listed in `extra`). No key in common -> `InputError` (almost
+    always a wrong file or separator)."""
+    gt = read_gt(gt_path, gt_format)
+    pred = read_preds(pred_path)
+    texts = pred.texts
+    preds: list[str] = []
+    missing: list[str] = []
+    for key in gt.keys:
+        p = texts.get(key)
+        if p is None:
+            missing.append(key)
+            p = ""
+        preds.append(p)
+    if len(missing) == len(gt.keys):
+        example = next(iter(texts))
+        raise InputError(
+            f"{pred_path}: no prediction key is in {gt_path} (e.g. '{example}' vs '{gt.keys[0]}')"
+        )
+    extra: list[str] = []
+    if len(texts) > len(gt.keys) - len(missing):
+        gt_keys = set(gt.keys)
+        extra = [k for k in texts if k not in gt_keys]
+    report = score(
+        preds, gt.texts, gt.langs, profile=profile, unit=unit, keys=gt.keys,
+        script_acc=script_acc,
+    )  # fmt: skip
+    report.missing_preds = len(missing)
+    report.extra_preds = len(extra)
+    return FileEvaluation(report, missing, extra)
