@@ -2,16 +2,17 @@
 the Spotter, trained with the Spotter frozen.
 
 Memories (concatenated, the decoder cross-attends to both):
-- prefix memory: the Spotter's top-k candidates per step, T * k tokens; a candidate is
+- prefix memory: one token per character the Spotter's greedy CTC keeps (top-1 not
+  blank, not a repeat), in order; a token merges (Linear) its step's k candidates, each
   embedded as proj(bank row) (or a learned blank vector) + Linear(score) + rank
-  embedding + step position (sinusoidal);
+  embedding; sinusoidal position of the kept index (padding masked);
 - visual memory: every Spotter level (N, C_i, H_i, W_i) -> 1x1 conv to width d,
   flattened, + 2-D sinusoidal position + level embedding. With the two Spotter levels
   (H/4 x W/4 and H/8 x W/4) small marks keep their spatial evidence.
 
 Vocabulary (tied to the bank, so new bank rows need no new weights): id 0 = EOS,
 1 = BOS, 2 + r = bank row r. Targets use -100 as padding (ignored by cross-entropy).
-Output logits = (h @ W) . [eos, bos, proj(bank)]^T / sqrt(d).
+Output logits = s * cos(W h, [eos, bos, proj(bank)]) with a learnable scale s.
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ class Refiner(nn.Module):
             norm_first=True,
         )  # fmt: skip
         self.decoder = nn.TransformerDecoder(layer, layers)
+        self.merge = nn.Linear(topk * width, width)
+        self.logit_scale = nn.Parameter(torch.tensor(math.log(16.0)))
         self.norm = nn.LayerNorm(width)
         self.out = nn.Linear(width, width)
         self.out_channels = OFFSET + bank.shape[0]
@@ -92,27 +95,56 @@ class Refiner(nn.Module):
         """(2 + K, d) embeddings of EOS, BOS and the bank rows."""
         return torch.cat([self.special, self.class_proj(self.bank)])
 
-    def memory(self, topk_idx: Tensor, topk_p: Tensor, levels: list[Tensor]) -> Tensor:
-        """(N, T * k + sum H_i W_i, d) prefix + visual memory."""
+    def prefix(self, topk_idx: Tensor, topk_p: Tensor) -> tuple[Tensor, Tensor]:
+        """Prefix memory (N, L, d) and its padding mask (N, L) (True = padding).
+
+        The steps kept by greedy CTC (top-1 not blank and not a repeat) become one token
+        each, in order: Linear over the concatenated k candidates (class embedding +
+        Linear(score) + rank embedding) + sinusoidal position of the kept index, so
+        that output position i naturally finds the Spotter's i-th character."""
         n, t, k = topk_idx.shape
+        top1 = topk_idx[..., 0]
+        prev = F.pad(top1, (1, 0))[:, :-1]
+        keep = (top1 != 0) & (top1 != prev)
+        lengths = keep.sum(1)
+        length = max(int(lengths.max()), 1) if n else 1
+        steps = torch.arange(t, device=top1.device)
+        order = torch.sort((~keep).long() * t + steps, dim=1).indices[:, :length]
+        idx = topk_idx.gather(1, order[..., None].expand(-1, -1, k))
+        prob = topk_p.gather(1, order[..., None].expand(-1, -1, k))
         table = torch.cat([self.blank[None], self.class_proj(self.bank)])  # (1 + K, d)
-        cand = table[topk_idx] + self.score(topk_p.unsqueeze(-1).to(table.dtype))
-        cand = cand + self.rank.weight[:k] + sincos_1d(t, self.width, cand.device)[None, :, None]
-        parts = [cand.reshape(n, t * k, self.width) + self.kind[0]]
+        cand = table[idx] + self.score(prob.unsqueeze(-1).to(table.dtype)) + self.rank.weight[:k]
+        tokens = self.merge(cand.reshape(n, -1, k * self.width))
+        tokens = tokens + sincos_1d(length, self.width, tokens.device) + self.kind[0]
+        pad = torch.arange(length, device=top1.device)[None] >= lengths[:, None]
+        return tokens, pad
+
+    def memory(
+        self, topk_idx: Tensor, topk_p: Tensor, levels: list[Tensor]
+    ) -> tuple[Tensor, Tensor]:
+        """(N, L + sum H_i W_i, d) prefix + visual memory and its padding mask."""
+        tokens, pad = self.prefix(topk_idx, topk_p)
+        parts, masks = [tokens], [pad]
         for i, (proj, f) in enumerate(zip(self.level_proj, levels, strict=True)):
             y = proj(f)
             h, w = y.shape[2:]
             y = y.flatten(2).transpose(1, 2) + sincos_2d(h, w, self.width, y.device)
             parts.append(y + self.level_embed[i] + self.kind[1])
-        return torch.cat(parts, dim=1)
+            masks.append(torch.zeros(y.shape[:2], dtype=torch.bool, device=y.device))
+        return torch.cat(parts, dim=1), torch.cat(masks, dim=1)
 
-    def decode_step(self, tgt_in: Tensor, memory: Tensor, table: Tensor) -> Tensor:
-        """Logits (N, L, 2 + K) for refiner ids `tgt_in` (N, L) given `memory`."""
+    def decode_step(self, tgt_in: Tensor, memory: tuple[Tensor, Tensor], table: Tensor) -> Tensor:
+        """Logits (N, L, 2 + K) for refiner ids `tgt_in` (N, L) given `memory`: cosine
+        of the projected state with the class table times a learned scale."""
         length = tgt_in.shape[1]
         x = table[tgt_in] + sincos_1d(length, self.width, tgt_in.device)
         mask = nn.Transformer.generate_square_subsequent_mask(length, device=tgt_in.device)
-        h = self.norm(self.decoder(x, memory, tgt_mask=mask, tgt_is_causal=True))
-        return self.out(h) @ table.t() / math.sqrt(self.width)
+        h = self.decoder(
+            x, memory[0], tgt_mask=mask, tgt_is_causal=True, memory_key_padding_mask=memory[1]
+        )
+        h = F.normalize(self.out(self.norm(h)), dim=-1)
+        scale = self.logit_scale.clamp(0.0, math.log(100.0)).exp()
+        return scale * h @ F.normalize(table, dim=-1).t()
 
     def forward(
         self, topk_idx: Tensor, topk_p: Tensor, levels: list[Tensor], tgt_in: Tensor
