@@ -51,12 +51,16 @@ GridOpt = Annotated[Path | None, typer.Option("--grid", help="Also write a conta
 
 
 def _progress_cb(progress: Any, label: str) -> Callable[[int, int], None]:
-    task = progress.add_task(label, total=None, rate="")
+    """Progress callback; the task appears at the first call (after preparation),
+    so preparation errors print without a dangling bar."""
+    task: list[Any] = []
 
     def cb(done: int, total: int) -> None:
-        elapsed = progress.tasks[task].elapsed or 0.0
+        if not task:
+            task.append(progress.add_task(label, total=total, rate=""))
+        elapsed = progress.tasks[task[0]].elapsed or 0.0
         rate = f"{done / elapsed:,.0f} img/s" if elapsed > 0 else ""
-        progress.update(task, completed=done, total=total, rate=rate)
+        progress.update(task[0], completed=done, total=total, rate=rate)
 
     return cb
 

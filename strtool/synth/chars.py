@@ -25,7 +25,7 @@ import numpy as np
 from strtool.config import to_dict
 from strtool.errors import InputError
 from strtool.synth.augment import compose, encode
-from strtool.synth.config import SynthConfig
+from strtool.synth.config import SynthConfig, font_px
 from strtool.synth.coverage import shaping_text
 from strtool.synth.fontpool import FontPool
 from strtool.synth.pipeline import Report, Result, run, sample_rng, shard_range
@@ -106,7 +106,7 @@ class CharJob:
         if face is None:
             return Result(i, e.char, e.lang, kind=e.kind, skip="no-font")
         r = self.cfg.render
-        size = int(round(r.font_size[0] + (r.font_size[-1] - r.font_size[0]) * rng.random()))
+        size = font_px(r.font_size, rng, self.size)
         mask = square(render_mask(e.shaping, face, size, e.lang))
         img = compose(mask, rng, self.cfg.augment, r, self.size, self.size)
         return Result(i, e.char, e.lang, encode(img, r.image_format), face.label, e.kind)

@@ -4,7 +4,8 @@ Defaults live here; `configs/synth/default.yaml` lists them all and a user YAML 
 only what differs (`strtool.config.load_config`; unknown keys are an error naming the
 key path). Every augmentation has a probability `prob` (per sample) and its ranges as
 `[low, high]` lists, drawn uniformly. Units: `font_size` in pixels per em at render
-time (the crop is then resized to `--height`), `margin` as a fraction of the line
+time for a 32 px high crop (scaled by `--height`/32 or `--size`/32; the crop is then
+resized to its stored size), `margin` as a fraction of the line
 height per side, angles in degrees, colours and noise in 0-255 levels, contrast as a
 difference of luma in 0-1.
 """
@@ -13,20 +14,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, is_dataclass
 
+import numpy as np
+
 from strtool.synth.corpus import TextConfig
 
-__all__ = ["AugmentConfig", "RenderConfig", "SynthConfig", "TextConfig"]
+__all__ = ["AugmentConfig", "RenderConfig", "SynthConfig", "TextConfig", "font_px"]
 
 
 def _r(lo: float, hi: float) -> list[float]:
     return field(default_factory=lambda: [lo, hi])  # type: ignore[return-value]
 
 
+def font_px(bounds: list[float], rng: np.random.Generator, out_px: int) -> int:
+    """Render size in px per em: a uniform draw in `bounds` (given for 32 px crops)
+    scaled to a crop `out_px` high."""
+    lo, hi = float(bounds[0]), float(bounds[-1])
+    return max(6, int(round((lo + (hi - lo) * float(rng.random())) * out_px / 32.0)))
+
+
 @dataclass
 class RenderConfig:
     """Layout and storage of a crop."""
 
-    font_size: list[float] = _r(30, 46)  # px per em when rendering
+    font_size: list[float] = _r(24, 36)  # px per em for a 32 px crop (scaled with it)
     margin: list[float] = _r(0.02, 0.20)  # padding per side, fraction of line height
     vertical_prob: float = 0.0  # zh/ja/ko only: stacked vertical crops (stored tall)
     max_width_ratio: float = 25.0  # stored width <= ratio * height (wider: squeezed)

@@ -181,6 +181,8 @@ def run(
     t0 = time.perf_counter()
     meta = dict(meta)
     with _Writer(output, overwrite=overwrite, meta=meta) as w:
+        if progress is not None:
+            progress(0, stop - start)
         for done, r in enumerate(iter_results(job, start, stop, workers), 1):
             _account(report, r)
             if r.skip is None and r.image is not None:

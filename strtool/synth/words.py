@@ -22,7 +22,7 @@ import numpy as np
 from strtool.config import to_dict
 from strtool.errors import InputError
 from strtool.synth.augment import compose, encode
-from strtool.synth.config import SynthConfig
+from strtool.synth.config import SynthConfig, font_px
 from strtool.synth.corpus import Corpus, CorpusStats, assign_langs, build_corpus, read_corpus
 from strtool.synth.fontpool import FontPool
 from strtool.synth.fonts import FontFace, discover_fonts, shipped_fonts
@@ -81,7 +81,7 @@ class WordJob:
     def draw(self, text: str, lang: str, face: FontFace, rng: np.random.Generator) -> bytes:
         """Render + augment + encode one text with one face."""
         r = self.cfg.render
-        size = int(round(r.font_size[0] + (r.font_size[-1] - r.font_size[0]) * rng.random()))
+        size = font_px(r.font_size, rng, self.height)
         vertical = lang in VERTICAL_LANGS and rng.random() < r.vertical_prob
         if vertical:
             mask = render_vertical(text, face, size, lang)
