@@ -8,6 +8,7 @@ from strtool.cli import fonts, lmdb, root
 from strtool.cli import export, predict, train
 from strtool.cli import synth
 from strtool.cli import evaluate
+from strtool.cli import bank, mstr
 
 app = typer.Typer(
     name="strtool",
@@ -27,6 +28,8 @@ app.command("eval")(evaluate.eval_cmd)
 app.command("train")(train.train_cmd)
 app.command("predict")(predict.predict_cmd)
 app.add_typer(export.export_app, name="export")
+app.add_typer(bank.bank_app, name="bank")
+app.add_typer(mstr.mstr_app, name="mstr")
 
 
 def main() -> None:

@@ -29,6 +29,10 @@ def predict_cmd(
     from strtool.engine.predict import expand_inputs, predict_paths
 
     files = expand_inputs(paths)
+    from strtool.cli.mstr import is_mstr_model, predict_mstr_cmd  # Spotter / Refiner checkpoints
+
+    if is_mstr_model(model):
+        return predict_mstr_cmd(files, model, batch_size, device, json_, quiet)
     rec = load_recognizer(model, device)
     info(f"{len(files)} images, model {rec.config.model.arch}", quiet)
     preds = predict_paths(rec, files, batch_size, rotate_vertical)

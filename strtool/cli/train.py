@@ -40,6 +40,10 @@ def train_cmd(
     from strtool.engine.loop import train
 
     overrides = list(set_ or [])
+    from strtool.cli.mstr import is_mstr_run, train_mstr_cmd  # mSTR stages (mclip/spotter/refiner)
+
+    if is_mstr_run(config, overrides, output, resume):
+        return train_mstr_cmd(output, config, overrides, resume, json_, quiet)
     if resume and config is None and (output / "last.pt").is_file():
         base = load_checkpoint(output / "last.pt")["config"]
         from strtool.config import apply_overrides

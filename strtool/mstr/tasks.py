@@ -232,7 +232,8 @@ def evaluate_dataset(
 ) -> dict[str, Any]:
     """Score `ds` with Spotter alone and (if present) Spotter + Refiner; the pooled
     wrr/crr/ned of `key` ("spotter" or "refined") are lifted to the top level."""
-    from strtool.engine.evaluate import pooled, score_predictions
+    from strtool.engine.evaluate import pooled
+    from strtool.evaluation.metrics import score
 
     preds: dict[str, list[str]] = {"spotter": [], "refined": []}
     labels: list[str] = []
@@ -246,7 +247,7 @@ def evaluate_dataset(
     report: dict[str, Any] = {}
     for k, texts in preds.items():
         if texts:
-            rep = score_predictions(texts, labels, langs, profile)
+            rep = score(texts, labels, langs=langs, profile=profile, script_acc=True).to_dict()
             rep["script"] = dec.script_accuracy(texts, langs)
             report[k] = rep
     top = pooled(report[key] if key in report else report["spotter"])

@@ -88,15 +88,14 @@ def _datasets(
 
 
 def prepare_mstr_run(cfg: MstrRunConfig, output: Path, info: DistInfo, resume: bool) -> tuple:
-    """(RunParts, task) for an mSTR stage; `resume` continues `output/last.pt` with the
-    checkpoint's config."""
+    """(RunParts, task) for an mSTR stage; `resume` continues `output/last.pt` with
+    `cfg` (pass `resume_config(output)` to continue the run unchanged)."""
     last = output / "last.pt"
     ckpt = None
     if resume:
         if not last.is_file():
             raise InputError(f"cannot resume: {last} does not exist")
         ckpt = load_checkpoint(last)
-        cfg = mstr_config_from_dict(ckpt["config"])
         if info.main:
             _truncate_log(output / "metrics.jsonl", ckpt["step"])
     elif last.exists():
@@ -116,6 +115,14 @@ def prepare_mstr_run(cfg: MstrRunConfig, output: Path, info: DistInfo, resume: b
     }  # fmt: skip
     parts = RunParts(cfg, output, None, task.model, train_set, val_set, static, ckpt)  # type: ignore[arg-type]
     return parts, task
+
+
+def resume_config(output: str | Path, overrides: list[str] | None = None) -> MstrRunConfig:
+    """The config stored in `output/last.pt`, with `key=value` overrides applied."""
+    from strtool.config import apply_overrides
+
+    ckpt = load_checkpoint(Path(output) / "last.pt")
+    return mstr_config_from_dict(apply_overrides(ckpt["config"], list(overrides or [])))
 
 
 def train_mstr(
