@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import Progress, TaskID
 
 from strtool.cli.common import (
     JsonOpt,
@@ -34,15 +35,37 @@ FormatOpt = Annotated[
 ]
 
 
-def _progress_cb(progress, label: str) -> Callable[[int, int], None]:
-    task = progress.add_task(label, total=None, rate="")
+class _Bar:
+    """Progress callback `(done, total)` drawing a bar with count, rate and ETA on
+    stderr. The bar appears on the first update (a command failing before any work
+    prints only its one-line error) and is removed if the command fails."""
 
-    def cb(done: int, total: int) -> None:
-        elapsed = progress.tasks[task].elapsed or 0.0
+    def __init__(self, label: str, quiet: bool) -> None:
+        self.label, self.quiet = label, quiet
+        self.t0 = time.perf_counter()
+        self.progress: Progress | None = None
+        self.task: TaskID | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        if self.progress is None:
+            self.progress = make_progress()
+            self.progress.start()
+            self.task = self.progress.add_task(self.label, total=total, rate="")
+        assert self.task is not None
+        elapsed = time.perf_counter() - self.t0  # since the command started
         rate = f"{done / elapsed:,.0f}/s" if elapsed > 0 else ""
-        progress.update(task, completed=done, total=total, rate=rate)
+        self.progress.update(self.task, completed=done, total=total, rate=rate)
 
-    return cb
+    def __enter__(self) -> _Bar:
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        if self.progress is not None:
+            if exc_type is not None:
+                self.progress.live.transient = True
+            self.progress.stop()
 
 
 @handle_errors
@@ -55,9 +78,12 @@ def make_lmdb(
     ] = None,
     lang: LangsOpt = None,
     check: Annotated[bool, typer.Option("--check", help="Decode every image.")] = False,
-    workers: Annotated[int, typer.Option("--workers", "-j", min=0, help="Threads.")] = (
-        DEFAULT_WORKERS
-    ),
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers", "-j", min=0, help="Processes reading and checking images (0/1: one)."
+        ),
+    ] = DEFAULT_WORKERS,
     overwrite: OverwriteOpt = False,
     compat: Annotated[
         str | None, typer.Option("--compat", help="'cll': convert CLL-STR labels.")
@@ -65,18 +91,21 @@ def make_lmdb(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Build an LMDB from `path<TAB>label` or MLT `image,Script,text` gt (or an LMDB).
+    """Build an LMDB from tsv `path<TAB>label[<TAB>lang]` or MLT `image,Script,text`
+    gt (or from an LMDB).
 
     Bad samples (missing/corrupt image, empty label, malformed line) are skipped and
-    listed in <output>.report.json. In tsv, a label containing a tab is malformed
-    (except with --compat cll). --lang names one language or group and tags every
-    sample; for MLT gt the Script column gives the tag (the group's language when
-    unique, else the group name) and --lang only filters."""
-    with make_progress(quiet) as progress:
+    listed in <output>.report.json. The optional tsv lang column is a language code
+    or group name (ARA is stored as ar, as with --lang); any other tab in a tsv line
+    makes it malformed (except with --compat cll, which has no lang column). --lang
+    names one language or group and tags the samples without a language of their
+    own. A sample's own language (tsv lang column, MLT Script, lang key of an input
+    LMDB) overrides --lang's tag; --lang then only selects: samples whose group is
+    outside it are filtered. A progress bar with rate goes to stderr (not with -q)."""
+    with _Bar("make-lmdb", quiet) as bar:
         result = build_lmdb(
             source, output, fmt=fmt, images=images, lang=lang, check=check,
-            workers=workers, overwrite=overwrite, compat=compat,
-            progress=_progress_cb(progress, "make-lmdb"),
+            workers=workers, overwrite=overwrite, compat=compat, progress=bar,
         )  # fmt: skip
     if json_out:
         print_json(result.to_dict())
@@ -158,15 +187,24 @@ def export_cmd(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Write the images unchanged and a tsv gt.txt that make-lmdb reads back."""
-    with make_progress(quiet) as progress:
-        res = export(path, out_dir, overwrite, progress=_progress_cb(progress, "export"))
+    """Write the images unchanged and a tsv gt.txt that make-lmdb reads back.
+
+    gt.txt lines are `images/<file><TAB><label>`, plus `<TAB><lang>` when the sample
+    has a language tag, so export -> make-lmdb keeps images, labels and languages.
+    Labels with a tab or line break are skipped; tags that are not a known language
+    code or group are left out; both are listed on stderr."""
+    with _Bar("export", quiet) as bar:
+        res = export(path, out_dir, overwrite, progress=bar)
     for idx, why in res.skipped:
         warn(f"sample {idx}: skipped: {why}")
+    for idx, tag in res.lang_dropped:
+        warn(f"sample {idx}: language tag '{tag}' is not a known language or group: left out")
     if json_out:
-        print_json({"out_dir": str(res.out_dir), "written": res.written, "skipped": res.skipped})
+        print_json({"out_dir": str(res.out_dir), "written": res.written, "skipped": res.skipped,
+                    "lang_dropped": res.lang_dropped})  # fmt: skip
     else:
         rows = [("written", res.written), ("skipped", len(res.skipped))]
+        rows += [("language tag left out", len(res.lang_dropped))] if res.lang_dropped else []
         print_table(rows, ["", "samples"], title=str(out_dir))
 
 
@@ -180,8 +218,8 @@ def merge_cmd(
     quiet: QuietOpt = False,
 ) -> None:
     """Concatenate LMDBs, keeping languages; meta records the sources."""
-    with make_progress(quiet) as progress:
-        langs = merge(output, inputs, overwrite, progress=_progress_cb(progress, "merge"))
+    with _Bar("merge", quiet) as bar:
+        langs = merge(output, inputs, overwrite, progress=bar)
     if json_out:
         print_json({"output": str(output), "samples": sum(langs.values()), "langs": langs})
     else:

@@ -3,10 +3,13 @@
 Samples that cannot be used are skipped and listed, never dropped silently. Kinds:
 `missing` (image file absent), `corrupt` (empty file, or does not decode with
 `check=True`), `empty_label` (empty after normalisation), `malformed` (bad gt line).
-MLT samples whose script group is outside `--lang` are not issues; they are counted
-as `filtered`. The report (`<output>.report.json`) lists every issue with its gt file
-and line. The LMDB is written atomically (see `LmdbWriter`); if no sample is usable,
-nothing is written and `DataError` is raised.
+Samples with a language of their own (MLT Script, tsv language column, `lang-*` key)
+keep it as their tag; `--lang` tags the others. Samples whose group is outside `--lang`
+are not issues; they are counted as `filtered` (their images are not read). Images are
+read and checked in worker processes when `workers` > 1 (see `build_prep`). The
+report (`<output>.report.json`) lists every issue with its gt file and line. The LMDB
+is written atomically (see `LmdbWriter`); if no sample is usable, nothing is written
+and `DataError` is raised.
 """
 
 from __future__ import annotations
@@ -14,37 +17,26 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from strtool.data import gt_formats as gtf
+from strtool.data.build_prep import BuildIssue, Rules, group_tag, prepared_chunks
 from strtool.data.cll import COMPAT
-from strtool.data.imgcheck import image_problem
 from strtool.data.lmdb_io import LmdbReader, LmdbWriter
 from strtool.errors import DataError, InputError
 from strtool.text.langs import GROUPS, lang_group, resolve_langs
-from strtool.text.normalize import normalize_label
+
+__all__ = ["BuildIssue", "BuildResult", "DEFAULT_WORKERS", "ISSUE_KINDS", "group_tag"]
+__all__ += ["make_lmdb", "tag_for"]
 
 ISSUE_KINDS: tuple[str, ...] = ("missing", "corrupt", "empty_label", "malformed")
+#: Worker processes that read and check images (<= 1: none, all in this process).
 DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
-CHUNK = 1024
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class BuildIssue:
-    """A skipped sample: kind, gt file (or LMDB) and 1-based line, image, reason."""
-
-    kind: str
-    source: str
-    line: int
-    image: str | None
-    message: str
 
 
 @dataclass
@@ -83,29 +75,8 @@ def tag_for(spec: str | None) -> str | None:
     raise InputError(f"--lang '{spec}': give one language or one group per LMDB")
 
 
-def group_tag(group: str) -> str:
-    """Tag of an MLT group: its language when unique (`ARA` -> `ar`), else the group."""
-    langs = GROUPS[group]
-    return langs[0] if len(langs) == 1 else group
-
-
-def _load(entry: gtf.GtEntry, decode: bool) -> tuple[bytes | None, BuildIssue | None]:
-    def issue(kind: str, msg: str) -> BuildIssue:
-        return BuildIssue(kind, entry.source, entry.line, str(entry.image), msg)
-
-    try:
-        with open(entry.image, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        return None, issue("missing", "image file not found")
-    except OSError as e:
-        return None, issue("missing", f"cannot read image: {e.strerror}")
-    why = image_problem(data, decode)
-    return (None, issue("corrupt", why)) if why else (data, None)
-
-
 def _entries(source: Path, fmt: str, images: Path | None, compat: str | None):
-    """(format, iterator of GtEntry | GtIssue) for a gt file or folder."""
+    """(format, list of GtEntry | GtIssue) for a gt file or folder."""
     gt = gtf.find_gt(source) if source.is_dir() else source
     root = images if images is not None else gt.parent
     if images is not None and not images.is_dir():
@@ -118,54 +89,17 @@ def _entries(source: Path, fmt: str, images: Path | None, compat: str | None):
     raise InputError(f"unknown gt format '{fmt}' (use one of {', '.join(gtf.FORMATS)})")
 
 
-def _lmdb_entries(path: Path, decode: bool) -> Iterator[tuple[Any, bytes | None, Any]]:
-    reader = LmdbReader(path)
-    for i in range(len(reader)):
-        s = reader[i]
-        why = image_problem(s.image, decode)
-        item = gtf.GtEntry(str(path), s.label, None, str(path), i + 1)
-        issue = BuildIssue("corrupt", str(path), i + 1, f"image-{i + 1:09d}", why) if why else None
-        yield (item, s.lang), (None if why else s.image), issue
-
-
-def _load_many(entries: list[gtf.GtEntry], decode: bool) -> list:
-    return [_load(e, decode) for e in entries]
-
-
-def _loaded(items: list, decode: bool, workers: int) -> Iterator[tuple[Any, bytes | None, Any]]:
-    """Read (and check) image files in order. With `workers` > 1, threads load the
-    next chunk (one slice per thread; file reads, zlib and OpenCV release the GIL)
-    while the caller writes the current one."""
-    chunks = [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
-    if workers <= 1 or not chunks:
-        for chunk in chunks:
-            todo = [e for e in chunk if isinstance(e, gtf.GtEntry)]
-            yield from _merge(chunk, iter(_load_many(todo, decode)))
-        return
-    with ThreadPoolExecutor(workers) as pool:
-
-        def submit(chunk: list) -> list:
-            todo = [e for e in chunk if isinstance(e, gtf.GtEntry)]
-            k = max(1, -(-len(todo) // workers))
-            return [
-                pool.submit(_load_many, todo[i : i + k], decode) for i in range(0, len(todo), k)
-            ]
-
-        pending = submit(chunks[0])
-        for n, chunk in enumerate(chunks):
-            nxt = submit(chunks[n + 1]) if n + 1 < len(chunks) else []
-            yield from _merge(chunk, (r for f in pending for r in f.result()))
-            pending = nxt
-
-
-def _merge(chunk: list, loaded: Iterator) -> Iterator[tuple[Any, bytes | None, Any]]:
-    """Interleave gt issues and loaded entries back into gt order."""
-    for e in chunk:
-        if isinstance(e, gtf.GtIssue):
-            yield None, None, BuildIssue(e.kind, e.source, e.line, e.image, e.message)
-        else:
-            data, issue = next(loaded)
-            yield (e, None), data, issue
+def _default_tag(lang: str | None, fmt: str, items: list | None) -> str | None:
+    """The `--lang` tag of samples without their own language. Several languages are
+    fine only when every sample has its own (MLT, or a tsv language column on every
+    line): then `--lang` only selects."""
+    try:
+        return tag_for(lang)
+    except InputError:
+        own = items is not None and all(e.lang for e in items if isinstance(e, gtf.GtEntry))
+        if fmt == "mlt" or (fmt == "tsv" and own):
+            return None
+        raise
 
 
 def make_lmdb(
@@ -193,21 +127,17 @@ def make_lmdb(
     if not source.exists():
         raise InputError(f"{source}: no such gt file, folder or LMDB")
     if fmt == "lmdb" or (source.is_dir() and (source / "data.mdb").exists()):
-        fmt, total = "lmdb", len(LmdbReader(source))
-        stream: Iterable = _lmdb_entries(source, check)
+        fmt, total, items = "lmdb", len(LmdbReader(source)), None
     else:
         fmt, items = _entries(source, fmt, Path(images) if images else None, compat)
-        total, stream = len(items), _loaded(items, check, workers)
-    try:
-        tag = tag_for(lang)
-    except InputError:
-        if fmt != "mlt":  # MLT gives the language per line; --lang only filters
-            raise
-        tag = None
+        total = len(items)
+    rules = Rules(check, compat, frozenset(allowed) if allowed else None)
+    rules = replace(rules, tag=_default_tag(lang, fmt, items))
+    chunks = prepared_chunks(items if items is not None else source, total, rules, workers)
     report = output.with_name(output.name + ".report.json")
     result = BuildResult(output=output, report=report, format=fmt)
     meta = {"source": str(source), "format": fmt, "compat": compat, "lang": lang}
-    _write(stream, output, overwrite, meta, result, tag, allowed, compat, total, progress)
+    _write(chunks, output, overwrite, meta, result, total, progress)
     result.seconds = round(time.perf_counter() - t0, 3)
     _write_report(result)
     if result.written == 0:
@@ -217,41 +147,22 @@ def make_lmdb(
     return result
 
 
-def _write(stream, output, overwrite, meta, result, tag, allowed, compat, total, progress):
-    convert = COMPAT.get(compat) if compat else None
-    langs: Counter[str] = Counter()
+def _write(chunks, output, overwrite, meta, result, total, progress) -> None:
+    """Write the prepared chunks in order; fill `result` (issues, counts, langs)."""
     writer = LmdbWriter(output, overwrite=overwrite, meta=meta)
     try:
-        for done, (item, data, issue) in enumerate(stream, start=1):
-            if progress and (done % 512 == 0 or done == total):
-                progress(done, total)
-            if issue is not None:
-                result.issues.append(issue)
+        for done, prepared in chunks:
+            writer.add_many(prepared.samples)
+            result.filtered += prepared.filtered
+            for issue in prepared.issues:
                 result.skipped[issue.kind] += 1
-                continue
-            entry, stored_lang = item
-            if allowed is not None and entry.group is not None and entry.group not in allowed:
-                result.filtered += 1
-                continue
-            label = normalize_label(convert(entry.label) if convert else entry.label)
-            if not label:
-                result.issues.append(
-                    BuildIssue(
-                        "empty_label", entry.source, entry.line, str(entry.image), "empty label"
-                    )
-                )
-                result.skipped["empty_label"] += 1
-                continue
-            sample_lang = group_tag(entry.group) if entry.group else stored_lang or tag
-            writer.add(data, label, sample_lang)
-            if sample_lang:
-                langs[sample_lang] += 1
-        if progress:
-            progress(total, total)
+            result.issues.extend(prepared.issues)
+            if progress:
+                progress(done, total)
     except BaseException:
         writer.abort()
         raise
-    result.written, result.langs = writer.count, dict(sorted(langs.items()))
+    result.written, result.langs = writer.count, dict(sorted(writer.langs.items()))
     writer.meta["skipped"] = dict(result.skipped)
     if writer.count == 0:
         writer.abort()

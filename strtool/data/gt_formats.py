@@ -1,8 +1,12 @@
 """Ground-truth file formats accepted by `strtool make-lmdb`.
 
-- `tsv`: one sample per line, `path<TAB>label`. The line is split on the first tab;
-  a label that still contains a tab is **malformed** (reported, not guessed at),
-  except with `--compat cll`, whose labels are tab-separated units.
+- `tsv`: one sample per line, `path<TAB>label` or `path<TAB>label<TAB>lang`. The
+  optional third column is a language code (`fr`) or a group name (`LAT`, `ARA`),
+  case-insensitive, tagged like `--lang` (a group of one language gives that language:
+  `ARA` -> `ar`). Any other tab in the label part (including a third column that is not
+  a known language or group) makes the line **malformed** (reported, not guessed at),
+  except with `--compat cll`, whose labels are tab-separated units and which has no
+  language column.
 - `mlt`: ICDAR MLT word-crop gt, `image,Script,transcription`. Split on the first two
   commas only (transcriptions may contain commas). `Script` names an MLT group
   (`Arabic`, `Bangla`, `Latin`, ...); `Symbols`, `Mixed` and `None` are accepted and
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from strtool.errors import InputError, UnknownLanguageError
-from strtool.text.langs import resolve_group
+from strtool.text.langs import GROUPS, LANG_SCRIPT, lang_group, resolve_group
 
 FORMATS: tuple[str, ...] = ("auto", "tsv", "mlt", "lmdb")
 #: MLT 'Script' values that carry no language.
@@ -36,13 +40,16 @@ _MLT_LINE = re.compile(r"^[^,\t]+,[A-Za-z]+,")
 
 @dataclass(frozen=True)
 class GtEntry:
-    """One parsed gt line: image path (resolved), raw label, optional MLT group."""
+    """One parsed gt line: image path (resolved), raw label, optional group (MLT
+    Script, or the group of a tsv language column) and optional per-line language tag
+    (tsv third column)."""
 
     image: str
     label: str
     group: str | None
     source: str
     line: int
+    lang: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,8 +113,23 @@ def _resolve(root: str, rel: str) -> str:
     return os.path.join(root, rel.strip())  # an absolute `rel` wins
 
 
+def line_lang(value: str) -> str | None:
+    """The tag of a tsv language column: a language code (`fr`) or a group name
+    (`LAT`), case-insensitive, surrounding spaces ignored; a group of one language
+    gives that language (`ARA` -> `ar`), as `--lang` does. None when not known."""
+    tok = value.strip()
+    if tok.lower() in LANG_SCRIPT:
+        return tok.lower()
+    langs = GROUPS.get(tok.upper())
+    if langs is None:
+        return None
+    return langs[0] if len(langs) == 1 else tok.upper()
+
+
 def parse_tsv(path: Path, root: Path | None = None, allow_tabs: bool = False):
-    """Yield a `GtEntry` or `GtIssue` per non-blank line of a `path<TAB>label` file."""
+    """Yield a `GtEntry` or `GtIssue` per non-blank line of a `path<TAB>label` or
+    `path<TAB>label<TAB>lang` file (`lang` sets `GtEntry.lang` and `.group`). With
+    `allow_tabs` (CLL labels) everything after the first tab is the label."""
     root = str(root if root is not None else path.parent)
     src = str(path)
     for n, line in _lines(path):
@@ -116,10 +138,17 @@ def parse_tsv(path: Path, root: Path | None = None, allow_tabs: bool = False):
             yield GtIssue("malformed", src, n, "no tab between path and label")
         elif not rel.strip():
             yield GtIssue("malformed", src, n, "empty image path")
-        elif "\t" in label and not allow_tabs:
-            yield GtIssue("malformed", src, n, "label contains a tab", rel)
-        else:
+        elif "\t" not in label or allow_tabs:
             yield GtEntry(_resolve(root, rel), label, None, src, n)
+        else:
+            label, _, col = label.partition("\t")
+            tag = None if "\t" in col else line_lang(col)
+            if tag is None:
+                why = "label contains a tab (third column is not a language code or group)"
+                yield GtIssue("malformed", src, n, why, rel)
+            else:
+                group = tag if tag in GROUPS else lang_group(tag)
+                yield GtEntry(_resolve(root, rel), label, group, src, n, tag)
 
 
 def parse_mlt(path: Path, root: Path | None = None):

@@ -28,45 +28,51 @@ except AttributeError:  # pragma: no cover - very old OpenCV
     pass
 
 
+_CHUNK_HEAD = struct.Struct(">I4s")
+_U32 = struct.Struct(">I")
+_IHDR = struct.Struct(">IIBBBBB")
+
+
 def png_problem(data: bytes) -> str | None:
-    """Why `data` is not a valid PNG, or None."""
+    """Why `data` is not a valid PNG, or None. Chunk payloads are checked through a
+    memoryview (no copies); a single IDAT chunk is inflated in place."""
     if data[:8] != _PNG:
         return "not a PNG"
-    pos, n = 8, len(data)
-    idat: list[bytes] = []
+    view, pos, n = memoryview(data), 8, len(data)
+    idat: list[memoryview] = []
     ihdr = None
     while True:
         if pos + 12 > n:
             return "truncated (no IEND chunk)"
-        length, ctype = struct.unpack_from(">I4s", data, pos)
+        length, ctype = _CHUNK_HEAD.unpack_from(data, pos)
         end = pos + 12 + length
         if end > n:
             return f"truncated {ctype.decode('latin-1')} chunk"
-        if zlib.crc32(data[pos + 4 : end - 4]) != struct.unpack_from(">I", data, end - 4)[0]:
+        if zlib.crc32(view[pos + 4 : end - 4]) != _U32.unpack_from(data, end - 4)[0]:
             return f"CRC error in {ctype.decode('latin-1')} chunk"
         if ctype == b"IDAT":
-            idat.append(data[pos + 8 : end - 4])
+            idat.append(view[pos + 8 : end - 4])
         elif ctype == b"IHDR" and length >= 13:
-            ihdr = struct.unpack_from(">IIBBBBB", data, pos + 8)
+            ihdr = _IHDR.unpack_from(data, pos + 8)
         elif ctype == b"IEND":
             break
         pos = end
     if ihdr is None or not idat:
         return "missing IHDR or IDAT chunk"
-    return _png_pixels_problem(ihdr, b"".join(idat))
+    return _png_pixels_problem(ihdr, idat[0] if len(idat) == 1 else b"".join(idat))
 
 
-def _png_pixels_problem(ihdr: tuple[int, ...], stream: bytes) -> str | None:
+def _png_pixels_problem(ihdr: tuple[int, ...], stream: bytes | memoryview) -> str | None:
     w, h, depth, color, _, _, interlace = ihdr
     if color not in _PNG_CHANNELS or w == 0 or h == 0 or depth not in (1, 2, 4, 8, 16):
         return "invalid IHDR"
-    try:
-        raw = zlib.decompress(stream)
+    row = (w * _PNG_CHANNELS[color] * depth + 7) // 8 + 1
+    try:  # the exact output size as first buffer: one allocation, no regrowth
+        raw = zlib.decompress(stream, bufsize=zlib.DEF_BUF_SIZE if interlace else row * h)
     except zlib.error as e:
         return f"bad image data ({e})"
     if interlace:
         return None if raw else "empty image data"
-    row = (w * _PNG_CHANNELS[color] * depth + 7) // 8 + 1
     if len(raw) != row * h:
         return f"image data has {len(raw)} bytes, expected {row * h}"
     if max(raw[::row]) > 4:

@@ -22,7 +22,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,6 +109,24 @@ class LmdbWriter:
             self._pending.append((lang_key(i), lang.encode("utf-8")))
             self.langs[lang] += 1
         if len(self._pending) >= self.batch * 2:
+            self._flush()
+        return i
+
+    def add_many(self, samples: Iterable[tuple[bytes, str, str | None]]) -> int:
+        """Append `(image, label, lang)` samples in order, like `add` but without its
+        per-call overhead; returns the number of samples written so far."""
+        if self._env is None:
+            raise DataError(f"{self.path}: writer is closed")
+        pending, langs, i = self._pending, self.langs, self.count
+        for image, label, lang in samples:
+            i += 1
+            pending.append((b"image-%09d" % i, image))
+            pending.append((b"label-%09d" % i, nfc(label).encode("utf-8")))
+            if lang is not None:
+                pending.append((b"lang-%09d" % i, lang.encode("utf-8")))
+                langs[lang] += 1
+        self.count = i
+        if len(pending) >= self.batch * 2:
             self._flush()
         return i
 

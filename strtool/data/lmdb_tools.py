@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from strtool.data.gt_formats import line_lang
 from strtool.data.lmdb_io import LmdbReader, LmdbWriter
 from strtool.errors import InputError
 
@@ -39,19 +40,27 @@ def image_ext(data: bytes) -> str:
 
 @dataclass
 class ExportResult:
-    """`export` outcome: files written, and samples not exportable (index, reason)."""
+    """`export` outcome: files written, samples not exportable (index, reason), and
+    samples exported without their language tag (index, tag) because it is not a
+    language code or group that the tsv language column accepts."""
 
     out_dir: Path
     written: int
     skipped: list[tuple[int, str]] = field(default_factory=list)
+    lang_dropped: list[tuple[int, str]] = field(default_factory=list)
 
 
 def export(
     path: str | Path, out_dir: str | Path, overwrite: bool = False, progress: Progress | None = None
 ) -> ExportResult:
     """Write every sample as `images/<index>.<ext>` (bytes unchanged) and a tsv
-    `gt.txt` (`images/<file><TAB><label>`, UTF-8, no BOM). Labels containing a tab or a
-    line break cannot be written to a tsv line: they are skipped and listed."""
+    `gt.txt` (`images/<file><TAB><label>`, UTF-8, no BOM), with a third column
+    `<TAB><lang>` for samples that have a `lang-*` tag, so that `make_lmdb` on the
+    folder gives back the same images, labels and tags. Labels containing a tab or a
+    line break cannot be written to a tsv line: they are skipped and listed. A tag
+    that is not a known language code or group is left out and listed
+    (`lang_dropped`); a known one is written as `make_lmdb` will store it
+    (`ARA` -> `ar`, see `gt_formats.line_lang`)."""
     reader = LmdbReader(path)
     out = Path(out_dir)
     if out.exists() and not overwrite:
@@ -69,10 +78,15 @@ def export(
                 continue
             name = f"images/{i + 1:09d}.{image_ext(s.image)}"
             (tmp / name).write_bytes(s.image)
-            lines.append(f"{name}\t{s.label}\n")
+            tag = line_lang(s.lang) if s.lang is not None else None
+            if s.lang is not None and tag is None:
+                result.lang_dropped.append((i + 1, s.lang))
+            lines.append(f"{name}\t{s.label}\t{tag}\n" if tag else f"{name}\t{s.label}\n")
             if progress and (i + 1) % 512 == 0:
                 progress(i + 1, len(reader))
         (tmp / "gt.txt").write_text("".join(lines), encoding="utf-8", newline="\n")
+        if progress:
+            progress(len(reader), len(reader))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -118,4 +132,6 @@ def merge(
                 done += 1
                 if progress and done % 512 == 0:
                     progress(done, total)
+    if progress:
+        progress(total, total)
     return dict(langs.most_common())
