@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +25,20 @@ class FileEvaluation:
     extra: list[str] = field(default_factory=list)
 
 
+@contextmanager
+def no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: bulk parsing creates ~10^5 containers and
+    would otherwise trigger repeated full collections (about 40 % of the run time).
+    Reference counting still frees everything; the collector resumes afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def evaluate_files(
     pred_path: Path,
     gt_path: Path,
@@ -35,6 +52,18 @@ def evaluate_files(
     gt keys without a prediction count as empty predictions; prediction keys not in
     the gt are ignored (listed in `extra`). No key in common -> `InputError` (almost
     always a wrong file or separator)."""
+    with no_cyclic_gc():
+        return _evaluate_files(pred_path, gt_path, profile, unit, gt_format, script_acc)
+
+
+def _evaluate_files(
+    pred_path: Path,
+    gt_path: Path,
+    profile: str | Profile,
+    unit: Unit,
+    gt_format: str,
+    script_acc: bool,
+) -> FileEvaluation:
     gt = read_gt(gt_path, gt_format)
     pred = read_preds(pred_path)
     texts = pred.texts

@@ -45,8 +45,9 @@ class PredTable:
     confidences: dict[str, float]
 
 
-def read_lines(path: Path) -> list[tuple[int, str]]:
-    """Non-empty lines of a UTF-8 file as `(1-based line number, text)`."""
+def read_text(path: Path) -> str:
+    """The whole file decoded as UTF-8 (BOM removed); bad bytes -> `InputError` with
+    the line number."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: file does not exist")
@@ -58,17 +59,35 @@ def read_lines(path: Path) -> list[tuple[int, str]]:
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
         raise InputError(f"{path}:{line}: not valid UTF-8 ({e.reason})") from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    out = []
-    for n, line in enumerate(text.split("\n"), start=1):
-        if line.endswith("\r"):
-            line = line[:-1]
-        if line:
-            out.append((n, line))
-    if not out:
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def _raw_lines(path: Path, text: str) -> list[str]:
+    """All lines (`\r\n` handled), only `\n` splits: U+2028 etc. stay in texts."""
+    lines = text.split("\n")
+    if "\r" in text:
+        lines = [x[:-1] if x.endswith("\r") else x for x in lines]
+    if not any(lines):
         raise InputError(f"{path}: no samples (empty file)")
-    return out
+    return lines
+
+
+def read_lines(path: Path) -> list[tuple[int, str]]:
+    """Non-empty lines of a UTF-8 file as `(1-based line number, text)`."""
+    lines = _raw_lines(Path(path), read_text(path))
+    return [(n, line) for n, line in enumerate(lines, start=1) if line]
+
+
+def _fast_rows(lines: list[str]) -> tuple[list[list[str]], list[str]] | None:
+    """Rows of 2-3 tab-separated columns with unique non-empty keys, or None when any
+    line breaks the rules (then the line-by-line parser finds and names it)."""
+    rows = [x.split("\t") for x in lines if x]
+    if not set(map(len, rows)) <= {2, 3}:
+        return None
+    keys = [r[0].strip() for r in rows]
+    if not all(keys) or len(set(keys)) != len(keys):
+        return None
+    return rows, keys
 
 
 def _key(path: Path, n: int, raw: str) -> str:
@@ -127,9 +146,24 @@ def read_gt(path: Path, fmt: str = "auto") -> GtTable:
     path = Path(path)
     if fmt not in GT_FORMATS:
         raise InputError(f"unknown gt format '{fmt}' (use one of {', '.join(GT_FORMATS)})")
-    lines = read_lines(path)
+    raw = _raw_lines(path, read_text(path))
+    lines = [(n, line) for n, line in enumerate(raw, start=1) if line]
     if fmt == "auto":
         fmt = detect_gt_format(path, lines)
+    fast = _fast_rows(raw) if fmt == "tsv" else None
+    if fast is not None:
+        rows, keys = fast
+        texts = [r[1] for r in rows]
+        langs = [(r[2].strip() or None) if len(r) == 3 else None for r in rows]
+    else:
+        keys, texts, langs = _slow_gt(path, lines, fmt)
+    has_lang = any(lang is not None for lang in langs)
+    return GtTable(path, keys, texts, langs if has_lang else None)
+
+
+def _slow_gt(
+    path: Path, lines: list[tuple[int, str]], fmt: str
+) -> tuple[list[str], list[str], list[str | None]]:
     parse = _parse_tsv_gt if fmt == "tsv" else _parse_mlt_gt
     keys: list[str] = []
     texts: list[str] = []
@@ -141,17 +175,31 @@ def read_gt(path: Path, fmt: str = "auto") -> GtTable:
         keys.append(key)
         texts.append(text)
         langs.append(lang)
-    has_lang = any(lang is not None for lang in langs)
-    return GtTable(path, keys, texts, langs if has_lang else None)
+    return keys, texts, langs
 
 
 def read_preds(path: Path) -> PredTable:
     """Read a prediction file `key<TAB>text[<TAB>confidence]`."""
     path = Path(path)
+    raw = _raw_lines(path, read_text(path))
+    fast = _fast_rows(raw)
+    if fast is None:
+        return _slow_preds(path, [(n, x) for n, x in enumerate(raw, start=1) if x])
+    rows, keys = fast
+    with_conf = [(k, r[2]) for k, r in zip(keys, rows, strict=True) if len(r) == 3 and r[2]]
+    try:
+        values = list(map(float, [c for _, c in with_conf]))
+    except ValueError:
+        return _slow_preds(path, [(n, x) for n, x in enumerate(raw, start=1) if x])
+    conf = dict(zip([k for k, _ in with_conf], values, strict=True))
+    return PredTable(path, dict(zip(keys, (r[1] for r in rows), strict=True)), conf)
+
+
+def _slow_preds(path: Path, lines: list[tuple[int, str]]) -> PredTable:
     texts: dict[str, str] = {}
     conf: dict[str, float] = {}
     seen: dict[str, int] = {}
-    for n, line in read_lines(path):
+    for n, line in lines:
         parts = line.split("\t")
         if len(parts) == 1:
             raise InputError(

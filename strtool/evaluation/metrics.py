@@ -19,17 +19,20 @@ of 1 of 3 code points.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
+from operator import methodcaller
 from typing import Literal
 
 import numpy as np
+import regex
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import cpdist
 
 from strtool.errors import InputError
 from strtool.evaluation.report import Report, build_report
-from strtool.text.normalize import UNITS, Unit, split_units
+from strtool.text.normalize import UNITS, Unit
 
 __all__ = [
     "PROFILES",
@@ -37,12 +40,15 @@ __all__ = [
     "Report",
     "edit_distances",
     "get_profile",
+    "normalize_all",
     "normalize_for_metric",
     "score",
     "to_units",
 ]
 
 Whitespace = Literal["collapse", "remove", "tabs", "keep"]
+_SEP = "\x00"
+_GRAPHEME = regex.compile(r"\X")
 
 
 @dataclass(frozen=True)
@@ -106,30 +112,30 @@ def get_profile(profile: str | Profile) -> Profile:
         ) from None
 
 
-def _normalizer(p: Profile) -> Callable[[str], str]:
-    """A fast one-argument function applying profile `p`."""
-    form = p.form
-
-    def uni(s: str) -> str:
-        return unicodedata.normalize(form, s) if form else s
-
-    ws: Callable[[str], str]
+def normalize_all(texts: Iterable[str], profile: str | Profile = "default") -> list[str]:
+    """`normalize_for_metric` of each text (C-level maps, no per-text Python frame)."""
+    p = get_profile(profile)
+    it: Iterable[str] = texts
+    uni = partial(unicodedata.normalize, p.form) if p.form else None
+    if uni:
+        it = map(uni, it)
     if p.whitespace == "collapse":
-        ws = lambda s: " ".join(s.split())  # noqa: E731
+        it = map(" ".join, map(str.split, it))
     elif p.whitespace == "remove":
-        ws = lambda s: "".join(s.split())  # noqa: E731
+        it = map("".join, map(str.split, it))
     elif p.whitespace == "tabs":
-        ws = lambda s: s.replace("\t", "")  # noqa: E731
-    else:
-        ws = lambda s: s  # noqa: E731
+        it = map(methodcaller("replace", "\t", ""), it)
     if p.casefold:
-        return lambda s: uni(ws(uni(s)).casefold())
-    return lambda s: ws(uni(s))
+        it = map(str.casefold, it)
+        if uni:
+            it = map(uni, it)
+    return list(it)
 
 
 def normalize_for_metric(text: str, profile: str | Profile = "default") -> str:
-    """`text` as the metrics see it under `profile` (see `Profile`)."""
-    return _normalizer(get_profile(profile))(text)
+    """`text` as the metrics see it under `profile` (see `Profile`): Unicode form,
+    then the whitespace rule, then (if the profile says so) casefold + form again."""
+    return normalize_all([text], profile)[0]
 
 
 def _casefolder(p: Profile) -> Callable[[str], str]:
@@ -149,6 +155,15 @@ def _private_code(i: int) -> str:
     return chr(i if i < 0xD800 else i + 0x800)
 
 
+def _encode_one(text: str, table: dict[str, str]) -> str:
+    codes = []
+    for g in _GRAPHEME.findall(text):
+        if g not in table:
+            table[g] = _private_code(len(table))
+        codes.append(table[g])
+    return "".join(codes)
+
+
 def to_units(texts: Sequence[str], unit: Unit, table: dict[str, str] | None = None) -> list[str]:
     """Texts re-encoded so that one code point is one `unit`.
 
@@ -159,18 +174,21 @@ def to_units(texts: Sequence[str], unit: Unit, table: dict[str, str] | None = No
     if unit != "grapheme":
         raise InputError(f"unknown unit '{unit}' (use one of {', '.join(UNITS)})")
     table = {} if table is None else table
-    out = []
-    for t in texts:
-        if t.isascii() and "\r" not in t:
-            # every ASCII code point except CR+LF is its own grapheme
-            codes = [table.get(c) or table.setdefault(c, _private_code(len(table))) for c in t]
-        else:
-            codes = [
-                table.get(g) or table.setdefault(g, _private_code(len(table)))
-                for g in split_units(t, "grapheme")
-            ]
-        out.append("".join(codes))
-    return out
+    if not texts:
+        return []
+    joined = _SEP.join(texts)
+    if joined.count(_SEP) != len(texts) - 1:  # a text holds the separator itself
+        return [_encode_one(t, table) for t in texts]
+    # NUL is a control character: a grapheme boundary on both sides (UAX #29 GB4/GB5)
+    graphemes = _GRAPHEME.findall(joined)
+    for g in set(graphemes).difference(table):
+        if g != _SEP:
+            table[g] = _private_code(len(table))
+    table[_SEP] = _SEP
+    try:
+        return "".join(map(table.__getitem__, graphemes)).split(_SEP)
+    finally:
+        del table[_SEP]
 
 
 def edit_distances(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
@@ -203,9 +221,8 @@ def score(
     if langs is not None and len(langs) != len(gts):
         raise InputError(f"{len(langs)} languages for {len(gts)} ground truths")
     prof = get_profile(profile)
-    norm = _normalizer(prof)
-    p_norm = [norm(s) for s in preds]
-    g_norm = [norm(s) for s in gts]
+    p_norm = normalize_all(preds, prof)
+    g_norm = normalize_all(gts, prof)
     table: dict[str, str] = {}
     p_units = to_units(p_norm, unit, table)
     g_units = to_units(g_norm, unit, table)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from strtool.text.script import detect_group
+from strtool.evaluation.grouping import detect_groups
 
 POOLED = "pooled"
 MACRO = "macro"
@@ -129,20 +129,17 @@ class Report:
 
 
 def group_labels(gts: Sequence[str], langs: Sequence[str | None] | None) -> tuple[list[str], str]:
-    """Group of each sample and the grouping kind (`lang`, `script` or `lang+script`)."""
-    cache: dict[str, str] = {}
-
-    def detect(t: str) -> str:
-        g = cache.get(t)
-        if g is None:
-            g = cache[t] = detect_group(t) or NO_GROUP
-        return g
-
+    """Group of each sample and the grouping kind (`lang`, `script` or `lang+script`):
+    the language column when given and not empty, else the gt's script group."""
     if langs is None:
-        return [detect(t) for t in gts], "script"
-    out = [lang if lang else detect(t) for lang, t in zip(langs, gts, strict=True)]
-    given = sum(1 for lang in langs if lang)
-    return out, "lang" if given == len(out) else ("script" if not given else "lang+script")
+        return [g or NO_GROUP for g in detect_groups(gts)], "script"
+    todo = [i for i, lang in enumerate(langs) if not lang]
+    detected = detect_groups([gts[i] for i in todo])
+    out = [lang or "" for lang in langs]
+    for i, g in zip(todo, detected, strict=True):
+        out[i] = g or NO_GROUP
+    kind = "lang" if not todo else ("script" if len(todo) == len(out) else "lang+script")
+    return out, kind
 
 
 def _row(name: str, idx: np.ndarray | slice, a: dict[str, np.ndarray]) -> GroupRow:
@@ -187,14 +184,10 @@ def _macro(rows: list[GroupRow], pooled: GroupRow) -> GroupRow:
     )
 
 
-def _script_match(preds: Sequence[str], groups_gt: list[str]) -> np.ndarray:
-    cache: dict[str, str | None] = {}
-    ok = np.zeros(len(preds), dtype=bool)
-    for i, (p, g) in enumerate(zip(preds, groups_gt, strict=True)):
-        if p not in cache:
-            cache[p] = detect_group(p)
-        ok[i] = cache[p] == g
-    return ok
+def _script_match(preds: Sequence[str], gt_groups: list[str]) -> np.ndarray:
+    """Per sample: the prediction's script group equals the gt's, bool (N,)."""
+    pred_groups = [g or NO_GROUP for g in detect_groups(preds)]
+    return np.fromiter(map(str.__eq__, pred_groups, gt_groups), dtype=bool, count=len(preds))
 
 
 def build_report(
