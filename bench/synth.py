@@ -9,6 +9,7 @@ with every augmentation off). Rates count rendering + encoding + LMDB writing
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -18,12 +19,21 @@ from strtool.synth.words import synth_words
 from strtool.text.langs import GROUPS
 
 
-def rate(langs: str, num: int, workers: int, cfg: SynthConfig, out: Path) -> tuple[float, float]:
-    """(images/s of the run, seconds of preparation) for one configuration."""
-    t0 = time.perf_counter()
+def _cpu() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def rate(
+    langs: str, num: int, workers: int, cfg: SynthConfig, out: Path
+) -> tuple[float, float, float]:
+    """(images/s wall clock, images per CPU second of all processes, seconds of
+    preparation) for one configuration. Images per CPU second does not depend on
+    other load on the machine; x2 is the rate two free cores would give."""
+    t0, c0 = time.perf_counter(), _cpu()
     report = synth_words(out, num, langs, cfg, workers=workers, seed=0, overwrite=True)
-    total = time.perf_counter() - t0
-    return report.written / report.seconds, total - report.seconds
+    total, cpu = time.perf_counter() - t0, _cpu() - c0
+    return report.written / report.seconds, report.written / cpu, total - report.seconds
 
 
 def main() -> None:
@@ -33,13 +43,21 @@ def main() -> None:
     args = ap.parse_args()
     default, plain = SynthConfig(), SynthConfig(augment=AugmentConfig.off())
     print(f"synth words: {args.num} images per row, {args.workers} workers, height 32")
-    print(f"{'langs':8} {'default img/s':>14} {'no-aug img/s':>13} {'ratio':>6} {'prep s':>7}")
+    print(
+        f"{'langs':8} {'default img/s':>14} {'img/cpu-s':>10} {'no-aug img/s':>13}"
+        f" {'img/cpu-s':>10} {'ratio':>6} {'prep s':>7}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for name in [*GROUPS, "all"]:
             langs = name if name != "all" else "all"
-            r_def, prep = rate(langs, args.num, args.workers, default, Path(tmp) / "a")
-            r_off, _ = rate(langs, args.num, args.workers, plain, Path(tmp) / "b")
-            print(f"{name:8} {r_def:14.0f} {r_off:13.0f} {r_def / r_off:6.2f} {prep:7.2f}")
+            r_def, c_def, prep = rate(langs, args.num, args.workers, default, Path(tmp) / "a")
+            r_off, c_off, _ = rate(langs, args.num, args.workers, plain, Path(tmp) / "b")
+            print(
+                f"{name:8} {r_def:14.0f} {c_def:10.0f} {r_off:13.0f} {c_off:10.0f}"
+                f" {c_def / c_off:6.2f} {prep:7.2f}"
+            )
+    print("ratio = default / no-aug images per CPU second (load-independent);")
+    print("img/cpu-s includes corpus/font preparation and LMDB writing in the main process")
 
 
 if __name__ == "__main__":
