@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from strtool.cli.common import (
     JsonOpt,
@@ -32,8 +34,9 @@ from strtool.evaluation.metrics import PROFILES
 from strtool.evaluation.report import Report, SampleScore
 from strtool.text.normalize import UNITS
 
-_PROFILE_HELP = "Normalisation profile: " + "; ".join(
-    f"'{p.name}': {p.description}" for p in PROFILES.values()
+_PROFILE_HELP = (
+    f"Normalisation profile: {', '.join(PROFILES)} (see --list-profiles): "
+    "default NFC + collapsed whitespace; mstr NFKD, no whitespace; cll as CLL-STR."
 )
 
 
@@ -53,7 +56,9 @@ def print_report(report: Report, json_out: bool = False) -> None:
     for r in report.rows:
         if r.name == "pooled":
             table.add_section()
-        cells = [r.name, str(r.n)] + [f"{100 * v:.2f}" for v in (r.wrr, r.wrr_ci, r.crr, r.ned)]
+        cells: list[str | Text] = [Text(r.name), str(r.n)] + [
+            f"{100 * v:.2f}" for v in (r.wrr, r.wrr_ci, r.crr, r.ned)
+        ]
         cells.append(str(r.empty_preds))
         if with_sacc:
             cells.append("-" if r.script_acc is None else f"{100 * r.script_acc:.2f}")
@@ -67,7 +72,9 @@ def print_worst(samples: list[SampleScore]) -> None:
     for c in ("key", "group", "ED", "1-NED", "gt", "prediction"):
         table.add_column(c, justify="right" if c in ("ED", "1-NED") else "left")
     for s in samples:
-        table.add_row(s.key, s.group, str(s.ed), f"{s.ned:.3f}", s.gt, s.pred)
+        table.add_row(
+            Text(s.key), Text(s.group), str(s.ed), f"{s.ned:.3f}", Text(s.gt), Text(s.pred)
+        )
     err_console.print(table)
 
 
@@ -93,7 +100,7 @@ def dump_worst(samples: list[SampleScore], path: Path) -> None:
 
 def _examples(keys: list[str], k: int = 3) -> str:
     more = ", ..." if len(keys) > k else ""
-    return ", ".join(f"'{x}'" for x in keys[:k]) + more
+    return escape(", ".join(f"'{x}'" for x in keys[:k]) + more)
 
 
 def _list_profiles(json_out: bool) -> None:

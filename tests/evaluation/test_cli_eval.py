@@ -122,3 +122,13 @@ def test_bad_inputs_exit_1(files, tmp_path):
     other = tmp_path / "other.tsv"
     other.write_text("zz\tx\n", encoding="utf-8")
     assert "no prediction key" in one_line_error(run("--pred", str(other), "--gt", str(gt)))
+
+
+def test_brackets_are_not_markup(tmp_path):
+    gt, pred = tmp_path / "g.tsv", tmp_path / "p.tsv"
+    gt.write_text("k[bold]\tx[red]y\tL[i]\nb\tz\n", encoding="utf-8")
+    pred.write_text("k[bold]\tq\nb\tz\nc[x]\tr\n", encoding="utf-8")
+    r = run("--pred", str(pred), "--gt", str(gt), "--errors", "1")
+    assert r.exit_code == 0, r.output
+    assert "L[i]" in r.stdout
+    assert "k[bold]" in r.stderr and "x[red]y" in r.stderr and "'c[x]'" in r.stderr
