@@ -103,6 +103,13 @@ def _examples(keys: list[str], k: int = 3) -> str:
     return escape(", ".join(f"'{x}'" for x in keys[:k]) + more)
 
 
+def _warn_unmatched(missing: list[str], extra: list[str]) -> None:
+    if missing:
+        warn(f"{len(missing)} gt keys have no prediction (scored as empty): {_examples(missing)}")
+    if extra:
+        warn(f"{len(extra)} prediction keys are not in the gt (ignored): {_examples(extra)}")
+
+
 def _list_profiles(json_out: bool) -> None:
     if json_out:
         print_json({name: vars(p) for name, p in PROFILES.items()})
@@ -169,16 +176,7 @@ def eval_cmd(
     result = evaluate_files(
         pred, gt, profile=profile, unit=unit, gt_format=gt_format, script_acc=script_acc
     )  # type: ignore[arg-type]
-    if result.missing:
-        warn(
-            f"{len(result.missing)} gt keys have no prediction (scored as empty): "
-            f"{_examples(result.missing)}"
-        )
-    if result.extra:
-        warn(
-            f"{len(result.extra)} prediction keys are not in the gt (ignored): "
-            f"{_examples(result.extra)}"
-        )
+    _warn_unmatched(result.missing, result.extra)
     report = result.report
     print_report(report, json_out)
     if errors:

@@ -59,3 +59,28 @@ def test_ranges(pairs):
 @given(st.lists(texts, max_size=10))
 def test_detect_groups_equals_detect_group(xs):
     assert detect_groups(xs) == [detect_group(x) for x in xs]
+
+
+cells = st.text(alphabet="ab1. \t\r\n\u2028é", max_size=4)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(cells, min_size=1, max_size=12))
+def test_fast_and_slow_pred_parsers_agree(tmp_path_factory, parts):
+    from strtool.errors import InputError
+    from strtool.evaluation.io import _slow_preds, read_lines, read_preds
+
+    path = tmp_path_factory.mktemp("p") / "p.tsv"
+    path.write_text("\t".join(parts), encoding="utf-8")
+
+    def outcome(fn):
+        try:
+            t = fn()
+            return t.texts, t.confidences
+        except InputError as e:
+            return str(e)
+
+    def slow():
+        return _slow_preds(path, read_lines(path))
+
+    assert outcome(lambda: read_preds(path)) == outcome(slow)
