@@ -15,6 +15,7 @@ common. Entries no font renders are skipped and counted.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ from strtool.synth.config import SynthConfig, font_px
 from strtool.synth.coverage import shaping_text
 from strtool.synth.fontpool import FontPool
 from strtool.synth.pipeline import Report, Result, run, sample_rng, shard_range
-from strtool.synth.render import ink_box, render_mask
+from strtool.synth.render import RTL_LANGS, ink_box, render_mask
 from strtool.synth.words import resolve_fonts
 from strtool.text.charset import CATEGORIES, load_charset
 from strtool.text.langs import resolve_langs
@@ -65,21 +66,35 @@ def char_entries(langs: Sequence[str]) -> list[CharEntry]:
     return out
 
 
-def square(mask: np.ndarray, pad: float = 0.15) -> np.ndarray:
-    """The ink of `mask` centred on a square canvas with `pad` * side margins
-    (blank masks, e.g. a space, give an empty em-sized square)."""
+def square(mask: np.ndarray, pad: float = 0.12, min_share: float = 0.55) -> np.ndarray:
+    """A square crop around the character's ink: side = the larger ink extent plus
+    `pad` per side, but at least `min_share` of the font's line box height, so small
+    marks (`.`, `'`, `-`) stay small and keep their height in the line instead of
+    being blown up. Centred on the ink; a blank mask (a space) gives an empty square."""
+    h = mask.shape[0]
     box = ink_box(mask)
     if box is None:
-        side = mask.shape[0]
+        side = max(1, int(round(h * min_share)))
         return np.zeros((side, side), np.uint8)
     x0, y0, x1, y1 = box
-    ink = mask[y0:y1, x0:x1]
-    side = int(round(max(ink.shape) * (1.0 + 2.0 * pad))) + 2
-    top, left = (side - ink.shape[0]) // 2, (side - ink.shape[1]) // 2
-    return cv2.copyMakeBorder(
-        ink, top, side - ink.shape[0] - top, left, side - ink.shape[1] - left,
-        cv2.BORDER_CONSTANT, value=0,
-    )  # fmt: skip
+    extent = max(x1 - x0, y1 - y0) * (1.0 + 2.0 * pad)
+    side = int(round(max(extent, h * min_share))) + 2
+    cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
+    big = cv2.copyMakeBorder(mask, side, side, side, side, cv2.BORDER_CONSTANT, value=0)
+    top, left = cy + side - side // 2, cx + side - side // 2
+    return np.ascontiguousarray(big[top : top + side, left : left + side])
+
+
+def layout_lang(e: CharEntry) -> str | None:
+    """The language given to libraqm: the entry's own, except for entries without a
+    strong right-to-left character in an RTL language (brackets, `<`, digits in an
+    Arabic charset), which are laid out with no base direction so that a lone `(`
+    is not drawn bidi-mirrored as `)`."""
+    if e.lang in RTL_LANGS and not any(
+        unicodedata.bidirectional(c) in ("R", "AL") for c in e.shaping
+    ):
+        return None
+    return e.lang
 
 
 @dataclass
@@ -107,7 +122,7 @@ class CharJob:
             return Result(i, e.char, e.lang, kind=e.kind, skip="no-font")
         r = self.cfg.render
         size = font_px(r.font_size, rng, self.size)
-        mask = square(render_mask(e.shaping, face, size, e.lang))
+        mask = square(render_mask(e.shaping, face, size, layout_lang(e)))
         img = compose(mask, rng, self.cfg.augment, r, self.size, self.size)
         return Result(i, e.char, e.lang, encode(img, r.image_format), face.label, e.kind)
 

@@ -78,3 +78,20 @@ def test_cli_chars(tmp_path: Path) -> None:
     assert r.meta["source"] == "strtool synth chars"
     bad = runner.invoke(app, ["synth", "chars", "-o", str(tmp_path / "y"), "-l", "klingon"])
     assert bad.exit_code == 1 and "klingon" in bad.output
+
+
+def test_lone_brackets_in_rtl_charset_are_not_mirrored() -> None:
+    from strtool.synth.chars import CharEntry, layout_lang
+
+    assert layout_lang(CharEntry("(", "(", "ar", "punctuation")) is None
+    assert layout_lang(CharEntry("\u0628", "\u0628", "ar", "letter")) == "ar"
+    assert layout_lang(CharEntry("(", "(", "en", "punctuation")) == "en"
+    face_path = fonts_dir() / "amiri" / "Amiri-Regular.ttf"
+    from strtool.synth.fonts import FontFace
+    from strtool.synth.render import render_mask
+
+    face = FontFace(face_path)
+    plain = render_mask("(", face, 40, None)
+    rtl = render_mask("(", face, 40, "ar")
+    assert not np.array_equal(rtl, plain)  # an RTL base direction mirrors it...
+    assert np.array_equal(rtl, render_mask(")", face, 40, None))  # ...into ")"
