@@ -45,6 +45,7 @@ from font_subset import (  # noqa: E402
 from strtool.synth.coverage import check_entries, dedupe, shaping_text  # noqa: E402
 from strtool.synth.fonts import FontChecker, FontFace  # noqa: E402
 from strtool.text.langs import GROUPS, LANG_SCRIPT  # noqa: E402
+from strtool.text.script import char_script  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 CATEGORY_KEYS = ("letters", "diacritics", "digits", "punctuation", "common", "clusters")
@@ -229,17 +230,32 @@ def _compare_coverage(src: Source, dst: Path, per_lang: dict[str, list[str]]) ->
         lost = {m.char for m in b.missing} - {m.char for m in a.missing}
         if lost:
             raise SystemExit(f"{dst}: subsetting lost {sorted(lost)[:20]} for {lang}")
-        out[lang] = {"covered": b.covered, "total": b.total}
+        # Script-specific entries (letters, marks, native digits) decide whether a font
+        # is usable for a language; shared punctuation a font lacks only narrows the
+        # texts the synthesiser will give it (it checks every text against the font).
+        own = [e for e in entries if any(char_script(c) for c in e)]
+        missing = {m.char for m in b.missing}
+        own_covered = sum(1 for e in own if e not in missing)
+        out[lang] = {
+            "covered": b.covered,
+            "total": b.total,
+            "script_covered": own_covered,
+            "script_total": len(own),
+        }
     return out
 
 
 def low_coverage(entry: dict, minimum: float) -> list[str]:
-    """Languages a font covers below `minimum` (only judged on real charsets: the
-    fallback blocks are much wider than any language needs)."""
+    """Languages whose script-specific entries a font covers below `minimum` (only judged
+    on real charsets: the fallback blocks are much wider than any language needs)."""
     if entry["charset_source"] != "charsets":
         return []
     cov = entry["coverage"]
-    return [k for k, v in cov.items() if v["total"] and v["covered"] / v["total"] < minimum]
+    return [
+        k
+        for k, v in cov.items()
+        if v["script_total"] and v["script_covered"] / v["script_total"] < minimum
+    ]
 
 
 def remove_stale(out: Path, entries: list[dict]) -> None:
