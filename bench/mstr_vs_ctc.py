@@ -6,8 +6,8 @@ multilingual set covering all seven MLT script groups, with the same CPU time bu
 Steps: `synth words` (train + a disjoint-seed test set) and `synth chars` for the
 languages; CTC baseline (`configs/tiny.yaml` CRNN, charset = training labels) trained
 for `budget` seconds; mSTR (tiny variants, batch 32 like the baseline) gets the same
-total: mCLIP 25 %, Spotter 50 %, Refiner 25 % (bank exported in between, not counted). Training time is turned into steps by a short
-calibration run per model. Prints per-script WRR/CRR (profile mstr) and img/s.
+total: mCLIP 25 %, Spotter 50 %, Refiner 25 % (bank exported in between, not
+counted). Training time is turned into steps by a short calibration run per model. Prints per-script WRR/CRR (profile mstr) and img/s.
 """
 
 from __future__ import annotations
