@@ -7,7 +7,8 @@ Steps: `synth words` (train + a disjoint-seed test set) and `synth chars` for th
 languages; CTC baseline (`configs/tiny.yaml` CRNN, charset = training labels) trained
 for `budget` seconds; mSTR (tiny variants, batch 32 like the baseline) gets the same
 total: mCLIP 25 %, Spotter 50 %, Refiner 25 % (bank exported in between, not
-counted). Training time is turned into steps by a short calibration run per model. Prints per-script WRR/CRR (profile mstr) and img/s.
+counted). Training time is turned into steps by a short calibration run per model.
+Prints per-script WRR/CRR (profile mstr) and img/s.
 """
 
 from __future__ import annotations
