@@ -4,16 +4,20 @@ Generates N small text-like images (PNG and JPEG, 100x32) with a gt file in a te
 folder, then times, in the same run:
 
 - reference: read each file and `put` image + label in one transaction (no checks);
-- strtool: `strtool.data.build.make_lmdb(check=True)` with the CLI's default workers.
+- strtool: `strtool.data.build.make_lmdb(check=True)` with the CLI's default workers
+  (0 = auto: as many processes as idle cores, by load average).
 
-Prints images/s of both and the ratio (target: strtool within 1.5x of the reference).
-Usage: python bench/lmdb_build.py [--n 10000] [--workers N]
+The two are run alternately `--repeat` times; the best wall time of each gives the
+ratio (target: strtool within 1.5x of the reference). CPU seconds (this process plus
+its worker processes) are printed too: on a shared machine they vary less than wall
+time. Usage: python bench/lmdb_build.py [--n 10000] [--workers N] [--repeat 5]
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -22,6 +26,7 @@ import lmdb
 from PIL import Image, ImageDraw
 
 from strtool.data.build import DEFAULT_WORKERS, make_lmdb
+from strtool.data.build_prep import auto_workers
 
 WORDS = ["strtool", "LMDB", "scene", "text", "42", "Köln", "naïve", "ÉCOLE", "bench", "x"]
 
@@ -61,30 +66,43 @@ def reference(gt: Path, out: Path) -> int:
     return n
 
 
+def cpu_seconds() -> float:
+    """User + system CPU of this process and of its reaped children."""
+    own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def timed(fn, *args, **kwargs) -> tuple[float, float, object]:
+    """(wall seconds, CPU seconds, result) of `fn(*args, **kwargs)`."""
+    c, t = cpu_seconds(), time.perf_counter()
+    out = fn(*args, **kwargs)
+    return time.perf_counter() - t, cpu_seconds() - c, out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "img").mkdir()
         gt = make_images(root / "img", args.n)
-        ref_t, ours_t = [], []
+        ref, ours = [], []
         for r in range(args.repeat):
-            t = time.perf_counter()
-            reference(gt, root / f"ref{r}")
-            ref_t.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            res = make_lmdb(gt, root / f"ours{r}", check=True, workers=args.workers)
-            ours_t.append(time.perf_counter() - t)
-            assert res.written == args.n, res.skipped
-        ref_s, ours_s = min(ref_t), min(ours_t)
-        print(f"images: {args.n}  workers: {args.workers}  (best of {args.repeat})")
-        print(f"reference writer (no checks): {args.n / ref_s:10.0f} images/s")
-        print(f"make_lmdb --check           : {args.n / ours_s:10.0f} images/s")
+            ref.append(timed(reference, gt, root / f"ref{r}"))
+            ours.append(timed(make_lmdb, gt, root / f"ours{r}", check=True, workers=args.workers))
+            res = ours[-1][2]
+            assert res.written == args.n, res.skipped  # type: ignore[attr-defined]
+        ref_s, ours_s = min(x[0] for x in ref), min(x[0] for x in ours)
+        ref_c, ours_c = min(x[1] for x in ref), min(x[1] for x in ours)
+        shown = f"{args.workers} (auto: {auto_workers()} now)" if not args.workers else args.workers
+        print(f"images: {args.n}  workers: {shown}  (best of {args.repeat})")
+        print(f"reference writer (no checks): {args.n / ref_s:8.0f} images/s  cpu {ref_c:.3f} s")
+        print(f"make_lmdb --check           : {args.n / ours_s:8.0f} images/s  cpu {ours_c:.3f} s")
         print(f"ratio (make_lmdb time / reference time): {ours_s / ref_s:.2f}x")
+        print(f"cpu ratio (all processes)              : {ours_c / ref_c:.2f}x")
 
 
 if __name__ == "__main__":

@@ -81,7 +81,10 @@ def make_lmdb(
     workers: Annotated[
         int,
         typer.Option(
-            "--workers", "-j", min=0, help="Processes reading and checking images (0/1: one)."
+            "--workers",
+            "-j",
+            min=0,
+            help="Processes reading and checking images (0: idle cores by load, max 4).",
         ),
     ] = DEFAULT_WORKERS,
     overwrite: OverwriteOpt = False,

@@ -6,7 +6,8 @@ Samples that cannot be used are skipped and listed, never dropped silently. Kind
 Samples with a language of their own (MLT Script, tsv language column, `lang-*` key)
 keep it as their tag; `--lang` tags the others. Samples whose group is outside `--lang`
 are not issues; they are counted as `filtered` (their images are not read). Images are
-read and checked in worker processes when `workers` > 1 (see `build_prep`). The
+read and checked by `workers` processes (0: as many as there are idle cores; see
+`build_prep`). The
 report (`<output>.report.json`) lists every issue with its gt file and line. The LMDB
 is written atomically (see `LmdbWriter`); if no sample is usable, nothing is written
 and `DataError` is raised.
@@ -33,8 +34,9 @@ __all__ = ["BuildIssue", "BuildResult", "DEFAULT_WORKERS", "ISSUE_KINDS", "group
 __all__ += ["make_lmdb", "tag_for"]
 
 ISSUE_KINDS: tuple[str, ...] = ("missing", "corrupt", "empty_label", "malformed")
-#: Worker processes that read and check images (<= 1: none, all in this process).
-DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
+#: Processes that read and check images: 0 = auto (`build_prep.auto_workers`: idle
+#: cores by load average, at most 4), 1 = this process only.
+DEFAULT_WORKERS = 0
 
 Progress = Callable[[int, int], None]
 

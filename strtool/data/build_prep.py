@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.pool import AsyncResult
@@ -31,6 +32,8 @@ from strtool.text.normalize import normalize_label
 
 #: Entries per chunk (one task for a worker process).
 CHUNK = 256
+#: Most processes `auto_workers` picks.
+MAX_AUTO_WORKERS = 4
 
 
 @dataclass(frozen=True)
@@ -153,10 +156,23 @@ class Preparer:
         out.samples.append((data, label, own or self.rules.tag))
 
 
+def auto_workers() -> int:
+    """Processes worth using now: the CPU cores not already busy (1-minute load
+    average, this process counted as one of its own), 1..MAX_AUTO_WORKERS. On a
+    saturated machine extra processes only add fork and transfer costs."""
+    cores = os.cpu_count() or 1
+    try:
+        busy = int(os.getloadavg()[0])
+    except OSError:  # pragma: no cover - no load average on this platform
+        busy = 0
+    return max(1, min(MAX_AUTO_WORKERS, cores, cores - busy + 1))
+
+
 _WORKER: list[Preparer] = []  # the Preparer of a worker process
 
 
 def _init_worker(prep: Preparer) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent stops the pool
     _WORKER[:] = [prep]
 
 
@@ -169,22 +185,31 @@ def prepared_chunks(
 ) -> Iterator[tuple[int, Prepared]]:
     """Yield `(entries done, Prepared)` for consecutive chunks of `source`, in order.
 
-    With `workers` > 1 (and at least 3 chunks) `workers` processes share the work:
-    this one prepares every `workers`-th chunk itself (and writes between them) while
-    `workers - 1` forked processes prepare the others, at most `2 * workers` ahead."""
+    `workers` = 0 means `auto_workers()`. With `workers` > 1 (and at least 3 chunks)
+    `workers - 1` forked processes take
+    chunks (each at most 2 ahead) and this process shares the work dynamically: while
+    the next chunk to yield is not ready, it prepares the next unassigned chunk itself
+    (and the caller writes between yields). Nothing waits that could work."""
     prep = Preparer(source, rules)
     bounds = [(lo, min(lo + chunk, total)) for lo in range(0, total, chunk)]
+    workers = auto_workers() if workers == 0 and len(bounds) >= 3 else workers
     if workers <= 1 or len(bounds) < 3:
         for lo, hi in bounds:
             yield hi, prep(lo, hi)
         return
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
     with mp.get_context(method).Pool(workers - 1, _init_worker, (prep,)) as pool:
+        done: dict[int, Prepared] = {}
         sent: dict[int, AsyncResult] = {}
-        nxt = 1  # next chunk to consider sending
-        for k, (lo, hi) in enumerate(bounds):
-            while nxt < min(k + 2 * workers, len(bounds)):
-                if nxt % workers:
+        nxt = 0  # first chunk not yet assigned
+        for k in range(len(bounds)):
+            while k not in done:
+                while len(sent) < 2 * (workers - 1) and nxt < len(bounds):
                     sent[nxt] = pool.apply_async(_run, (bounds[nxt],))
-                nxt += 1
-            yield hi, (sent.pop(k).get() if k in sent else prep(lo, hi))
+                    nxt += 1
+                if k in sent and (sent[k].ready() or nxt == len(bounds)):
+                    done[k] = sent.pop(k).get()
+                else:  # k is not ready (or k == nxt): prepare chunk nxt here
+                    done[nxt] = prep(*bounds[nxt])
+                    nxt += 1
+            yield bounds[k][1], done.pop(k)

@@ -2,8 +2,9 @@
 `lmdb validate`).
 
 - PNG: a structural check that is as strict as decoding: signature, every chunk's
-  CRC-32, IHDR, the whole zlib stream of the IDAT chunks, its exact size for the
-  image geometry, each row's filter type, and the IEND chunk.
+  CRC-32, IHDR, the whole zlib stream of the IDAT chunks (checksum included), its
+  exact size for the image geometry, each row's filter type, and the IEND chunk
+  (inflation by libdeflate when installed, else zlib: see `strtool.data.inflate`).
 - JPEG: OpenCV decodes it at 1/8 scale (DCT scaling still walks the whole entropy
   stream, so truncation and broken markers fail) with OpenCV's log messages silenced.
 - Anything else: Pillow decodes it fully.
@@ -18,6 +19,8 @@ import zlib
 import cv2
 import numpy as np
 from PIL import Image
+
+from strtool.data.inflate import rows_problem
 
 _PNG = b"\x89PNG\r\n\x1a\n"
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
@@ -34,8 +37,8 @@ _IHDR = struct.Struct(">IIBBBBB")
 
 
 def png_problem(data: bytes) -> str | None:
-    """Why `data` is not a valid PNG, or None. Chunk payloads are checked through a
-    memoryview (no copies); a single IDAT chunk is inflated in place."""
+    """Why `data` is not a valid PNG, or None. Chunk CRCs are computed on memoryviews
+    (no copies); the image data is inflated by `inflate.rows_problem`."""
     if data[:8] != _PNG:
         return "not a PNG"
     view, pos, n = memoryview(data), 8, len(data)
@@ -59,25 +62,20 @@ def png_problem(data: bytes) -> str | None:
         pos = end
     if ihdr is None or not idat:
         return "missing IHDR or IDAT chunk"
-    return _png_pixels_problem(ihdr, idat[0] if len(idat) == 1 else b"".join(idat))
+    return _png_pixels_problem(ihdr, bytes(idat[0]) if len(idat) == 1 else b"".join(idat))
 
 
-def _png_pixels_problem(ihdr: tuple[int, ...], stream: bytes | memoryview) -> str | None:
+def _png_pixels_problem(ihdr: tuple[int, ...], stream: bytes) -> str | None:
     w, h, depth, color, _, _, interlace = ihdr
     if color not in _PNG_CHANNELS or w == 0 or h == 0 or depth not in (1, 2, 4, 8, 16):
         return "invalid IHDR"
-    row = (w * _PNG_CHANNELS[color] * depth + 7) // 8 + 1
-    try:  # the exact output size as first buffer: one allocation, no regrowth
-        raw = zlib.decompress(stream, bufsize=zlib.DEF_BUF_SIZE if interlace else row * h)
+    if not interlace:
+        return rows_problem(stream, h, (w * _PNG_CHANNELS[color] * depth + 7) // 8 + 1)
+    try:
+        raw = zlib.decompress(stream)
     except zlib.error as e:
         return f"bad image data ({e})"
-    if interlace:
-        return None if raw else "empty image data"
-    if len(raw) != row * h:
-        return f"image data has {len(raw)} bytes, expected {row * h}"
-    if max(raw[::row]) > 4:
-        return "invalid row filter type"
-    return None
+    return None if raw else "empty image data"
 
 
 def jpeg_problem(data: bytes) -> str | None:

@@ -1,11 +1,13 @@
 """Sample preparation in worker processes, the PNG check's completeness, file reads."""
 
+import random
 import struct
 import zlib
 
 import pytest
 from conftest import jpg_bytes, png_bytes, raw_lmdb
 
+from strtool.data import build_prep, inflate
 from strtool.data.build import make_lmdb
 from strtool.data.build_prep import Rules, prepared_chunks, read_image
 from strtool.data.gt_formats import parse_tsv
@@ -32,7 +34,16 @@ def png(raw: bytes, w: int = 2, h: int = 2, split: int = 0, zdata: bytes | None 
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + body + chunk(b"IEND", b"")
 
 
-def test_png_check_is_complete():
+BACKENDS = ["zlib"] + (["libdeflate"] if inflate._LIB is not None else [])
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request, monkeypatch):
+    monkeypatch.setattr(inflate, "BACKEND", request.param)
+    return request.param
+
+
+def test_png_check_is_complete(backend):
     good = b"\x00\x10\x20\x01\x05\x05"
     assert image_problem(png(good)) is None
     assert image_problem(png(good, split=3)) is None  # several IDAT chunks
@@ -48,6 +59,29 @@ def test_png_check_is_complete():
     assert "JPEG" in image_problem(jpg_bytes()[:-200])
     assert image_problem(png(good), decode=False) is None
     assert image_problem(b"") == "empty image file"
+    assert "bytes, expected 6" in image_problem(png(good + b"\x00\x01\x02"))
+    assert image_problem(png(good, zdata=zlib.compress(good) + b"junk")) is None  # as zlib
+    big = bytes(range(256)) * 4
+    rows = b"".join(b"\x00" + big for _ in range(300))  # larger than the first buffer
+    assert image_problem(png(rows, w=len(big), h=300)) is None
+    assert image_problem(png_bytes(300, 200)) is None and image_problem(png_bytes(3, 2)) is None
+
+
+def test_backends_agree_on_damaged_streams(monkeypatch):
+    """Random damage to the zlib stream (CRCs recomputed, so only inflation can tell)."""
+    rng = random.Random(0)
+    good = b"".join(bytes([rng.randrange(5)]) + rng.randbytes(30) for _ in range(20))
+    z = zlib.compress(good)
+    verdicts = {b: [] for b in BACKENDS}
+    for _ in range(300):
+        bad = bytearray(z)
+        for _ in range(rng.randrange(1, 4)):
+            bad[rng.randrange(len(bad))] = rng.randrange(256)
+        for b in BACKENDS:
+            monkeypatch.setattr(inflate, "BACKEND", b)
+            verdicts[b].append(image_problem(png(good, w=30, h=20, zdata=bytes(bad))) is None)
+    assert len({tuple(v) for v in verdicts.values()}) == 1
+    assert sum(verdicts["zlib"]) < 30  # nearly every damage is caught
 
 
 def test_read_image(tmp_path):
@@ -118,3 +152,30 @@ def test_make_lmdb_workers_identical_output(tmp_path):
     assert a.written == b.written == 599 and a.issues == b.issues and a.langs == b.langs
     ra, rb = LmdbReader(tmp_path / "a"), LmdbReader(tmp_path / "b")
     assert list(ra) == list(rb)
+
+
+@pytest.mark.parametrize(
+    "cores,load,expected",
+    [
+        (2, 0.1, 2),
+        (2, 1.5, 2),
+        (2, 2.2, 1),
+        (2, 6.5, 1),
+        (8, 1.0, 4),
+        (8, 6.0, 3),
+        (1, 0.0, 1),
+    ],  # fmt: skip
+)
+def test_auto_workers(monkeypatch, cores, load, expected):
+    monkeypatch.setattr(build_prep.os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(build_prep.os, "getloadavg", lambda: (load, load, load))
+    assert build_prep.auto_workers() == expected
+
+
+def test_auto_workers_default_path(images_dir, monkeypatch):
+    monkeypatch.setattr(build_prep, "auto_workers", lambda: 2)
+    gt = images_dir / "gt.txt"
+    gt.write_text("".join(f"ok{i % 4}.png\tw{i}\n" for i in range(20)), encoding="utf-8")
+    items = list(parse_tsv(gt))
+    auto = summary(prepared_chunks(items, 20, Rules(), workers=0, chunk=3))
+    assert auto == summary(prepared_chunks(items, 20, Rules(), workers=1, chunk=3))
