@@ -34,12 +34,17 @@ def build_scheduler(
     optimizer: torch.optim.Optimizer, lr: float, total_steps: int, pct_start: float
 ) -> OneCycleLR:
     """One-cycle: cosine warm-up from lr/25 to `lr` over `pct_start` of the steps,
-    then cosine annealing to lr/1e4. Call `step()` after each optimiser step."""
+    then cosine annealing to lr/1e4. Call `step()` after each optimiser step.
+
+    Very short runs keep both phases at least one step long (torch's OneCycleLR divides
+    by the phase length), so any `total_steps` >= 1 and `pct_start` in (0, 1) work."""
+    total = max(total_steps, 3)
+    pct = min(max(pct_start, 2.0 / total), 1.0 - 1.0 / total)
     return OneCycleLR(
         optimizer,
         max_lr=lr,
-        total_steps=max(total_steps, 2),
-        pct_start=pct_start,
+        total_steps=total,
+        pct_start=pct,
         anneal_strategy="cos",
         cycle_momentum=False,
     )
