@@ -1,9 +1,9 @@
 """`strtool eval`: score recognition output.
 
 File mode (`--pred preds.tsv --gt gt.tsv`) scores any OCR engine's output. Model mode
-(`--model CKPT --data LMDB`) is to be added as further options that dispatch to
-another library function returning a `Report`; scoring output stays shared
-(`print_report`, `print_worst`, `dump_worst`).
+(`--model CKPT --data LMDB`) dispatches to `strtool.cli.eval_model` (a checkpoint run
+on LMDBs, giving a `Report`); scoring output stays shared (`print_report`,
+`print_worst`, `dump_worst`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from rich.text import Text
 
 from strtool.cli.common import (
     JsonOpt,
+    LangsOpt,
     QuietOpt,
     err_console,
     handle_errors,
@@ -158,12 +159,26 @@ def eval_cmd(
     list_profiles: Annotated[
         bool, typer.Option("--list-profiles", help="List the normalisation profiles and exit.")
     ] = False,
+    model: Annotated[
+        Path | None, typer.Option("--model", "-m", help="Model mode: a checkpoint (.pt).")
+    ] = None,
+    data: Annotated[
+        list[Path] | None, typer.Option("--data", "-d", help="Model mode: LMDB(s) to score.")
+    ] = None,
+    langs: LangsOpt = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=1)] = 256,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda[:N].")] = "auto",
+    max_samples: Annotated[
+        int | None, typer.Option("--max-samples", min=1, help="Model mode: per language.")
+    ] = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Score recognition output: WRR, case-insensitive WRR, CRR and 1-NED per language
     (gt third column) or detected script, pooled (sample-weighted) and macro (mean of
-    groups). gt keys without a prediction count as empty predictions."""
+    groups). gt keys without a prediction count as empty predictions. Model mode
+    (--model CKPT --data LMDB...) runs a checkpoint on LMDBs (per language, with ms
+    per image and parameters)."""
     if list_profiles:
         _list_profiles(json_out)
         return
@@ -171,8 +186,15 @@ def eval_cmd(
         raise InputError(f"unknown profile '{profile}' (use one of {', '.join(PROFILES)})")
     if unit not in UNITS:
         raise InputError(f"unknown unit '{unit}' (use one of {', '.join(UNITS)})")
+    if model is not None:
+        if pred is not None or gt is not None:
+            raise InputError("give either --model/--data or --pred/--gt, not both")
+        from strtool.cli.eval_model import eval_model
+
+        return eval_model(model, data or [], langs, profile, unit, script_acc, batch_size,
+                          device, max_samples, errors, dump, json_out, quiet)  # fmt: skip
     if pred is None or gt is None:
-        raise InputError("give --pred and --gt (or --list-profiles)")
+        raise InputError("give --pred and --gt, or --model and --data (or --list-profiles)")
     result = evaluate_files(
         pred, gt, profile=profile, unit=unit, gt_format=gt_format, script_acc=script_acc
     )  # type: ignore[arg-type]

@@ -1,9 +1,11 @@
 """Inference and evaluation of CTC recognisers.
 
 `load_recognizer(ckpt)` rebuilds model + tokenizer + transform from a checkpoint
-alone; `recognize` runs batches; `evaluate_samples` scores a dataset with the metrics
-module (per-language WRR, CRR, 1-NED); `evaluate_checkpoint` is the library side of
-`strtool eval --model CKPT --data LMDB...`.
+alone; `recognize` runs batches; `recognize_dataset` reads a whole dataset;
+`evaluate_samples` scores it with the metrics module (per-language WRR, CRR, 1-NED)
+for validation; `evaluate_model` is the library side of
+`strtool eval --model CKPT --data LMDB...` (a `CheckpointEvaluation` holding the
+metrics `Report`), `evaluate_checkpoint` its dict form.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from strtool.engine.checkpoint import load_checkpoint
 from strtool.engine.config import RunConfig, config_from_dict
 from strtool.engine.data import build_dataset
 from strtool.engine.distributed import pick_device
+from strtool.evaluation.report import POOLED, Report
 from strtool.models import build_model, count_parameters
 
 
@@ -84,31 +87,64 @@ def recognize(rec: Recognizer, images: torch.Tensor) -> tuple[list[str], list[fl
 
 
 def score_predictions(
-    preds: Sequence[str], gts: Sequence[str], langs: Sequence[str] | None, profile: str
-) -> dict[str, Any]:
-    """Metrics report as a dict (see `strtool.evaluation.metrics.Report.to_dict`)."""
+    preds: Sequence[str],
+    gts: Sequence[str],
+    langs: Sequence[str] | None,
+    profile: str,
+    unit: str = "codepoint",
+    script_acc: bool = False,
+) -> Report:
+    """The metrics `Report` (per-language rows, then `pooled` and `macro`)."""
     from strtool.evaluation.metrics import score
 
     return score(
-        list(preds), list(gts), langs=list(langs) if langs else None, profile=profile
-    ).to_dict()
+        list(preds), list(gts), langs=list(langs) if langs else None, profile=profile,
+        unit=unit, script_acc=script_acc,  # type: ignore[arg-type]
+    )  # fmt: skip
 
 
-def pooled(report: dict[str, Any]) -> dict[str, float]:
-    """`wrr`, `crr`, `ned` (1-NED) of the pooled row of a metrics report dict."""
-    rows = report.get("rows", [])
-    row = next(
-        (r for r in rows if str(r.get("name", r.get("group", ""))).lower() in ("all", "pooled")),
-        None,
+def pooled(report: dict[str, Any] | Report) -> dict[str, float]:
+    """`wrr`, `wrr_ci`, `crr`, `ned` (1-NED) of the pooled row of a metrics report
+    (a `Report` or its `to_dict()` form)."""
+    if isinstance(report, Report):
+        row = report.pooled.to_dict()
+    else:
+        row = next(r for r in report["rows"] if r["group"] == POOLED)
+    return {"wrr": row["wrr"], "wrr_ci": row["wrr_ci"], "crr": row["crr"], "ned": row["1-ned"]}
+
+
+@dataclass
+class DatasetPredictions:
+    """Predictions over a dataset, in dataset order. `seconds`: model forward +
+    decode time only (data loading excluded)."""
+
+    preds: list[str]
+    confidences: list[float]
+    gts: list[str]
+    langs: list[str]
+    seconds: float
+
+    @property
+    def ms_per_image(self) -> float:
+        return 1000.0 * self.seconds / max(len(self.preds), 1)
+
+
+def recognize_dataset(
+    rec: Recognizer, ds: LmdbDataset, batch_size: int = 256, workers: int = 0
+) -> DatasetPredictions:
+    """Recognise every sample of `ds` (a dataset with `rec.transform`) in order."""
+    loader = DataLoader(
+        ds, batch_size=batch_size, shuffle=False, num_workers=workers, collate_fn=collate
     )
-    row = row or (rows[-1] if rows else {})
-    out = {}
-    for key, names in {
-        "wrr": ("wrr", "WRR"),
-        "crr": ("crr", "CRR"),
-        "ned": ("1-ned", "1-NED", "ned"),
-    }.items():
-        out[key] = float(next((row[n] for n in names if n in row), 0.0))
+    out = DatasetPredictions([], [], [], [], 0.0)
+    for images, labels, tags in loader:
+        t0 = time.perf_counter()
+        texts, confs = recognize(rec, images)
+        out.seconds += time.perf_counter() - t0
+        out.preds.extend(texts)
+        out.confidences.extend(float(c) for c in confs)
+        out.gts.extend(labels)
+        out.langs.extend(tags)
     return out
 
 
@@ -118,28 +154,73 @@ def evaluate_samples(
     batch_size: int = 256,
     workers: int = 0,
     profile: str = "default",
+    unit: str = "codepoint",
 ) -> dict[str, Any]:
-    """Recognise every sample of `ds`; return the metrics report dict plus
-    `ms_per_image` (model + decode time, data loading excluded), `n` and `predictions`."""
-    loader = DataLoader(
-        ds, batch_size=batch_size, shuffle=False, num_workers=workers, collate_fn=collate
-    )
-    preds: list[str] = []
-    gts: list[str] = []
-    langs: list[str] = []
-    seconds = 0.0
-    for images, labels, tags in loader:
-        t0 = time.perf_counter()
-        texts, _ = recognize(rec, images)
-        seconds += time.perf_counter() - t0
-        preds.extend(texts)
-        gts.extend(labels)
-        langs.extend(tags)
-    report = score_predictions(preds, gts, langs, profile)
-    report["ms_per_image"] = 1000.0 * seconds / max(len(ds), 1)
-    report["n"] = len(ds)
-    report["predictions"] = preds
+    """Recognise every sample of `ds`; return the metrics report dict
+    (`Report.to_dict()`) plus `ms_per_image` (model + decode time, data loading
+    excluded) and `predictions`."""
+    res = recognize_dataset(rec, ds, batch_size, workers)
+    report = score_predictions(res.preds, res.gts, res.langs, profile, unit).to_dict()
+    report["ms_per_image"] = res.ms_per_image
+    report["predictions"] = res.preds
     return report
+
+
+@dataclass
+class CheckpointEvaluation:
+    """What `evaluate_checkpoint` measured. `filtered`: samples removed from the data
+    by reason (language filter, caps); `predictions` in dataset order."""
+
+    report: Report
+    ms_per_image: float
+    params: int
+    arch: str
+    checkpoint: str
+    device: str
+    filtered: dict[str, int]
+    predictions: DatasetPredictions = field(repr=False)
+
+    @property
+    def n(self) -> int:
+        return self.report.pooled.n
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: `Report.to_dict()` plus the run figures (no predictions)."""
+        return {
+            **self.report.to_dict(), "ms_per_image": self.ms_per_image, "params": self.params,
+            "arch": self.arch, "checkpoint": self.checkpoint, "device": self.device,
+            "filtered": self.filtered,
+        }  # fmt: skip
+
+
+def evaluate_model(
+    model: str | Path,
+    data: Sequence[str | Path],
+    langs: Sequence[str] | None = None,
+    batch_size: int = 256,
+    profile: str = "default",
+    device: str = "auto",
+    workers: int = 0,
+    max_samples: int | None = None,
+    unit: str = "codepoint",
+    script_acc: bool = False,
+) -> CheckpointEvaluation:
+    """Evaluate checkpoint `model` on LMDBs `data` (optionally only `langs`, at most
+    `max_samples` per language): per-language WRR, WRR-ci, CRR, 1-NED under metric
+    `profile` counting `unit`s (and script detection accuracy with `script_acc`),
+    ms per image (model + decode), parameters, and the predictions. The library side
+    of `strtool eval --model CKPT --data LMDB...`."""
+    rec = load_recognizer(model, device)
+    ds = build_dataset(
+        data, rec.transform, langs=langs, unit=rec.config.data.unit, caps=max_samples
+    )
+    res = recognize_dataset(rec, ds, batch_size, workers)
+    return CheckpointEvaluation(
+        report=score_predictions(res.preds, res.gts, res.langs, profile, unit, script_acc),
+        ms_per_image=res.ms_per_image, params=rec.meta["params"], arch=rec.config.model.arch,
+        checkpoint=str(model), device=str(rec.device),
+        filtered={k: v for k, v in ds.report.removed.items() if v}, predictions=res,
+    )  # fmt: skip
 
 
 def evaluate_checkpoint(
@@ -151,15 +232,10 @@ def evaluate_checkpoint(
     device: str = "auto",
     workers: int = 0,
     max_samples: int | None = None,
+    unit: str = "codepoint",
 ) -> dict[str, Any]:
-    """Evaluate checkpoint `model` on LMDBs `data`: metrics report dict with per-language
-    rows, `ms_per_image`, `params`, `arch`, `filtered` (samples removed by reason)."""
-    rec = load_recognizer(model, device)
-    ds = build_dataset(
-        data, rec.transform, langs=langs, unit=rec.config.data.unit, caps=max_samples
-    )
-    report = evaluate_samples(rec, ds, batch_size, workers, profile)
-    report.pop("predictions")
-    report.update(params=rec.meta["params"], arch=rec.config.model.arch, checkpoint=str(model))
-    report["filtered"] = {k: v for k, v in ds.report.removed.items() if v}
-    return report
+    """`evaluate_model(...).to_dict()`: the report dict (`rows`, `n`, ...) with
+    `ms_per_image`, `params`, `arch`, `checkpoint`, `device`, `filtered`."""
+    return evaluate_model(
+        model, data, langs, batch_size, profile, device, workers, max_samples, unit
+    ).to_dict()
