@@ -17,3 +17,12 @@ def test_python_m_help():
     r = subprocess.run([sys.executable, "-m", "strtool", "--help"], capture_output=True, text=True)
     assert r.returncode == 0
     assert "strtool" in r.stdout
+
+
+def test_cli_import_does_not_load_torch():
+    """`strtool --help`, `eval --pred`, `lmdb info`... must start fast: torch is only
+    imported by the commands that run a model."""
+    code = "import sys, strtool.cli; print('torch' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "False"

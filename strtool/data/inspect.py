@@ -12,9 +12,9 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from strtool.data.decode import decode_image
 from strtool.data.imgcheck import image_problem
 from strtool.data.lmdb_io import LmdbReader, image_key, label_key
-from strtool.data.transforms import decode_image
 from strtool.errors import DataError, FontError
 from strtool.paths import fonts_dir
 from strtool.text.normalize import Unit, nfc, unit_length

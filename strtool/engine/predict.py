@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from strtool.data.transforms import decode_image
+from strtool.data.decode import decode_image
 from strtool.engine.evaluate import Recognizer, recognize
 from strtool.errors import DataError, InputError
 
