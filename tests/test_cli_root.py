@@ -26,3 +26,21 @@ def test_cli_import_does_not_load_torch():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "False"
+
+
+def test_error_message_keeps_brackets(capsys):
+    import pytest
+    import typer
+
+    from strtool.cli.common import handle_errors
+    from strtool.errors import InputError
+
+    @handle_errors
+    def boom():
+        raise InputError("gt.tsv: line 3: key 'a[b]' is duplicated")
+
+    with pytest.raises(typer.Exit) as e:
+        boom()
+    assert e.value.exit_code == 1
+    err = capsys.readouterr().err
+    assert "key 'a[b]' is duplicated" in err and err.count("\n") == 1

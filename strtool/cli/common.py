@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -55,7 +56,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def fail(message: str) -> typer.Exit:
     """Print a one-line error on stderr and return the Exit(1) to raise."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(code=1)
 
 
@@ -102,7 +103,7 @@ def info(message: str, quiet: bool = False) -> None:
 
 def warn(message: str) -> None:
     """A warning on stderr (never silenced by --quiet)."""
-    err_console.print(f"[yellow]warning:[/] {message}", highlight=False)
+    err_console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
 
 
 def print_json(data: Any) -> None:
