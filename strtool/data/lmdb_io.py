@@ -97,8 +97,18 @@ class LmdbWriter:
         self.count = 0
         self.langs: Counter[str] = Counter()
 
-    def add(self, image: bytes, label: str, lang: str | None = None) -> int:
-        """Append one sample (label stored NFC, UTF-8); returns its 1-based index."""
+    def add(
+        self,
+        image: bytes,
+        label: str,
+        lang: str | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> int:
+        """Append one sample (label stored NFC, UTF-8); returns its 1-based index.
+
+        `extra` maps a per-sample key prefix to a value, stored as `<prefix>-%09d`
+        (e.g. `{"type": "letter"}` -> `type-000000001`); readers of other tools ignore
+        such keys."""
         if self._env is None:
             raise DataError(f"{self.path}: writer is closed")
         self.count += 1
@@ -108,6 +118,10 @@ class LmdbWriter:
         if lang is not None:
             self._pending.append((lang_key(i), lang.encode("utf-8")))
             self.langs[lang] += 1
+        for prefix, value in (extra or {}).items():
+            if prefix in ("image", "label", "lang", "num", "meta") or not prefix.isidentifier():
+                raise ValueError(f"invalid per-sample key prefix '{prefix}'")
+            self._pending.append((b"%s-%09d" % (prefix.encode(), i), value.encode("utf-8")))
         if len(self._pending) >= self.batch * 2:
             self._flush()
         return i

@@ -25,9 +25,6 @@ import numpy as np
 from strtool.data.lmdb_io import LmdbWriter
 from strtool.errors import FontError, InputError
 
-#: Extra per-sample key written by `synth chars`: the character's subtype.
-TYPE_KEY = "type-%09d"
-
 
 @dataclass
 class Result:
@@ -142,13 +139,6 @@ class Report:
         }
 
 
-class _Writer(LmdbWriter):
-    """`LmdbWriter` that can also store the `type-%09d` key of `synth chars`."""
-
-    def add_kind(self, i: int, kind: str) -> None:
-        self._pending.append(((TYPE_KEY % i).encode(), kind.encode("utf-8")))
-
-
 def _account(report: Report, r: Result) -> None:
     if r.skip is not None or r.image is None:
         report.skipped += 1
@@ -180,15 +170,13 @@ def run(
     report = Report(output=str(output), requested=stop - start)
     t0 = time.perf_counter()
     meta = dict(meta)
-    with _Writer(output, overwrite=overwrite, meta=meta) as w:
+    with LmdbWriter(output, overwrite=overwrite, meta=meta) as w:
         if progress is not None:
             progress(0, stop - start)
         for done, r in enumerate(iter_results(job, start, stop, workers), 1):
             _account(report, r)
             if r.skip is None and r.image is not None:
-                idx = w.add(r.image, r.label, r.lang)
-                if r.kind:
-                    w.add_kind(idx, r.kind)
+                w.add(r.image, r.label, r.lang, extra={"type": r.kind} if r.kind else None)
             if progress is not None and (done % 64 == 0 or done == stop - start):
                 progress(done, stop - start)
         report.seconds = time.perf_counter() - t0

@@ -134,3 +134,17 @@ def test_property_roundtrip(tmp_path_factory, samples):
     r = LmdbReader(out)
     assert [(s.image, s.label) for s in r] == samples
     release(out)
+
+
+def test_extra_per_sample_keys(tmp_path):
+    from strtool.data.lmdb_io import LmdbReader, LmdbWriter
+
+    with LmdbWriter(tmp_path / "db") as w:
+        w.add(b"img", "a", "en", extra={"type": "letter"})
+        w.add(b"img", "b", "en")
+    r = LmdbReader(tmp_path / "db")
+    assert r.get_raw(b"type-000000001") == b"letter"
+    assert r.get_raw(b"type-000000002") is None
+    with LmdbWriter(tmp_path / "db2") as w:
+        with pytest.raises(ValueError, match="label"):
+            w.add(b"img", "a", extra={"label": "x"})
