@@ -250,26 +250,29 @@ class Trainer:
             self.model,
         )  # fmt: skip
 
+    def score_val(self) -> tuple[float, dict[str, Any], dict[str, Any]]:
+        """Score the validation set (called on rank 0): the value of `eval.metric`, the
+        fields to log, and what `TrainResult.last_val` keeps. Families of models
+        override this (and `_micro_step`) and share the rest of the loop."""
+        rec = Recognizer(self.model.eval(), self.p.tokenizer, make_transform(self.cfg),
+                         self.cfg, self.info.device)  # fmt: skip
+        report = evaluate_samples(
+            rec, self.p.val_set, self.cfg.eval.batch_size, 0, self.cfg.eval.profile
+        )
+        report.pop("predictions")
+        metrics = pooled(report)
+        fields = {**metrics, "rows": report.get("rows", []), "unknown_chars": dict(self.unknown)}
+        return float(metrics[self.cfg.eval.metric]), fields, {**metrics, "report": report}
+
     def validate(self) -> None:
         """Score the validation set (rank 0), keep the best checkpoint, save last."""
         improved = False
         if self.info.main and self.p.val_set is not None:
-            rec = Recognizer(self.model.eval(), self.p.tokenizer, make_transform(self.cfg),
-                             self.cfg, self.info.device)  # fmt: skip
-            report = evaluate_samples(
-                rec, self.p.val_set, self.cfg.eval.batch_size, 0, self.cfg.eval.profile
-            )
-            report.pop("predictions")
-            metrics = pooled(report)
-            value = metrics[self.cfg.eval.metric]
+            value, fields, self.last_val = self.score_val()
             improved = self.best is None or value > self.best
             if improved:
                 self.best, self.best_step = value, self.step
-            self.last_val = {**metrics, "report": report}
-            rows = report.get("rows", [])
-            unknown = dict(self.unknown)
-            self.log({"kind": "val", "step": self.step, **metrics, "best": self.best,
-                      "rows": rows, "unknown_chars": unknown})  # fmt: skip
+            self.log({"kind": "val", "step": self.step, **fields, "best": self.best})
         elif self.p.val_set is None:
             improved = True
         self.save(best=improved)

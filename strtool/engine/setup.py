@@ -98,10 +98,12 @@ def _datasets(cfg: RunConfig, chars: list[str]) -> tuple[LmdbDataset, LmdbDatase
     return train_set, val_set
 
 
-def prepare_run(
-    cfg: RunConfig, output: Path, info: DistInfo, resume: bool, init: str | Path | None
-) -> RunParts:
-    """Build the parts of a run; `resume` loads `output/last.pt` (its config wins)."""
+def open_run(
+    output: Path, info: DistInfo, resume: bool, threads: int, seed: int
+) -> dict[str, Any] | None:
+    """Claim the run folder and set threads and seeds; returns the checkpoint to resume
+    from (`output/last.pt`, its metrics log cut back to its step) or None. A folder that
+    already holds a run is an error without `resume`, so nothing finished is lost."""
     last = output / "last.pt"
     ckpt = None
     if resume:
@@ -114,9 +116,17 @@ def prepare_run(
         raise InputError(f"{output} already holds a run (use --resume or another --output)")
     if info.main:
         output.mkdir(parents=True, exist_ok=True)
-    if cfg.train.threads > 0:
-        torch.set_num_threads(cfg.train.threads)
-    seed_everything(cfg.train.seed)
+    if threads > 0:
+        torch.set_num_threads(threads)
+    seed_everything(seed)
+    return ckpt
+
+
+def prepare_run(
+    cfg: RunConfig, output: Path, info: DistInfo, resume: bool, init: str | Path | None
+) -> RunParts:
+    """Build the parts of a run; `resume` loads `output/last.pt` (its config wins)."""
+    ckpt = open_run(output, info, resume, cfg.train.threads, cfg.train.seed)
     if not cfg.data.train:
         raise ConfigError("data.train: no training LMDB given")
     if ckpt is not None:

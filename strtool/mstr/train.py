@@ -19,12 +19,11 @@ import yaml
 
 from strtool.data.dataset import LmdbDataset
 from strtool.engine.checkpoint import load_checkpoint, versions
-from strtool.engine.curves import draw_curves, read_jsonl
 from strtool.engine.data import build_dataset
 from strtool.engine.distributed import DistInfo, barrier, cleanup, init_distributed
 from strtool.engine.loop import Event, Trainer, TrainResult
-from strtool.engine.setup import RunParts, _truncate_log, seed_everything
-from strtool.errors import ConfigError, InputError
+from strtool.engine.setup import RunParts, open_run
+from strtool.errors import ConfigError
 from strtool.mstr.config import MstrRunConfig, mstr_config_from_dict, mstr_config_to_dict
 from strtool.mstr.tasks import _transform, build_task
 
@@ -47,26 +46,13 @@ class MstrTrainer(Trainer):
             self.scaler.scale(loss / self.cfg.train.accum).backward()
         return float(loss.detach())
 
-    def validate(self) -> None:
-        improved = False
-        if self.info.main and self.p.val_set is not None:
-            self.model.eval()
-            metrics = self.task.validate(self.model, self.p.val_set, self.info.device)
-            value = float(metrics[self.cfg.eval.metric])
-            improved = self.best is None or value > self.best
-            if improved:
-                self.best, self.best_step = value, self.step
-            self.last_val = metrics
-            scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
-            unknown = dict(self.task.unknown)
-            self.log({"kind": "val", "step": self.step, **scalars, "best": self.best,
-                      "report": metrics.get("report"), "unknown_chars": unknown})  # fmt: skip
-        elif self.p.val_set is None:
-            improved = True
-        self.save(best=improved)
-        if self.info.main:
-            draw_curves(read_jsonl(self.p.output / "metrics.jsonl"), self.p.output / "curves.png")
-        barrier(self.info)
+    def score_val(self) -> tuple[float, dict[str, Any], dict[str, Any]]:
+        self.model.eval()
+        metrics = self.task.validate(self.model, self.p.val_set, self.info.device)
+        scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
+        fields = {**scalars, "report": metrics.get("report"),
+                  "unknown_chars": dict(self.task.unknown)}  # fmt: skip
+        return float(metrics[self.cfg.eval.metric]), fields, metrics
 
 
 def _datasets(
@@ -90,21 +76,7 @@ def _datasets(
 def prepare_mstr_run(cfg: MstrRunConfig, output: Path, info: DistInfo, resume: bool) -> tuple:
     """(RunParts, task) for an mSTR stage; `resume` continues `output/last.pt` with
     `cfg` (pass `resume_config(output)` to continue the run unchanged)."""
-    last = output / "last.pt"
-    ckpt = None
-    if resume:
-        if not last.is_file():
-            raise InputError(f"cannot resume: {last} does not exist")
-        ckpt = load_checkpoint(last)
-        if info.main:
-            _truncate_log(output / "metrics.jsonl", ckpt["step"])
-    elif last.exists():
-        raise InputError(f"{output} already holds a run (use --resume or another --output)")
-    if info.main:
-        output.mkdir(parents=True, exist_ok=True)
-    if cfg.train.threads > 0:
-        torch.set_num_threads(cfg.train.threads)
-    seed_everything(cfg.train.seed)
+    ckpt = open_run(output, info, resume, cfg.train.threads, cfg.train.seed)
     task = build_task(cfg)  # may adopt the frozen Spotter's geometry into cfg.model
     chars = None if task.stage == "mclip" else task.bank.chars
     train_set, val_set = _datasets(cfg, chars)
