@@ -9,6 +9,7 @@ from strtool.cli import export, predict, train
 from strtool.cli import synth
 from strtool.cli import evaluate
 from strtool.cli import bank, mstr
+from strtool.cli import demo
 
 app = typer.Typer(
     name="strtool",
@@ -30,6 +31,7 @@ app.command("predict")(predict.predict_cmd)
 app.add_typer(export.export_app, name="export")
 app.add_typer(bank.bank_app, name="bank")
 app.add_typer(mstr.mstr_app, name="mstr")
+app.command("demo")(demo.demo_cmd)
 
 
 def main() -> None:
