@@ -45,7 +45,10 @@ class _Progress:
             info(f"{e['set']}: reusing the finished LMDB", self.quiet)
         elif kind == "train_start":
             verb = "resuming" if e["resume"] else "training"
-            info(f"{verb}: {e['steps']} steps", self.quiet)
+            how = (
+                f"{e['threads']} thread(s), {'bf16 autocast' if e['amp'] == 'bf16' else 'float32'}"
+            )
+            info(f"{verb}: {e['steps']} steps ({how})", self.quiet)
         elif kind == "train":
             rate = f"loss {e['loss']:.3f} {e['img_s']:.0f} img/s"
             self.p.update(self._bar("train", e["total_steps"]), completed=e["step"], rate=rate)
