@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from strtool.cli import fonts, lmdb, root
-from strtool.cli import export, predict, train
-from strtool.cli import synth
-from strtool.cli import evaluate
-from strtool.cli import bank, mstr
-from strtool.cli import demo
+from strtool.cli import (
+    bank,
+    demo,
+    evaluate,
+    export,
+    fonts,
+    lmdb,
+    mstr,
+    predict,
+    root,
+    synth,
+    train,
+)
 
 app = typer.Typer(
     name="strtool",
@@ -20,18 +27,22 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.callback()(root.callback)
-app.add_typer(fonts.fonts_app, name="fonts")
+
+# The main job
+app.command("demo")(demo.demo_cmd)
+# Data
 app.command("make-lmdb")(lmdb.make_lmdb)
 app.add_typer(lmdb.lmdb_app, name="lmdb")
 app.add_typer(synth.synth_app, name="synth")
-app.command("eval")(evaluate.eval_cmd)
-
+app.add_typer(fonts.fonts_app, name="fonts")
+# Models
 app.command("train")(train.train_cmd)
+app.command("eval")(evaluate.eval_cmd)
 app.command("predict")(predict.predict_cmd)
 app.add_typer(export.export_app, name="export")
+# mSTR
 app.add_typer(bank.bank_app, name="bank")
 app.add_typer(mstr.mstr_app, name="mstr")
-app.command("demo")(demo.demo_cmd)
 
 
 def main() -> None:

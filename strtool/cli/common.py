@@ -33,9 +33,7 @@ err_console = Console(stderr=True, soft_wrap=True)
 out_console = Console(soft_wrap=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print results as JSON on stdout.")]
-QuietOpt = Annotated[
-    bool, typer.Option("--quiet", "-q", help="No progress bars or info messages.")
-]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or info messages.")]
 OverwriteOpt = Annotated[
     bool, typer.Option("--overwrite", help="Replace the output if it already exists.")
 ]
