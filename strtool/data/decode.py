@@ -86,5 +86,3 @@ def resize_pad(
     out = np.full((height, width) + img.shape[2:], pad, dtype=img.dtype)
     out[:, :new_w] = img
     return out
-
-
