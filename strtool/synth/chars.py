@@ -16,7 +16,7 @@ common. Entries no font renders are skipped and counted.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,14 +55,26 @@ class CharEntry:
     kind: str
 
 
-def char_entries(langs: Sequence[str]) -> list[CharEntry]:
-    """Entries of the languages' charsets, in order (marks get their carrier)."""
+def char_entries(langs: Sequence[str], only: Collection[str] | None = None) -> list[CharEntry]:
+    """Entries of the languages' charsets, in order (marks get their carrier). With
+    `only`, just the entries in it (a language's subset, e.g. the characters of a closed
+    vocabulary); an `only` entry in none of the charsets is an `InputError`."""
+    keep = None if only is None else {unicodedata.normalize("NFC", c) for c in only}
     out: list[CharEntry] = []
     for lang in langs:
         cs = load_charset(lang)
         for cat in CATEGORIES:
             for ch in cs.categories.get(cat, ()):
-                out.append(CharEntry(ch, shaping_text(ch, cs.script), lang, SUBTYPES[cat]))
+                if keep is None or ch in keep:
+                    out.append(CharEntry(ch, shaping_text(ch, cs.script), lang, SUBTYPES[cat]))
+    if keep is not None:
+        missing = sorted(keep - {e.char for e in out})
+        if missing:
+            shown = " ".join(f"{c!r} (U+{ord(c[0]):04X})" for c in missing[:5])
+            raise InputError(
+                f"{len(missing)} requested character(s) not in the charsets of "
+                f"{','.join(langs)}: {shown}"
+            )
     return out
 
 
@@ -139,15 +151,17 @@ def synth_chars(
     shard: tuple[int, int] = (0, 1),
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    only: Collection[str] | None = None,
 ) -> Report:
-    """Render `per_char` crops of every charset entry of `langs` into `output`."""
+    """Render `per_char` crops of every charset entry of `langs` into `output`; with
+    `only`, of just those entries (see `char_entries`; stored as meta `only`)."""
     if per_char < 1:
         raise InputError(f"--per-char {per_char}: must be at least 1")
     if size < 8:
         raise InputError(f"--size {size}: must be at least 8")
     cfg = cfg or SynthConfig()
     codes = resolve_langs(langs)
-    entries = char_entries(codes)
+    entries = char_entries(codes, only)
     faces = resolve_fonts(fonts, codes)
     letters = {lang: load_charset(lang).categories.get("letters", ()) for lang in codes}
     job = CharJob(entries, per_char, FontPool.build(faces, letters), cfg, seed, size)
@@ -163,6 +177,7 @@ def synth_chars(
         "shard": f"{shard[0]}/{shard[1]}",
         "index_range": [start, stop],
         "entries": len(entries),
+        "only": None if only is None else sorted({e.char for e in entries}),
         "extra_keys": {"type-%09d": "letter|diacritic|digit|punctuation|common"},
     }
     report = run(job, output, start, stop, meta, workers, overwrite, progress)

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from strtool.cli import app
 from strtool.data.lmdb_io import LmdbReader
+from strtool.errors import InputError
 from strtool.paths import fonts_dir
 from strtool.synth.chars import SUBTYPES, char_entries, synth_chars
 from strtool.text.charset import load_charset
@@ -95,3 +97,21 @@ def test_lone_brackets_in_rtl_charset_are_not_mirrored() -> None:
     rtl = render_mask("(", face, 40, "ar")
     assert not np.array_equal(rtl, plain)  # an RTL base direction mirrors it...
     assert np.array_equal(rtl, render_mask(")", face, 40, None))  # ...into ")"
+
+
+def test_only_restricts_entries_to_an_explicit_character_list(tmp_path: Path) -> None:
+    wanted = ["\u0995", "\u09be", "\u0996"]  # ক া খ
+    entries = char_entries(["bn"], only=wanted)
+    cs = load_charset("bn")
+    assert [e.char for e in entries] == [c for c in cs.chars if c in wanted]
+    assert next(e for e in entries if e.char == "\u09be").kind == "diacritic"
+    out = tmp_path / "only"
+    report = synth_chars(out, "bn", per_char=2, fonts=[BENGALI], seed=1, only=wanted)
+    r = LmdbReader(out)
+    assert report.written == 6 and sorted(set(r.labels())) == sorted(wanted)
+    assert r.meta["only"] == sorted(wanted) and r.meta["entries"] == 3
+
+
+def test_only_with_a_character_outside_the_charsets_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="U\\+4E2D"):
+        char_entries(["bn"], only=["\u0995", "\u4e2d"])
