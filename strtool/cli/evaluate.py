@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -101,7 +100,7 @@ def dump_worst(samples: list[SampleScore], path: Path) -> None:
 
 def _examples(keys: list[str], k: int = 3) -> str:
     more = ", ..." if len(keys) > k else ""
-    return escape(", ".join(f"'{x}'" for x in keys[:k]) + more)
+    return ", ".join(f"'{x}'" for x in keys[:k]) + more
 
 
 def _warn_unmatched(missing: list[str], extra: list[str]) -> None:
