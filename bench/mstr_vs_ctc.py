@@ -3,12 +3,21 @@ multilingual set covering all seven MLT script groups, with the same CPU time bu
 
     /work/venv/bin/python bench/mstr_vs_ctc.py --workdir /tmp/mstr_bench --budget 300
 
-Steps: `synth words` (train + a disjoint-seed test set) and `synth chars` for the
-languages; CTC baseline (`configs/tiny.yaml` CRNN, charset = training labels) trained
-for `budget` seconds; mSTR (tiny variants, batch 32 like the baseline) gets the same
+`--vocab demo` (default): the closed vocabulary of `strtool demo` (`strtool.demo_data`:
+the 100 most frequent 2-6 code-point words per language), rendered with the demo's
+synth settings: `train` (default 20000 crops), `val` (the same words, new renderings)
+and `unseen` (other words made only of characters of the training words); `synth
+chars` and the prototype bank are restricted to the vocabulary's characters, as the
+CTC charset is to the training labels. `--vocab open`: `synth words` from the full
+open vocabularies (train + a disjoint-seed `test`) and the full charsets (at small
+budgets no tiny model learns anything there: thousands of CJK characters).
+
+CTC baseline (`configs/tiny.yaml` CRNN, charset = training labels) trained for
+`budget` seconds; mSTR (tiny variants, batch 32 like the baseline) gets the same
 total: mCLIP 25 %, Spotter 50 %, Refiner 25 % (bank exported in between, not
 counted). Training time is turned into steps by a short calibration run per model.
-Prints per-script WRR/CRR (profile mstr) and img/s.
+Prints per-script WRR/CRR (profile mstr) per test split and img/s. Outputs go to
+`<workdir>/<vocab>/` and are reused when present.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -28,6 +38,7 @@ LANGS = "en,ar,bn,hi,zh,ja,ko"  # one language per MLT group
 
 
 def synth(work: Path, langs: str, words: int, test: int, per_char: int) -> dict[str, Path]:
+    """Open vocabulary: `synth words` train/test and `synth chars` of the charsets."""
     from strtool.synth.chars import synth_chars
     from strtool.synth.words import synth_words
 
@@ -41,13 +52,37 @@ def synth(work: Path, langs: str, words: int, test: int, per_char: int) -> dict[
     return paths
 
 
+def synth_demo(
+    work: Path, langs: str, words: int, test: int, per_char: int
+) -> tuple[dict[str, Path], list[str]]:
+    """Closed demo vocabulary: train/val/unseen LMDBs rendered by `demo_data` and
+    `synth chars` of the vocabulary's characters. Returns (paths, characters)."""
+    from strtool.demo_data import build_vocabulary, render_set
+    from strtool.synth.chars import synth_chars
+
+    codes = langs.split(",")
+    vocab = build_vocabulary(codes)
+    chars = sorted({c for ws in vocab.train.values() for w in ws for c in w})
+    print(f"  demo vocabulary {vocab.fingerprint()}: {len(chars)} characters, "
+          f"unseen words {sum(map(len, vocab.unseen.values()))}", file=sys.stderr)  # fmt: skip
+    paths = {k: work / k for k in ("train", "val", "unseen", "chars")}
+    render_set(paths["train"], words, vocab.train, seed=1, workers=2, tag="train")
+    render_set(paths["val"], test, vocab.train, seed=2, workers=2, tag="val")
+    render_set(paths["unseen"], test // 2, vocab.unseen, seed=3, workers=2, tag="unseen")
+    if not paths["chars"].exists():
+        synth_chars(paths["chars"], codes, per_char=per_char, seed=4, workers=2, only=chars)
+    return paths, chars
+
+
 def _common(threads: int) -> list[str]:
     return [f"train.threads={threads}", "train.device=cpu", "train.channels_last=false",
             "data.workers=1", "train.log_every=10", "train.amp=none"]  # fmt: skip
 
 
-def steps_for(train_fn: Any, seconds: float, probe_steps: int = 6) -> int:
-    """Optimiser steps that fit in `seconds`, from a short timed probe run."""
+def steps_for(train_fn: Any, seconds: float, probe_steps: int = 16, warmup: int = 4) -> int:
+    """Optimiser steps that fit in `seconds`, from a short timed probe run: the median
+    time between logged steps after `warmup` steps (setup, first-batch allocation and
+    loader start-up excluded; they made a 6-step mean 10x too slow)."""
     tmp = Path(tempfile.mkdtemp(prefix="probe-"))
     times: list[float] = []
 
@@ -58,9 +93,8 @@ def steps_for(train_fn: Any, seconds: float, probe_steps: int = 6) -> int:
     start = time.perf_counter()
     train_fn(probe_steps, tmp / "run", on_event)
     shutil.rmtree(tmp, ignore_errors=True)
-    per_step = (time.perf_counter() - start) / probe_steps
-    if len(times) >= 2:  # excludes setup: time between the logged steps
-        per_step = (times[-1] - times[0]) / max(probe_steps - 1, 1)
+    gaps = [b - a for a, b in zip(times[warmup:], times[warmup + 1 :], strict=False)]
+    per_step = statistics.median(gaps) if gaps else (time.perf_counter() - start) / probe_steps
     steps = max(int(seconds / max(per_step, 1e-3)), 24)
     print(f"  {per_step:.3f} s/step -> {steps} steps for {seconds:.0f} s", file=sys.stderr)
     return steps
@@ -93,9 +127,29 @@ def _mstr(config: str, overrides: list[str], steps: int, output: Path, on_event:
     train_mstr(cfg, output, on_event=on_event)
 
 
-def run_mstr(paths: dict[str, Path], work: Path, budget: float, threads: int, langs: str) -> Path:
-    from strtool.mstr.bank import export_bank
+def make_bank(ckpt: Path, langs: str, only: list[str] | None) -> Any:
+    """The prototype bank of the mCLIP checkpoint: the charsets of `langs`, restricted
+    to the characters `only` when given."""
+    from dataclasses import replace
 
+    from strtool.mstr.bank import build_bank, export_bank, file_sha256, load_mclip
+    from strtool.text.charset import load_charsets
+
+    if only is None:
+        return export_bank(ckpt, langs)[0]
+    keep = set(only)
+    charsets = [
+        replace(cs, categories={k: tuple(c for c in v if c in keep) for k, v in
+                                cs.categories.items()}, clusters=())
+        for cs in load_charsets(langs)
+    ]  # fmt: skip
+    return build_bank(load_mclip(ckpt), charsets, False, file_sha256(ckpt))[0]
+
+
+def run_mstr(
+    paths: dict[str, Path], work: Path, budget: float, threads: int, langs: str,
+    only: list[str] | None = None,
+) -> Path:  # fmt: skip
     base = _common(threads)
     stages = [
         ("mclip.yaml", base + [f"data.train=[{paths['chars']}]", "train.batch_size=256",
@@ -107,7 +161,8 @@ def run_mstr(paths: dict[str, Path], work: Path, budget: float, threads: int, la
             _mstr(c, o, steps, output, on_event)
 
         fn(steps_for(fn, share * budget), work / name)
-    bank, _ = export_bank(work / "mclip" / "last.pt", langs)
+    bank = make_bank(work / "mclip" / "last.pt", langs, only)
+    print(f"  bank: {len(bank)} rows", file=sys.stderr)
     bank.save(work / "bank.pt")
     words = [f"data.train=[{paths['train']}]", "train.batch_size=32"]
     for config, ov, share, name in [
@@ -129,39 +184,27 @@ def rows(report: dict[str, Any]) -> dict[str, tuple[float, float, int]]:
     return {r["group"]: (r["wrr"], r["crr"], r["n"]) for r in report["rows"]}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--workdir", type=Path, default=Path("/tmp/mstr_bench"))
-    ap.add_argument("--langs", default=LANGS)
-    ap.add_argument("--words", type=int, default=3500)
-    ap.add_argument("--test", type=int, default=700)
-    ap.add_argument("--per-char", type=int, default=2)
-    ap.add_argument("--budget", type=float, default=300.0, help="CPU seconds per system")
-    ap.add_argument("--threads", type=int, default=2)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    work = args.workdir
-    work.mkdir(parents=True, exist_ok=True)
-    paths = synth(work, args.langs, args.words, args.test, args.per_char)
-    ctc = run_ctc(paths, work / "ctc", args.budget, args.threads) if not (
-        work / "ctc" / "last.pt").exists() else work / "ctc" / "last.pt"  # fmt: skip
-    ref = work / "refiner" / "last.pt"
-    if not ref.exists():
-        ref = run_mstr(paths, work, args.budget, args.threads, args.langs)
+def evaluate(work: Path, ctc: Path, test: Path) -> tuple[dict[str, Any], dict[str, float], int]:
+    """Per-group (WRR, CRR, n) of the three systems on `test`, their img/s, and n."""
     from strtool.engine.evaluate import evaluate_checkpoint
     from strtool.mstr.infer import evaluate_mstr
 
     t0 = time.perf_counter()
-    c = evaluate_checkpoint(ctc, [paths["test"]], profile="mstr", device="cpu")
+    c = evaluate_checkpoint(ctc, [test], profile="mstr", device="cpu")
     c_img_s = c["n"] / (time.perf_counter() - t0)
-    m = evaluate_mstr(ref, [paths["test"]], profile="mstr", device="cpu")
-    s_spot = evaluate_mstr(work / "spotter" / "last.pt", [paths["test"]], profile="mstr",
+    m = evaluate_mstr(work / "refiner" / "last.pt", [test], profile="mstr", device="cpu")
+    s_spot = evaluate_mstr(work / "spotter" / "last.pt", [test], profile="mstr",
                            device="cpu")  # fmt: skip
     table = {"ctc": rows(c), "spotter": rows(m["spotter"]), "spotter+refiner": rows(m["refined"])}
     speed = {"ctc": c_img_s, "spotter": s_spot["img_s"], "spotter+refiner": m["img_s"]}
-    groups = list(table["ctc"])
-    print(f"budget {args.budget:.0f} s per system, test n={c['n']}, profile mstr")
+    return table, speed, c["n"]
+
+
+def show(name: str, table: dict[str, Any], speed: dict[str, float], n: int) -> None:
+    """Print one split's per-group table (stdout)."""
+    print(f"[{name}] test n={n}, profile mstr")
     print(f"{'group':<8}" + "".join(f"{k:>24}" for k in table))
+    groups = list(dict.fromkeys(g for t in table.values() for g in t))
     for g in groups:
         cells = "".join(
             f"{f'WRR {100 * t[g][0]:5.1f} CRR {100 * t[g][1]:5.1f}':>24}" if g in t else " " * 24
@@ -169,7 +212,45 @@ def main() -> None:
         )
         print(f"{g:<8}{cells}")
     print(f"{'img/s':<8}" + "".join(f"{speed[k]:>24.1f}" for k in table))
-    (work / "results.json").write_text(json.dumps({"table": table, "img_s": speed}, indent=1))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/mstr_bench"))
+    ap.add_argument("--vocab", choices=("demo", "open"), default="demo")
+    ap.add_argument("--langs", default=LANGS)
+    ap.add_argument("--words", type=int, default=None, help="train crops (demo 20000, open 3500)")
+    ap.add_argument("--test", type=int, default=700, help="test (demo: val) crops; unseen: half")
+    ap.add_argument("--per-char", type=int, default=None, help="mCLIP crops per char (16 / 2)")
+    ap.add_argument("--budget", type=float, default=300.0, help="CPU seconds per system")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    demo = args.vocab == "demo"
+    words = args.words or (20000 if demo else 3500)
+    per_char = args.per_char or (16 if demo else 2)
+    torch.set_num_threads(args.threads)
+    work = args.workdir / args.vocab
+    work.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    only: list[str] | None = None
+    if demo:
+        paths, only = synth_demo(work, args.langs, words, args.test, per_char)
+        tests = ["val", "unseen"]
+    else:
+        paths, tests = synth(work, args.langs, words, args.test, per_char), ["test"]
+    print(f"  data ready in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    ctc = work / "ctc" / "last.pt"
+    if not ctc.exists():
+        ctc = run_ctc(paths, work / "ctc", args.budget, args.threads)
+    if not (work / "refiner" / "last.pt").exists():
+        run_mstr(paths, work, args.budget, args.threads, args.langs, only)
+    out: dict[str, Any] = {"vocab": args.vocab, "budget": args.budget, "train": words}
+    print(f"vocab {args.vocab}, budget {args.budget:.0f} s per system, train n={words}")
+    for name in tests:
+        table, speed, n = evaluate(work, ctc, paths[name])
+        show(name, table, speed, n)
+        out[name] = {"table": table, "img_s": speed, "n": n}
+    (work / "results.json").write_text(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":
