@@ -108,7 +108,7 @@ def run_ctc(paths: dict[str, Path], out: Path, budget: float, threads: int) -> P
     def fn(steps: int, output: Path, on_event: Any = None) -> None:
         cfg = load_run_config(configs_dir() / "tiny.yaml", _common(threads) + [
             f"data.train=[{paths['train']}]", f"train.steps={steps}", "train.log_every=1",
-            f"train.val_every={steps}", "model.channels=3",
+            f"train.val_every={steps}", "model.channels=3", "model.keep_ratio=true",
         ])  # fmt: skip
         train(cfg, output, on_event=on_event)
 
