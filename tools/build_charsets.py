@@ -36,18 +36,9 @@ import unicodedata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-LANG_SCRIPT = {
-    "en": "Latin",
-    "fr": "Latin",
-    "de": "Latin",
-    "it": "Latin",
-    "ar": "Arabic",
-    "bn": "Bengali",
-    "hi": "Devanagari",
-    "zh": "Han",
-    "ja": "Japanese",
-    "ko": "Hangul",
-}
+sys.path.insert(0, str(REPO))
+
+from strtool.text.langs import LANG_SCRIPT  # noqa: E402
 
 
 def rng(a: int, b: int) -> list[str]:
