@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -17,7 +17,6 @@ from strtool.cli.common import (
     QuietOpt,
     handle_errors,
     info,
-    make_progress,
     print_json,
     print_table,
     warn,
@@ -43,6 +42,7 @@ def train_mstr_cmd(
     output: Path, config: Path | None, overrides: list[str], resume: bool, json_: bool, quiet: bool
 ) -> None:
     """The body of `strtool train` for mSTR stages (same progress and summary)."""
+    from strtool.cli.train import print_training_summary, run_with_progress
     from strtool.mstr.config import load_mstr_config
     from strtool.mstr.train import resume_config, train_mstr
 
@@ -50,27 +50,13 @@ def train_mstr_cmd(
         cfg = resume_config(output, overrides)
     else:
         cfg = load_mstr_config(config, overrides)
-    with make_progress(quiet) as progress:
-        task = progress.add_task(f"train {cfg.stage}", total=cfg.train.steps, rate="")
-
-        def on_event(e: dict[str, Any]) -> None:
-            if e["kind"] == "train":
-                rate = f"loss {e['loss']:.3f} lr {e['lr']:.2e} {e['img_s']:.0f} img/s"
-                progress.update(task, completed=e["step"], rate=rate)
-            elif e["kind"] == "val":
-                info(f"step {e['step']}: WRR {e['wrr']:.4f} CRR {e['crr']:.4f}", quiet)
-
-        result = train_mstr(cfg, output, resume=resume, on_event=on_event)
-    summary = {
-        "output": str(result.output), "stage": cfg.stage, "step": result.step,
-        "best": result.best, "best_step": result.best_step, "data": result.data_report,
-        "val": {k: v for k, v in result.last_val.items() if k != "report"},
-    }  # fmt: skip
-    if json_:
-        print_json(summary)
-    else:
-        rows = [[k, v] for k, v in summary.items() if not isinstance(v, dict)]
-        print_table(rows, ["run", "value"], title="training")
+    result = run_with_progress(
+        f"train {cfg.stage}",
+        cfg.train.steps,
+        lambda on_event: train_mstr(cfg, output, resume=resume, on_event=on_event),
+        quiet,
+    )
+    print_training_summary(result, json_, stage=cfg.stage)
 
 
 def is_mstr_model(path: Path) -> bool:

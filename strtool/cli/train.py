@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -51,8 +52,22 @@ def train_cmd(
         cfg = config_from_dict(apply_overrides(base, overrides))
     else:
         cfg = load_run_config(config, overrides)
+    result = run_with_progress(
+        "train",
+        cfg.train.steps,
+        lambda on_event: train(cfg, output, resume=resume, init=init, on_event=on_event),
+        quiet,
+    )
+    print_training_summary(result, json_)
+
+
+def run_with_progress(
+    label: str, total: int, run: Callable[[Callable[[dict[str, Any]], None]], Any], quiet: bool
+) -> Any:
+    """Call `run(on_event)` under a progress bar fed by the engine's train/val events;
+    returns what `run` returns. Shared by the CTC and mSTR training commands."""
     with make_progress(quiet) as progress:
-        task = progress.add_task("train", total=cfg.train.steps, rate="")
+        task = progress.add_task(label, total=total, rate="")
 
         def on_event(e: dict[str, Any]) -> None:
             if e["kind"] == "train":
@@ -61,9 +76,14 @@ def train_cmd(
             elif e["kind"] == "val":
                 info(f"step {e['step']}: WRR {e['wrr']:.4f} CRR {e['crr']:.4f}", quiet)
 
-        result = train(cfg, output, resume=resume, init=init, on_event=on_event)
+        return run(on_event)
+
+
+def print_training_summary(result: Any, json_: bool, **extra: Any) -> None:
+    """The run summary of a `TrainResult` (table, or JSON); `extra` fields follow
+    `output`."""
     summary = {
-        "output": str(result.output), "step": result.step, "best": result.best,
+        "output": str(result.output), **extra, "step": result.step, "best": result.best,
         "best_step": result.best_step, "data": result.data_report,
         "val": {k: v for k, v in result.last_val.items() if k != "report"},
     }  # fmt: skip
