@@ -15,7 +15,8 @@ budgets no tiny model learns anything there: thousands of CJK characters).
 CTC baseline (`configs/tiny.yaml` CRNN, charset = training labels) trained for
 `budget` seconds; mSTR (tiny variants, batch 32 like the baseline) gets the same
 total: mCLIP 25 %, Spotter 50 %, Refiner 25 % (bank exported in between, not
-counted). Training time is turned into steps by a short calibration run per model.
+counted), each at the learning rate of its tiny preset (CTC 5e-3, Spotter 3e-3,
+Refiner 2e-3; mCLIP 1e-3 at batch 256). Training time is turned into steps by a short calibration run per model.
 Prints per-script WRR/CRR (profile mstr) per test split and img/s. Outputs go to
 `<workdir>/<vocab>/` and are reused when present.
 """
@@ -166,11 +167,11 @@ def run_mstr(
     bank.save(work / "bank.pt")
     words = [f"data.train=[{paths['train']}]", "train.batch_size=32"]
     for config, ov, share, name in [
-        ("spotter.yaml", base + words + [f"mstr.bank={work / 'bank.pt'}",
+        ("spotter.yaml", base + words + [f"mstr.bank={work / 'bank.pt'}", "train.lr=3e-3",
                                          "model.arch=spotter_tiny"], 0.5, "spotter"),
         ("refiner.yaml", base + words + [f"mstr.spotter={work / 'spotter' / 'last.pt'}",
-                                         "mstr.source=spotter", "model.arch=refiner_tiny"],
-         0.25, "refiner"),
+                                         "mstr.source=spotter", "model.arch=refiner_tiny",
+                                         "train.lr=2e-3"], 0.25, "refiner"),
     ]:  # fmt: skip
 
         def fn2(steps: int, output: Path, on_event: Any = None, c=config, o=ov) -> None:

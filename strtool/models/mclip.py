@@ -10,8 +10,10 @@ the two-stage mSTR recogniser).
   an id `NUM_SPECIAL + cp` is the code point `cp`, embedded as the sum of three learned
   tables for its Unicode plane (cp >> 16), row ((cp >> 8) & 255) and cell (cp & 255).
   Every code point therefore has an embedding and new characters (or languages of an
-  already known script) need no new vocabulary. The CLS output -> Linear -> (M, D),
-  L2-normalised.
+  already known script) need no new vocabulary. The outputs of the code-point tokens
+  (which attend to the language and subtype tokens) are averaged -> LayerNorm ->
+  Linear -> (M, D), L2-normalised. (Pooling the CLS output instead made all prompts
+  start at cosine 0.996, and with the ArcFace term both towers collapsed to one point.)
 - Similarity: cosine times a learnable temperature `exp(logit_scale)`, clamped to
   [1, 100] as in CLIP (Radford et al., 2021).
 """
@@ -138,7 +140,8 @@ class CodepointEmbedding(nn.Module):
 
 
 class CharTextEncoder(nn.Module):
-    """(M, L) prompt token ids -> (M, D) unit embeddings (CLS token output)."""
+    """(M, L) prompt token ids -> (M, D) unit embeddings (mean of the code-point token
+    outputs)."""
 
     def __init__(self, dim: int = 256, width: int = 128, layers: int = 2, heads: int = 4) -> None:
         super().__init__()
@@ -157,7 +160,9 @@ class CharTextEncoder(nn.Module):
     def forward(self, ids: Tensor) -> Tensor:
         x = self.embed(ids) + self.pos[:, : ids.shape[1]]
         x = self.encoder(x, src_key_padding_mask=ids == PAD)
-        return F.normalize(self.proj(self.norm(x[:, 0])), dim=-1)
+        is_cp = (ids >= NUM_SPECIAL).unsqueeze(-1).to(x.dtype)
+        pooled = (x * is_cp).sum(1) / is_cp.sum(1).clamp(min=1.0)
+        return F.normalize(self.proj(self.norm(pooled)), dim=-1)
 
 
 class MCLIP(nn.Module):

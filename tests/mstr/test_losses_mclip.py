@@ -59,6 +59,45 @@ def test_arcface_margin_increases_loss() -> None:
     assert arcface_loss(img, txt, target, margin=0.3) > arcface_loss(img, txt, target, margin=0.0)
 
 
+def test_arcface_value_hand_computed() -> None:
+    # two classes at 90 degrees; the image sits 30 degrees from class 0.
+    txt = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    a = math.radians(30)
+    img = torch.tensor([[math.cos(a), math.sin(a)]])
+    s, m = 10.0, 0.2
+    expected = -math.log(math.exp(s * math.cos(a + m))
+                         / (math.exp(s * math.cos(a + m)) + math.exp(s * math.sin(a))))  # fmt: skip
+    got = arcface_loss(img, txt, torch.tensor([0]), scale=s, margin=m)
+    assert got.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_arcface_gradient_stays_bounded_near_collapse() -> None:
+    # Nearly collapsed embeddings (theta ~ 0.003 rad): the exact ArcFace derivative of
+    # the target logit would be ~70x the cosine's; ours keeps the cosine-margin gradient.
+    txt = F.normalize(torch.tensor([[1.0, 0.0, 0.0], [1.0, 0.004, 0.0]]), dim=-1)
+    img = F.normalize(torch.tensor([[1.0, 0.003, 0.0]]), dim=-1).requires_grad_(True)
+    target = torch.tensor([0])
+    arcface_loss(img, txt, target, scale=30.0, margin=0.2).backward()
+    cos = img.detach() @ txt.t()
+    cos_m = cos.clone()
+    cos_m[0, 0] = torch.cos(torch.acos(cos[0, 0]) + 0.2)
+    p = (30.0 * cos_m).softmax(-1)[0]
+    expected = 30.0 * ((p[0] - 1) * txt[0] + p[1] * txt[1])  # d loss / d img, cosine margin
+    assert torch.allclose(img.grad[0], expected, atol=1e-4)
+
+
+def test_mclip_text_embeddings_start_spread() -> None:
+    # Pooling the code-point tokens: fresh prompts are not all the same vector (CLS
+    # pooling started at cosine 0.996, which the mCLIP losses then collapsed).
+    torch.manual_seed(0)
+    chars = ["a", "b", "z", "ب", "ा", "可", "세", "ঘ"]
+    ids = tokenize_prompts([(c, "en", "letter") for c in chars])
+    with torch.no_grad():
+        txt = mclip_tiny(1).encode_text(ids)
+    sim = txt @ txt.t()
+    assert sim[~torch.eye(len(chars), dtype=torch.bool)].mean() < 0.9
+
+
 def test_bank_ctc_loss_finite() -> None:
     logits = torch.randn(2, 10, 6, requires_grad=True)
     loss = bank_ctc_loss(logits, torch.tensor([1, 2, 3, 4, 5]), torch.tensor([2, 3]))
