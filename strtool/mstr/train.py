@@ -26,6 +26,7 @@ from strtool.engine.setup import RunParts, open_run
 from strtool.errors import ConfigError
 from strtool.mstr.config import MstrRunConfig, mstr_config_from_dict, mstr_config_to_dict
 from strtool.mstr.tasks import _transform, build_task
+from strtool.text.langs import resolve_langs
 
 
 class MstrTrainer(Trainer):
@@ -73,12 +74,27 @@ def _datasets(
     return train_set, val_set
 
 
+def check_bank_langs(bank_langs: list[str], data_langs: list[str]) -> None:
+    """`ConfigError` naming `data.langs` if a selected language (code or group) has no
+    rows in the bank: its samples would all be dropped as unknown characters."""
+    if not data_langs:
+        return
+    missing = [x for x in resolve_langs(data_langs) if x not in bank_langs]
+    if missing:
+        raise ConfigError(
+            f"data.langs: {', '.join(missing)} not in the bank (bank languages: "
+            f"{', '.join(bank_langs) or 'none'}); extend it with `strtool bank export --extend`"
+        )
+
+
 def prepare_mstr_run(cfg: MstrRunConfig, output: Path, info: DistInfo, resume: bool) -> tuple:
     """(RunParts, task) for an mSTR stage; `resume` continues `output/last.pt` with
     `cfg` (pass `resume_config(output)` to continue the run unchanged)."""
     ckpt = open_run(output, info, resume, cfg.train.threads, cfg.train.seed)
     task = build_task(cfg)  # may adopt the frozen Spotter's geometry into cfg.model
     chars = None if task.stage == "mclip" else task.bank.chars
+    if task.stage != "mclip":
+        check_bank_langs(task.bank.meta.get("langs", []), cfg.data.langs)
     train_set, val_set = _datasets(cfg, chars)
     static = {
         "config": mstr_config_to_dict(cfg), "arch": cfg.model.arch, "task": task.stage,

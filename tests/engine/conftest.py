@@ -11,8 +11,9 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from strtool.data.lmdb_io import LmdbWriter
+from strtool.paths import fonts_dir
 
-FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+FONT = fonts_dir() / "dejavu-sans" / "DejaVuSans.ttf"  # shipped in the repo
 WORDS = ["12", "345", "67", "890", "ab", "cab", "bad", "dace", "fee", "bed", "ace", "da",
          "1a", "b2", "c3d", "e4", "5f", "ef", "fa", "ca", "9", "dd", "be", "0e", "ad",
          "fed", "cafe", "deed", "bee", "a1b", "77", "0"]  # fmt: skip

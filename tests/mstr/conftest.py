@@ -10,10 +10,11 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from strtool.data.lmdb_io import LmdbWriter
+from strtool.paths import fonts_dir
 
-FONTS = [
-    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
-    Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"),
+FONTS = [  # shipped in the repo
+    fonts_dir() / "dejavu-sans" / "DejaVuSans.ttf",
+    fonts_dir() / "dejavu-serif" / "DejaVuSerif.ttf",
 ]
 CHARS = "abcdef0123"
 WORDS = ["ab", "cafe", "bad", "dec", "fade", "12", "30", "a1", "bed", "face",

@@ -92,3 +92,44 @@ def test_refiner_overfits(word_lmdb: Path, runs: dict[str, Path], source: str) -
     hits = sum(p["refined"] == reader.label(i) for i, p in enumerate(preds))
     assert hits / len(reader) >= 0.8, [p["refined"] for p in preds]
     assert set(WORDS) >= {reader.label(i) for i in range(len(reader))}
+
+
+def test_one_three_or_all_languages_by_configuration(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    """`data.langs` alone selects 1, 3 or all languages of a multilingual LMDB; a
+    language the bank lacks is a config error naming the key."""
+    if "bank" not in runs:
+        pytest.skip("needs the mCLIP checkpoint")
+    from strtool.engine.distributed import init_distributed
+    from strtool.errors import ConfigError
+    from strtool.mstr.train import prepare_mstr_run
+    from strtool.synth.words import synth_words
+
+    words = tmp_path / "words"
+    synth_words(words, 30, "en,ar,hi,ko", seed=0, workers=1)
+    bank, _ = export_bank(runs["root"] / "mclip" / "best.pt", "en,ar,hi")
+    bank.save(tmp_path / "bank.pt")
+    base = COMMON + ["model.arch=spotter_tiny", f"mstr.bank={tmp_path / 'bank.pt'}",
+                     f"data.train=[{words}]", "train.steps=2", "train.batch_size=4",
+                     "train.val_every=1000", "data.max_len=40"]  # fmt: skip
+    info = init_distributed("cpu")
+    for i, (langs, want) in enumerate([
+        ("[hi]", {"hi"}), ("[en, ar, hi]", {"en", "ar", "hi"}), ("[]", {"en", "ar", "hi"}),
+    ]):  # fmt: skip
+        cfg = load_mstr_config(None, base + [f"data.langs={langs}"])
+        parts, task = prepare_mstr_run(cfg, tmp_path / f"run{i}", info, resume=False)
+        got = set(parts.train_set.langs)
+        if langs == "[]":
+            # every language of the LMDB; Korean words have no bank rows and are dropped
+            # with a count (Korean-tagged labels of digits or Latin are kept)
+            assert got >= want and parts.train_set.report.removed["out_of_charset"] > 0
+            assert all(c in bank.chars for i in range(len(parts.train_set))
+                       for c in parts.train_set[i][1])  # fmt: skip
+        else:
+            assert got == want, (langs, got)
+        res = train_mstr(cfg, tmp_path / f"trained{i}")
+        assert res.step == 2
+    with pytest.raises(ConfigError, match="data.langs: ko not in the bank"):
+        cfg = load_mstr_config(None, base + ["data.langs=[hi, ko]"])
+        prepare_mstr_run(cfg, tmp_path / "bad", info, resume=False)
