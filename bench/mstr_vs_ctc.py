@@ -12,14 +12,13 @@ CTC charset is to the training labels. `--vocab open`: `synth words` from the fu
 open vocabularies (train + a disjoint-seed `test`) and the full charsets (at small
 budgets no tiny model learns anything there: thousands of CJK characters).
 
-CTC baseline (`configs/tiny.yaml` CRNN, charset = training labels) trained for
-`budget` seconds; mSTR (tiny variants, batch 32 like the baseline) gets the same
-total: mCLIP 25 %, Spotter 50 %, Refiner 25 % (bank exported in between, not
-counted), each at the learning rate of its tiny preset (CTC 5e-3, Spotter 3e-3,
-Refiner 2e-3; mCLIP 1e-3 at batch 256). Training time is turned into steps by a short calibration run per model.
+CTC baseline (`configs/tiny.yaml` CRNN, charset = training labels) trained for `budget`
+seconds; mSTR (tiny variants, batch 32 like the baseline) gets the same total: mCLIP 25
+%, Spotter 50 %, Refiner 25 % (bank exported in between, not counted), each at the
+learning rate of its tiny preset (CTC 5e-3, Spotter 3e-3, Refiner 2e-3; mCLIP 1e-3 at
+batch 256). Training time is turned into steps by a short calibration run per model.
 Prints per-script WRR/CRR (profile mstr) per test split and img/s. Outputs go to
-`<workdir>/<vocab>/` and are reused when present.
-"""
+`<workdir>/<vocab>/` and are reused when present."""
 
 from __future__ import annotations
 

@@ -9,15 +9,15 @@ Encoder (shapes for a 3 x 32 x 128 input, T = W / 4 = 32 steps):
   pre-norm Transformer encoder (`layers` x `heads`) -> Linear -> D, L2-normalised.
 Stages 2 and 3 are returned as the multi-scale visual memory of the Refiner.
 
-Head: logits[n, t, 0] = s * cos(e_nt, blank) and logits[n, t, 1 + k] =
-s * cos(e_nt, bank_k), with a learned blank vector and a learnable scale
-s = exp(logit_scale) clamped to [1, 100], starting at `init_scale` (30). The bank's
-nearest-neighbour cosines are high (median 0.92 for a briefly trained tiny mCLIP), so a
-row can only win by a clear margin at a large scale; started at 10, the scale grew to
-just 14 in 1,500 steps and the Spotter learned more slowly. The bank (K, D) is a frozen buffer saved with
-the weights; `set_bank` swaps it (e.g. a bank extended with new languages). Trained
-with CTC over these logits (`strtool.mstr.losses.bank_ctc_loss`); greedy decoding takes
-the argmax per step, merges repeats and drops blanks.
+Head: logits[n, t, 0] = s * cos(e_nt, blank) and logits[n, t, 1 + k] = s * cos(e_nt,
+bank_k), with a learned blank vector and a learnable scale s = exp(logit_scale) clamped
+to [1, 100], starting at `init_scale` (30). The bank's nearest-neighbour cosines are
+high (median 0.92 for a briefly trained tiny mCLIP), so a row can only win by a clear
+margin at a large scale; started at 10, the scale grew to just 14 in 1,500 steps and the
+Spotter learned more slowly. The bank (K, D) is a frozen buffer saved with the weights;
+`set_bank` swaps it (e.g. a bank extended with new languages). Trained with CTC over
+these logits (`strtool.mstr.losses.bank_ctc_loss`); greedy decoding takes the argmax per
+step, merges repeats and drops blanks.
 """
 
 from __future__ import annotations

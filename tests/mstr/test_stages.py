@@ -94,9 +94,7 @@ def test_refiner_overfits(word_lmdb: Path, runs: dict[str, Path], source: str) -
     assert set(WORDS) >= {reader.label(i) for i in range(len(reader))}
 
 
-def test_one_three_or_all_languages_by_configuration(
-    runs: dict[str, Path], tmp_path: Path
-) -> None:
+def test_one_three_or_all_languages_by_configuration(runs: dict[str, Path], tmp_path: Path) -> None:
     """`data.langs` alone selects 1, 3 or all languages of a multilingual LMDB; a
     language the bank lacks is a config error naming the key."""
     if "bank" not in runs:
