@@ -30,7 +30,7 @@ def _cfg(db: Path, *extra: str, val: bool = False):
 
 def test_tiny_model_overfits_32_images(tiny_lmdb: Path, tmp_path: Path) -> None:
     torch.manual_seed(0)
-    cfg = _cfg(tiny_lmdb, "train.steps=600", "train.lr=1e-2", "train.val_every=200",
+    cfg = _cfg(tiny_lmdb, "train.steps=800", "train.lr=1e-2", "train.val_every=200",
                "train.pct_start=0.15", val=True)  # fmt: skip
     result = train(cfg, tmp_path / "run")
     assert result.best is not None and result.best >= 0.9, result.last_val
