@@ -91,6 +91,10 @@ def make_lmdb(
     compat: Annotated[
         str | None, typer.Option("--compat", help="'cll': convert CLL-STR labels.")
     ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Continue an interrupted build (<output>.partial)."),
+    ] = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -104,12 +108,23 @@ def make_lmdb(
     names one language or group and tags the samples without a language of their
     own. A sample's own language (tsv lang column, MLT Script, lang key of an input
     LMDB) overrides --lang's tag; --lang then only selects: samples whose group is
-    outside it are filtered. A progress bar with rate goes to stderr (not with -q)."""
-    with _Bar("make-lmdb", quiet) as bar:
-        result = build_lmdb(
-            source, output, fmt=fmt, images=images, lang=lang, check=check,
-            workers=workers, overwrite=overwrite, compat=compat, progress=bar,
-        )  # fmt: skip
+    outside it are filtered. A progress bar with rate goes to stderr (not with -q).
+
+    An interrupted build keeps its finished part in <output>.partial; the same command
+    with --resume continues it (the input must be unchanged)."""
+    partial = output.with_name(output.name + ".partial")
+    try:
+        with _Bar("make-lmdb", quiet) as bar:
+            result = build_lmdb(
+                source, output, fmt=fmt, images=images, lang=lang, check=check,
+                workers=workers, overwrite=overwrite, compat=compat, progress=bar,
+                resume=resume,
+            )  # fmt: skip
+    except KeyboardInterrupt:
+        if partial.exists():
+            warn(f"interrupted: the finished part is kept in {partial}; "
+                 "run the same command with --resume to continue")  # fmt: skip
+        raise
     if json_out:
         print_json(result.to_dict())
         return
@@ -168,9 +183,12 @@ def info_cmd(
 def validate_cmd(
     path: Annotated[Path, typer.Argument(help="LMDB folder.")],
     json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
-    """Check every key and decode every image; exit 1 when problems are found."""
-    problems = insp.validate(path)
+    """Check every key and decode every image; exit 1 when problems are found.
+    A progress bar with rate goes to stderr (not with -q)."""
+    with _Bar("validate", quiet) as bar:
+        problems = insp.validate(path, progress=bar)
     if json_out:
         print_json({"path": str(path), "problems": [p.__dict__ for p in problems]})
     elif problems:

@@ -11,6 +11,14 @@ read and checked by `workers` processes (0: as many as there are idle cores; see
 report (`<output>.report.json`) lists every issue with its gt file and line. The LMDB
 is written atomically (see `LmdbWriter`); if no sample is usable, nothing is written
 and `DataError` is raised.
+
+Resume: the build fills `<output>.partial` and checkpoints after every chunk of
+`build_prep.CHUNK` entries (samples, counts and issues in one transaction). If the run
+is interrupted (an exception, Ctrl-C, a killed process), the folder stays;
+`resume=True` checks that the input is the same (source path, size and modification
+time, format, entry count, --lang, --check, --compat) and continues after the last
+checkpoint, giving the same LMDB and report as an uninterrupted build. Without
+`resume`, an existing `.partial` is an error unless `overwrite` starts again.
 """
 
 from __future__ import annotations
@@ -116,6 +124,7 @@ def make_lmdb(
     overwrite: bool = False,
     compat: str | None = None,
     progress: Progress | None = None,
+    resume: bool = False,
 ) -> BuildResult:
     """Build the LMDB `output` from `source` (gt file, folder with a gt file, or an
     LMDB) and write `<output>.report.json`. See the module docstring for the rules."""
@@ -135,11 +144,21 @@ def make_lmdb(
         total = len(items)
     rules = Rules(check, compat, frozenset(allowed) if allowed else None)
     rules = replace(rules, tag=_default_tag(lang, fmt, items))
-    chunks = prepared_chunks(items if items is not None else source, total, rules, workers)
     report = output.with_name(output.name + ".report.json")
     result = BuildResult(output=output, report=report, format=fmt)
     meta = {"source": str(source), "format": fmt, "compat": compat, "lang": lang}
-    _write(chunks, output, overwrite, meta, result, total, progress)
+    partial = output.with_name(output.name + ".partial")
+    if partial.exists() and not resume and not overwrite:
+        raise InputError(
+            f"{partial} holds an interrupted build of {output}: continue it with --resume, "
+            "or start again with --overwrite"
+        )
+    writer = LmdbWriter(output, overwrite=overwrite, meta=meta, temp=partial, resume=resume)
+    inputs = _fingerprint(source, fmt, total, lang, check, compat)
+    start = _restore(writer, inputs, result, partial) if writer.state else 0
+    chunks = prepared_chunks(items if items is not None else source, total, rules, workers,
+                             start=start)  # fmt: skip
+    _write(chunks, writer, inputs, result, total, progress)
     result.seconds = round(time.perf_counter() - t0, 3)
     _write_report(result)
     if result.written == 0:
@@ -149,9 +168,40 @@ def make_lmdb(
     return result
 
 
-def _write(chunks, output, overwrite, meta, result, total, progress) -> None:
-    """Write the prepared chunks in order; fill `result` (issues, counts, langs)."""
-    writer = LmdbWriter(output, overwrite=overwrite, meta=meta)
+def _fingerprint(
+    source: Path, fmt: str, total: int, lang: str | None, check: bool, compat: str | None
+) -> dict[str, Any]:
+    """What must not change between an interrupted build and its resumption."""
+    gt = source / "data.mdb" if fmt == "lmdb" else source
+    if gt.is_dir():
+        gt = gtf.find_gt(gt)
+    st = gt.stat()
+    return {
+        "source": str(gt.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+        "format": fmt, "entries": total, "lang": lang, "check": check, "compat": compat,
+    }  # fmt: skip
+
+
+def _restore(writer: LmdbWriter, inputs: dict[str, Any], result: BuildResult, partial: Path) -> int:
+    """Counts and issues of the interrupted build; the number of entries it finished."""
+    state = writer.state or {}
+    changed = [k for k, v in inputs.items() if state.get("inputs", {}).get(k) != v]
+    if changed:
+        writer.suspend()
+        raise InputError(
+            f"--resume: {partial} was built from other input ({', '.join(changed)} changed); "
+            "use --overwrite to start again"
+        )
+    result.skipped.update(state["skipped"])
+    result.filtered = state["filtered"]
+    for raw in writer.parts().values():
+        result.issues.extend(BuildIssue(**d) for d in json.loads(raw))
+    return int(state["done"])
+
+
+def _write(chunks, writer: LmdbWriter, inputs, result: BuildResult, total, progress) -> None:
+    """Write the prepared chunks in order, checkpointing after each; fill `result`
+    (issues, counts, langs). On an exception the partial build is kept for resume."""
     try:
         for done, prepared in chunks:
             writer.add_many(prepared.samples)
@@ -159,10 +209,17 @@ def _write(chunks, output, overwrite, meta, result, total, progress) -> None:
             for issue in prepared.issues:
                 result.skipped[issue.kind] += 1
             result.issues.extend(prepared.issues)
+            state = {"done": done, "inputs": inputs, "skipped": result.skipped,
+                     "filtered": result.filtered}  # fmt: skip
+            parts = {}
+            if prepared.issues:
+                rows = [asdict(x) for x in prepared.issues]
+                parts[f"{done:012d}"] = json.dumps(rows, ensure_ascii=False).encode("utf-8")
+            writer.checkpoint(state, parts)
             if progress:
                 progress(done, total)
     except BaseException:
-        writer.abort()
+        writer.suspend()
         raise
     result.written, result.langs = writer.count, dict(sorted(writer.langs.items()))
     writer.meta["skipped"] = dict(result.skipped)

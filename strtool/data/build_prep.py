@@ -181,9 +181,15 @@ def _run(bounds: tuple[int, int]) -> Prepared:
 
 
 def prepared_chunks(
-    source: list | Path, total: int, rules: Rules, workers: int, chunk: int = CHUNK
+    source: list | Path,
+    total: int,
+    rules: Rules,
+    workers: int,
+    chunk: int = CHUNK,
+    start: int = 0,
 ) -> Iterator[tuple[int, Prepared]]:
-    """Yield `(entries done, Prepared)` for consecutive chunks of `source`, in order.
+    """Yield `(entries done, Prepared)` for consecutive chunks of `source` from entry
+    `start` on, in order.
 
     `workers` = 0 means `auto_workers()`. With `workers` > 1 (and at least 3 chunks)
     `workers - 1` forked processes take
@@ -191,7 +197,7 @@ def prepared_chunks(
     the next chunk to yield is not ready, it prepares the next unassigned chunk itself
     (and the caller writes between yields). Nothing waits that could work."""
     prep = Preparer(source, rules)
-    bounds = [(lo, min(lo + chunk, total)) for lo in range(0, total, chunk)]
+    bounds = [(lo, min(lo + chunk, total)) for lo in range(start, total, chunk)]
     workers = auto_workers() if workers == 0 and len(bounds) >= 3 else workers
     if workers <= 1 or len(bounds) < 3:
         for lo, hi in bounds:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,15 +120,23 @@ class Problem:
     message: str
 
 
-def validate(path: str | Path, max_problems: int = 1000) -> list[Problem]:
+def validate(
+    path: str | Path,
+    max_problems: int = 1000,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Problem]:
     """Check that every key is present and every image decodes; labels must be UTF-8,
-    non-empty and NFC. Returns the problems (at most `max_problems`)."""
+    non-empty and NFC. Returns the problems (at most `max_problems`); `progress(done,
+    total)` is called every 1,000 samples and at the end."""
     reader = LmdbReader(path)
     problems: list[Problem] = []
-    for i in range(1, len(reader) + 1):
+    total = len(reader)
+    for i in range(1, total + 1):
         problems.extend(_sample_problems(reader, i))
         if len(problems) >= max_problems:
             break
+        if progress is not None and (i % 1000 == 0 or i == total):
+            progress(i, total)
     return problems[:max_problems]
 
 

@@ -12,7 +12,11 @@ Keys (all values bytes):
 The reader accepts LMDBs written by other tools, which lack `lang-*` and `meta`.
 The writer fills a temporary directory `<path>.tmp-<pid>` and renames it onto `path`
 only on a successful `close()`, so an interrupted run never leaves an LMDB that looks
-complete.
+complete. A resumable writer (`temp=<path>.partial`, see `make_lmdb`) keeps its
+temporary directory when interrupted: `checkpoint(state)` commits the pending samples
+together with a `strtool-progress` record (and `strtool-part-*` records of the caller)
+in one transaction, and a later writer with `resume=True` continues from the last
+checkpoint. `close()` deletes these records.
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ from strtool.text.normalize import nfc
 INITIAL_MAP_SIZE = 1 << 26  # 64 MiB; grows by doubling when full
 NUM_KEY = b"num-samples"
 META_KEY = b"meta"
+PROGRESS_KEY = b"strtool-progress"
+PART_PREFIX = b"strtool-part-"
+SYNC_EVERY = 10.0  # seconds between fsyncs of a resumable writer's checkpoints
 
 
 def image_key(i: int) -> bytes:
@@ -78,6 +85,8 @@ class LmdbWriter:
         map_size: int = INITIAL_MAP_SIZE,
         meta: dict[str, Any] | None = None,
         batch: int = 2000,
+        temp: str | Path | None = None,
+        resume: bool = False,
     ) -> None:
         self.path = Path(path)
         if self.path.exists() and not overwrite:
@@ -85,17 +94,35 @@ class LmdbWriter:
         self.overwrite = overwrite
         self.meta: dict[str, Any] = dict(meta or {})
         self.batch = batch
-        self.tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
-        if self.tmp.exists():
-            shutil.rmtree(self.tmp)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._map_size = map_size
-        self._env: lmdb.Environment | None = lmdb.open(
-            str(self.tmp), map_size=map_size, sync=False, metasync=False, lock=False
-        )
+        self.resumable = temp is not None
+        default_tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
+        self.tmp = Path(temp) if temp else default_tmp
         self._pending: list[tuple[bytes, bytes]] = []
         self.count = 0
         self.langs: Counter[str] = Counter()
+        #: The caller's state of the last checkpoint when resuming, else None.
+        self.state: dict[str, Any] | None = None
+        self._synced = time.monotonic()
+        self._map_size = map_size
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if resume and self.tmp.exists():
+            self._env: lmdb.Environment | None = self._open(self.tmp)
+            with self._env.begin() as txn:
+                raw = txn.get(PROGRESS_KEY)
+            if raw is not None:
+                record = json.loads(raw)
+                self.count, self.langs = record["count"], Counter(record["langs"])
+                self.state = record["state"]
+                return
+            self._env.close()  # interrupted before its first checkpoint: start again
+        if self.tmp.exists():
+            shutil.rmtree(self.tmp)
+        self._env = self._open(self.tmp)
+
+    def _open(self, path: Path) -> lmdb.Environment:
+        env = lmdb.open(str(path), map_size=self._map_size, sync=False, metasync=False, lock=False)
+        self._map_size = max(self._map_size, env.info()["map_size"])
+        return env
 
     def add(
         self,
@@ -157,10 +184,46 @@ class LmdbWriter:
                 self._env.set_mapsize(self._map_size)
         self._pending = []
 
+    def checkpoint(self, state: dict[str, Any], parts: dict[str, bytes] | None = None) -> None:
+        """Commit the pending samples, `parts` (stored as `strtool-part-<name>`) and a
+        progress record holding `state` in one transaction; fsync at most every
+        `SYNC_EVERY` seconds. A writer opened with `resume=True` gets `state` back."""
+        if self._env is None:
+            raise DataError(f"{self.path}: writer is closed")
+        record = {"count": self.count, "langs": dict(self.langs), "state": state}
+        extra = [(PART_PREFIX + k.encode(), v) for k, v in (parts or {}).items()]
+        self._flush(extra + [(PROGRESS_KEY, json.dumps(record, ensure_ascii=False).encode())])
+        if time.monotonic() - self._synced >= SYNC_EVERY:
+            self._env.sync(True)
+            self._synced = time.monotonic()
+
+    def parts(self) -> dict[str, bytes]:
+        """The `checkpoint` parts stored so far (name -> value), in key order."""
+        assert self._env is not None
+        out: dict[str, bytes] = {}
+        with self._env.begin() as txn:
+            cur = txn.cursor()
+            if cur.set_range(PART_PREFIX):
+                for key, value in cur:
+                    if not key.startswith(PART_PREFIX):
+                        break
+                    out[key[len(PART_PREFIX) :].decode()] = bytes(value)
+        return out
+
+    def suspend(self) -> None:
+        """Stop a resumable writer and keep its directory: samples up to the last
+        `checkpoint` survive for `resume=True`; later ones are dropped."""
+        if self._env is not None:
+            self._env.sync(True)
+            self._env.close()
+            self._env = None
+
     def close(self) -> Path:
         """Finish: write `num-samples` and `meta`, sync, rename onto `path`."""
         if self._env is None:
             return self.path
+        if self.resumable:
+            self._drop_progress()
         meta = {
             "tool": "strtool",
             "version": __version__,
@@ -180,6 +243,16 @@ class LmdbWriter:
         self._env = None
         _replace_dir(self.tmp, self.path, self.overwrite)
         return self.path
+
+    def _drop_progress(self) -> None:
+        assert self._env is not None
+        with self._env.begin(write=True) as txn:
+            txn.delete(PROGRESS_KEY)
+            cur = txn.cursor()
+            if cur.set_range(PART_PREFIX):
+                while cur.key().startswith(PART_PREFIX):
+                    if not cur.delete():
+                        break
 
     def abort(self) -> None:
         """Discard everything written so far (removes the temporary directory)."""

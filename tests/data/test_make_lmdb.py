@@ -201,6 +201,11 @@ def test_validate_lists_problems(tmp_path):
     probs = {(p["index"], p["key"]) for p in json.loads(r.stdout)["problems"]}
     assert probs == {(1, "image-000000001"), (2, "image-000000002"),
                      (2, "label-000000002"), (3, "label-000000003")}  # fmt: skip
+    from strtool.data.inspect import validate
+
+    calls = []
+    assert len(validate(tmp_path / "v", progress=lambda d, t: calls.append((d, t)))) == 4
+    assert calls == [(3, 3)]  # every 1,000 samples and at the end
 
 
 def test_info_charset_coverage(tmp_path, monkeypatch):

@@ -1,0 +1,144 @@
+"""make-lmdb resumes an interrupted build: same LMDB and report as one run."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import lmdb
+import pytest
+from conftest import png_bytes
+from typer.testing import CliRunner
+
+from strtool.cli import app
+from strtool.data.build import make_lmdb
+from strtool.data.lmdb_io import PART_PREFIX, PROGRESS_KEY, LmdbReader
+from strtool.errors import InputError
+
+
+def gt_folder(root: Path, n: int = 1100) -> Path:
+    """n images (> 4 chunks of 256) with a missing image, an empty file and an empty
+    label spread over different chunks; every other sample tagged fr."""
+    src = root / "src"
+    src.mkdir()
+    lines = []
+    for i in range(n):
+        name = f"{i}.png"
+        if i != 700:  # missing
+            data = b"" if i == 300 else png_bytes(8 + i % 5, 8, (i % 256, 0, 0))
+            (src / name).write_bytes(data)
+        label = "" if i == 900 else f"w{i}é"
+        lines.append(f"{name}\t{label}" + ("\tfr" if i % 2 else ""))
+    (src / "gt.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return src
+
+
+def all_items(path: Path) -> dict[bytes, bytes]:
+    env = lmdb.open(str(path), readonly=True, lock=False)
+    with env.begin() as txn:
+        items = {bytes(k): bytes(v) for k, v in txn.cursor()}
+    env.close()
+    return items
+
+
+class Stop(Exception):
+    pass
+
+
+def stop_after(chunks: int):
+    seen = []
+
+    def progress(done: int, total: int) -> None:
+        seen.append(done)
+        if len(seen) == chunks:
+            raise Stop
+
+    return progress
+
+
+def report_without_time(path: Path) -> dict:
+    rep = json.loads(Path(f"{path}.report.json").read_text(encoding="utf-8"))
+    rep.pop("seconds")
+    rep.pop("output")
+    rep.pop("report")
+    return rep
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_interrupted_build_resumes_to_the_same_lmdb(tmp_path, workers):
+    src = gt_folder(tmp_path)
+    ref = make_lmdb(src, tmp_path / "ref", check=True, workers=1)
+    out = tmp_path / "out"
+    with pytest.raises(Stop):
+        make_lmdb(src, out, check=True, workers=workers, progress=stop_after(2))
+    partial = tmp_path / "out.partial"
+    assert partial.is_dir() and not out.exists()
+    # the partial build holds exactly the first two chunks and their issue record
+    part = all_items(partial)
+    state = json.loads(part[PROGRESS_KEY])
+    assert state["state"]["done"] == 512 and state["count"] == 511  # entry 300 is empty
+    assert any(k.startswith(PART_PREFIX) for k in part)
+    with pytest.raises(InputError, match="--resume"):
+        make_lmdb(src, out, check=True, workers=workers)
+    done = []
+    res = make_lmdb(src, out, check=True, workers=workers, resume=True,
+                    progress=lambda d, t: done.append(d))  # fmt: skip
+    assert done[0] == 768  # the finished chunks are not redone
+    assert res.written == ref.written == 1097 and res.skipped == ref.skipped
+    assert res.issues == ref.issues and res.langs == ref.langs
+    assert not partial.exists()
+    a, b = all_items(tmp_path / "ref"), all_items(out)
+    a.pop(b"meta"), b.pop(b"meta")
+    assert a == b  # no progress records left, same samples and keys
+    assert report_without_time(tmp_path / "ref") == report_without_time(out)
+    assert LmdbReader(out).label(0) == "w0é"
+
+
+def test_resume_refuses_changed_input_and_overwrite_restarts(tmp_path):
+    src = gt_folder(tmp_path, 600)
+    out = tmp_path / "out"
+    with pytest.raises(Stop):
+        make_lmdb(src, out, workers=1, progress=stop_after(1))
+    with pytest.raises(InputError, match=r"check changed"):
+        make_lmdb(src, out, workers=1, check=True, resume=True)
+    gt = src / "gt.txt"
+    gt.write_text(gt.read_text(encoding="utf-8") + "0.png\tnew\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"size, mtime_ns, entries changed"):
+        make_lmdb(src, out, workers=1, resume=True)
+    res = make_lmdb(src, out, workers=1, overwrite=True)
+    assert res.written == 601 - 1 and not (tmp_path / "out.partial").exists()
+
+
+def test_resume_without_partial_is_a_normal_build(tmp_path):
+    src = gt_folder(tmp_path, 40)
+    assert make_lmdb(src, tmp_path / "out", workers=1, resume=True).written == 40
+
+
+def test_cli_resume_after_a_killed_process(tmp_path):
+    """A make-lmdb process killed with SIGKILL: committed chunks survive and --resume
+    finishes the build with the same samples as an uninterrupted one."""
+    src = gt_folder(tmp_path, 3000)
+    out = tmp_path / "out"
+    partial = tmp_path / "out.partial"
+    cmd = [sys.executable, "-m", "strtool", "make-lmdb", str(src), str(out), "--check",
+           "-j", "1", "-q"]  # fmt: skip
+    proc = subprocess.Popen(cmd)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if partial.exists() and PROGRESS_KEY in all_items(partial):
+            break
+        time.sleep(0.02)
+    if proc.poll() is not None:
+        pytest.skip("the build finished before it could be killed")
+    proc.kill()
+    proc.wait()
+    assert not out.exists()
+    r = CliRunner().invoke(app, ["make-lmdb", str(src), str(out), "--check", "-j", "1",
+                                 "--resume", "--json"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["written"] == 2997
+    ref = make_lmdb(src, tmp_path / "ref", check=True, workers=1)
+    a, b = all_items(tmp_path / "ref"), all_items(out)
+    a.pop(b"meta"), b.pop(b"meta")
+    assert a == b and ref.written == 2997
