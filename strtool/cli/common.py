@@ -37,6 +37,10 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars 
 OverwriteOpt = Annotated[
     bool, typer.Option("--overwrite", help="Replace the output if it already exists.")
 ]
+ResumeOpt = Annotated[
+    bool,
+    typer.Option("--resume", help="Continue an interrupted run (<output>.partial)."),
+]
 WorkersOpt = Annotated[int, typer.Option("--workers", "-j", min=0, help="Worker processes.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed.")]
 LangsOpt = Annotated[

@@ -14,6 +14,7 @@ from strtool.cli.common import (
     LangsOpt,
     OverwriteOpt,
     QuietOpt,
+    ResumeOpt,
     SeedOpt,
     fail,
     handle_errors,
@@ -91,10 +92,7 @@ def make_lmdb(
     compat: Annotated[
         str | None, typer.Option("--compat", help="'cll': convert CLL-STR labels.")
     ] = None,
-    resume: Annotated[
-        bool,
-        typer.Option("--resume", help="Continue an interrupted build (<output>.partial)."),
-    ] = False,
+    resume: ResumeOpt = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:

@@ -13,6 +13,7 @@ from strtool.cli.common import (
     LangsOpt,
     OverwriteOpt,
     QuietOpt,
+    ResumeOpt,
     SeedOpt,
     WorkersOpt,
     handle_errors,
@@ -104,10 +105,12 @@ def words_cmd(
     shard: ShardOpt = None,
     grid: GridOpt = None,
     overwrite: OverwriteOpt = False,
+    resume: ResumeOpt = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Word and short-line crops (PNG, --height px high) with NFC labels and languages."""
+    """Word and short-line crops (PNG, --height px high) with NFC labels and languages.
+    An interrupted run keeps its finished part; the same command with --resume continues."""
     from strtool.synth.words import synth_words
 
     cfg = load_config(SynthConfig, config, list(overrides or []))
@@ -115,6 +118,7 @@ def words_cmd(
         report = synth_words(
             output, num, langs, cfg, fonts, seed, workers, parse_shard(shard), height,
             list(corpus or []), bg_dir, overwrite, _progress_cb(progress, "synth words"),
+            resume=resume,
         )  # fmt: skip
     _finish(report, grid, json_out, quiet)
 
@@ -134,6 +138,7 @@ def chars_cmd(
     shard: ShardOpt = None,
     grid: GridOpt = None,
     overwrite: OverwriteOpt = False,
+    resume: ResumeOpt = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -145,6 +150,6 @@ def chars_cmd(
     with make_progress(quiet) as progress:
         report = synth_chars(
             output, langs, per_char, cfg, fonts, seed, size, workers, parse_shard(shard),
-            overwrite, _progress_cb(progress, "synth chars"),
+            overwrite, _progress_cb(progress, "synth chars"), resume=resume,
         )  # fmt: skip
     _finish(report, grid, json_out, quiet)

@@ -152,6 +152,7 @@ def synth_chars(
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
     only: Collection[str] | None = None,
+    resume: bool = False,
 ) -> Report:
     """Render `per_char` crops of every charset entry of `langs` into `output`; with
     `only`, of just those entries (see `char_entries`; stored as meta `only`)."""
@@ -180,7 +181,7 @@ def synth_chars(
         "only": None if only is None else sorted({e.char for e in entries}),
         "extra_keys": {"type-%09d": "letter|diacritic|digit|punctuation|common"},
     }
-    report = run(job, output, start, stop, meta, workers, overwrite, progress)
+    report = run(job, output, start, stop, meta, workers, overwrite, progress, resume)
     report.extra["entries"] = len(entries)
     report.extra["chars_skipped"] = report.skipped // per_char
     return report

@@ -11,6 +11,8 @@ equals the unsharded LMDB value for value. A job is any picklable object with
 
 from __future__ import annotations
 
+import hashlib
+import json
 import multiprocessing as mp
 import time
 from collections import Counter
@@ -153,6 +155,9 @@ def _account(report: Report, r: Result) -> None:
         report.per_kind[r.kind] += 1
 
 
+CHECKPOINT_EVERY = 512  # samples between checkpoints of a resumable run
+
+
 def run(
     job: Job,
     output: str | Path,
@@ -162,28 +167,84 @@ def run(
     workers: int = 1,
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    resume: bool = False,
 ) -> Report:
     """Render indices [start, stop) and write them, in order, into a new LMDB
     (atomically: nothing appears at `output` unless the run completes). `meta` is
     stored with the counts added under `meta.counts`. Skipped samples are counted;
-    when every sample is skipped nothing is written and `FontError` is raised."""
+    when every sample is skipped nothing is written and `FontError` is raised.
+
+    The run fills `<output>.partial` and checkpoints every `CHECKPOINT_EVERY` samples.
+    An interrupted run keeps it; `resume=True` continues after the last checkpoint when
+    the job is the same (same `meta`: config, fonts, corpus, seed, range). Every index
+    is rendered from its own seed, so the result equals an uninterrupted run. Without
+    `resume`, an existing `.partial` is an error unless `overwrite` starts again."""
+    output = Path(output)
     report = Report(output=str(output), requested=stop - start)
     t0 = time.perf_counter()
     meta = dict(meta)
-    with LmdbWriter(output, overwrite=overwrite, meta=meta) as w:
+    partial = output.with_name(output.name + ".partial")
+    if partial.exists() and not resume and not overwrite:
+        raise InputError(
+            f"{partial} holds an interrupted run for {output}: continue it with --resume, "
+            "or start again with --overwrite"
+        )
+    job_id = hashlib.sha256(
+        json.dumps([meta, start, stop], sort_keys=True, default=str).encode()
+    ).hexdigest()  # fmt: skip
+    w = LmdbWriter(output, overwrite=overwrite, meta=meta, temp=partial, resume=resume)
+    first, previous = 0, 0.0
+    if w.state is not None:
+        if w.state.get("job") != job_id:
+            w.suspend()
+            raise InputError(
+                f"--resume: {partial} was made by another job (config, fonts, corpus, seed, "
+                "--num or shard changed); use --overwrite to start again"
+            )
+        first, previous = _restore(report, w.state)
+    try:
         if progress is not None:
-            progress(0, stop - start)
-        for done, r in enumerate(iter_results(job, start, stop, workers), 1):
+            progress(first, stop - start)
+        results = iter_results(job, start + first, stop, workers)
+        for done, r in enumerate(results, first + 1):
             _account(report, r)
             if r.skip is None and r.image is not None:
                 w.add(r.image, r.label, r.lang, extra={"type": r.kind} if r.kind else None)
+            if done % CHECKPOINT_EVERY == 0:
+                seconds = previous + time.perf_counter() - t0
+                w.checkpoint({"job": job_id, "done": done, "seconds": seconds,
+                              "report": _state(report)})  # fmt: skip
             if progress is not None and (done % 64 == 0 or done == stop - start):
                 progress(done, stop - start)
-        report.seconds = time.perf_counter() - t0
-        if report.written == 0:
-            raise FontError(
-                f"{output}: no sample rendered, all {report.skipped} skipped "
-                f"({', '.join(report.skip_reasons)}), e.g. {' '.join(report.skipped_examples[:5])}"
-            )
-        w.meta["counts"] = report.counts()
+    except BaseException:
+        w.suspend()
+        raise
+    report.seconds = previous + time.perf_counter() - t0
+    if report.written == 0:
+        w.abort()
+        raise FontError(
+            f"{output}: no sample rendered, all {report.skipped} skipped "
+            f"({', '.join(report.skip_reasons)}), e.g. {' '.join(report.skipped_examples[:5])}"
+        )
+    w.meta["counts"] = report.counts()
+    w.close()
     return report
+
+
+def _state(report: Report) -> dict[str, Any]:
+    return {
+        "written": report.written, "skipped": report.skipped,
+        "per_lang": dict(report.per_lang), "per_font": dict(report.per_font),
+        "per_kind": dict(report.per_kind), "skip_reasons": dict(report.skip_reasons),
+        "skipped_examples": report.skipped_examples,
+    }  # fmt: skip
+
+
+def _restore(report: Report, state: dict[str, Any]) -> tuple[int, float]:
+    """Counts of the interrupted run into `report`; (samples done, seconds spent)."""
+    r = state["report"]
+    report.written, report.skipped = r["written"], r["skipped"]
+    report.skipped_examples = list(r["skipped_examples"])
+    for name in ("per_lang", "per_font", "per_kind", "skip_reasons"):
+        setattr(report, name, Counter(r[name]))
+    return int(state["done"]), float(state["seconds"])

@@ -181,6 +181,7 @@ def synth_words(
     bg_dir: str | Path | None = None,
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    resume: bool = False,
 ) -> Report:
     """Render `num` samples (this shard's contiguous part of them) into `output`."""
     if num < 1:
@@ -189,6 +190,6 @@ def synth_words(
     job, meta = prepare_words(langs, cfg, fonts, seed, height, corpus_files, bg_dir)
     start, stop = shard_range(num, *shard)
     meta.update(shard=f"{shard[0]}/{shard[1]}", index_range=[start, stop], num_total=num)
-    report = run(job, output, start, stop, meta, workers, overwrite, progress)
+    report = run(job, output, start, stop, meta, workers, overwrite, progress, resume)
     report.extra["corpus"] = meta["corpus"]
     return report

@@ -152,3 +152,35 @@ def test_existing_output_needs_overwrite(tmp_path: Path) -> None:
     res = runner.invoke(app, args)
     assert res.exit_code == 1 and "overwrite" in res.output
     assert runner.invoke(app, [*args, "--overwrite"]).exit_code == 0
+
+
+def test_interrupted_run_resumes_to_the_same_lmdb(tmp_path: Path, monkeypatch) -> None:
+    import strtool.synth.pipeline as pipe
+    from strtool.errors import InputError
+
+    kw = {"langs": "en,ar,hi", "seed": 5, "workers": 1}
+    ref = synth_words(tmp_path / "ref", 40, **kw)
+    monkeypatch.setattr(pipe, "CHECKPOINT_EVERY", 8)
+    account, calls = pipe._account, []
+
+    def failing(report, r):  # the 27th sample fails: 24 are checkpointed
+        calls.append(1)
+        if len(calls) == 27:
+            raise KeyboardInterrupt
+        account(report, r)
+
+    monkeypatch.setattr(pipe, "_account", failing)
+    with pytest.raises(KeyboardInterrupt):
+        synth_words(tmp_path / "out", 40, **kw)
+    monkeypatch.setattr(pipe, "_account", account)
+    assert (tmp_path / "out.partial").is_dir() and not (tmp_path / "out").exists()
+    with pytest.raises(InputError, match="--resume"):
+        synth_words(tmp_path / "out", 40, **kw)
+    with pytest.raises(InputError, match="another job"):
+        synth_words(tmp_path / "out", 40, resume=True, **{**kw, "seed": 6})
+    seen: list[int] = []
+    res = synth_words(tmp_path / "out", 40, resume=True, progress=lambda d, t: seen.append(d), **kw)
+    assert seen[0] == 24  # the checkpointed samples are not rendered again
+    assert _values(tmp_path / "out") == _values(tmp_path / "ref")
+    assert res.counts() == ref.counts() and not (tmp_path / "out.partial").exists()
+    assert LmdbReader(tmp_path / "out").meta["counts"] == ref.counts()
