@@ -57,7 +57,7 @@ class TrainConfig:
     weight_decay: float = 0.05
     pct_start: float = 0.1  # warm-up fraction of the one-cycle schedule
     grad_clip: float = 5.0
-    amp: str = "auto"  # auto (bf16 on CUDA if supported), bf16, fp16, none
+    amp: str = "auto"  # auto (CUDA: bf16 if supported, else fp16; CPU: fp32), bf16, fp16, none
     channels_last: bool = True
     seed: int = 42
     log_every: int = 20
