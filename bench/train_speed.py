@@ -3,7 +3,8 @@ on the CPU, with and without CPU speed-ups, and end to end from an LMDB.
 
 For each model (3x32x100 input, 4,680 classes, batch 64):
 - model step (forward, float32 CTC, backward, clip, AdamW) in images/s, contiguous
-  vs channels_last, and with bf16 autocast (CPUs with AVX512-BF16/AMX);
+  vs channels_last, and with bf16 autocast (CPUs with AVX512-BF16/AMX; speed only:
+  a tiny CRNN did not learn in bf16 on CPU, see `strtool.engine.loop._amp`);
 - inference images/s at batch 64 (same variants) and ms per crop at batch 1;
 - end-to-end training images/s through the engine (`strtool.engine.loop.train`: the
   LmdbDataset -> DataLoader workers -> tokenizer -> step path) on a synthetic LMDB,
