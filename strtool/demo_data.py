@@ -99,7 +99,7 @@ def render_set(
     """Render `num` crops of `words` into the LMDB `path` (32 px high). An LMDB
     already there from the same settings is reused (returns None); one from other
     settings is an `InputError` (the pipeline writes atomically, so a present LMDB
-    is complete)."""
+    is complete). A render interrupted earlier continues from its `.partial` folder."""
     cfg = demo_synth_config()
     stamp = {"set": tag, "num": num, "seed": seed, "words": _hash(words)}
     if path.exists():
@@ -115,7 +115,7 @@ def render_set(
     job.langs = langs
     meta.update(source="strtool demo", demo=stamp, corpus=_corpus_meta(words))
     path.parent.mkdir(parents=True, exist_ok=True)
-    return run(job, path, 0, num, meta, workers, False, progress)
+    return run(job, path, 0, num, meta, workers, False, progress, resume=True)
 
 
 def _corpus(lang: str, words: list[str], cfg: SynthConfig) -> Corpus:

@@ -103,3 +103,30 @@ def test_cli_table_lists_every_language(demo) -> None:
     for word in ("ar", "bn", "en", "hi", "ja", "ko", "zh", "pooled", "unseen n", "1-NED"):
         assert word in text, word
     assert f"{result.params:,} parameters" in _summary(result)
+
+
+def test_interrupted_render_continues(tmp_path: Path, monkeypatch) -> None:
+    import strtool.synth.pipeline as pipe
+    from strtool.data.lmdb_io import LmdbReader
+    from strtool.demo_data import render_set
+
+    words = build_vocabulary(("en", "hi"), words=10, min_len=2, max_len=4, unseen=2).train
+    render_set(tmp_path / "ref", 30, words, seed=3, workers=1, tag="train")
+    monkeypatch.setattr(pipe, "CHECKPOINT_EVERY", 8)
+    account, calls = pipe._account, []
+
+    def failing(report, r):
+        calls.append(1)
+        if len(calls) == 20:
+            raise KeyboardInterrupt
+        account(report, r)
+
+    monkeypatch.setattr(pipe, "_account", failing)
+    with pytest.raises(KeyboardInterrupt):
+        render_set(tmp_path / "out", 30, words, seed=3, workers=1, tag="train")
+    monkeypatch.setattr(pipe, "_account", account)
+    assert (tmp_path / "out.partial").is_dir()
+    rep = render_set(tmp_path / "out", 30, words, seed=3, workers=1, tag="train")
+    assert rep is not None and rep.written + rep.skipped == 30
+    a, b = LmdbReader(tmp_path / "ref"), LmdbReader(tmp_path / "out")
+    assert [a[i] for i in range(len(a))] == [b[i] for i in range(len(b))]
