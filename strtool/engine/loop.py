@@ -77,7 +77,9 @@ def _amp(cfg: RunConfig, device: torch.device) -> tuple[torch.dtype | None, bool
     opt-in (`train.amp=bf16`): on this project's 2-core AVX512-BF16 machine it made
     tiny-CRNN steps 1.42x faster, but a CTC run that reached val WRR 24.3% / CRR 47.7%
     after 3,000 steps in fp32 stayed at loss 5.07 (WRR 0.1%) in bf16 (same data, seed
-    and schedule; `bench/mstr_vs_ctc.py` demo data, batch 32, channels_last)."""
+    and schedule; `bench/mstr_vs_ctc.py` demo data, batch 32, channels_last), also with
+    the BiLSTM and head kept in fp32. One seed each: not yet a proof that bf16 cannot
+    work here, but reason enough not to make it the default."""
     mode = cfg.train.amp
     if mode == "auto":
         if device.type != "cuda":
