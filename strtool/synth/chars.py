@@ -11,6 +11,13 @@ marks) is drawn on the carrier of its script from the one carrier table,
 the label is the mark alone. Stored per sample: `image` (size x size), `label` (the
 entry, NFC), `lang`, and `type-%09d` = letter | diacritic | digit | punctuation |
 common. Entries no font renders are skipped and counted.
+
+Arabic-script letters join their neighbours in words, where they take initial, medial
+or final forms that can look nothing like the isolated letter (ه: ﻫ ﻬ ﻪ). A share
+`render.joining_forms` of their crops is drawn in one of the three joined forms, chosen
+uniformly, by shaping the letter with U+200D ZERO WIDTH JOINER on the joining side(s);
+the label stays the letter. Right-joining letters (ا د ر و ...) and non-joining ones (ء)
+cannot join on the left, so some of their "joined" crops show the isolated form.
 """
 
 from __future__ import annotations
@@ -109,6 +116,19 @@ def layout_lang(e: CharEntry) -> str | None:
     return e.lang
 
 
+ZWJ = "\u200d"
+#: Initial, medial and final forms of a joining letter, in logical order.
+JOINED_FORMS: tuple[str, ...] = ("{}" + ZWJ, ZWJ + "{}" + ZWJ, ZWJ + "{}")
+
+
+def joins(e: CharEntry) -> bool:
+    """True for an Arabic-script letter (bidi class AL, category Lo): it has joined
+    forms."""
+    return e.kind == "letter" and all(
+        unicodedata.bidirectional(c) == "AL" and unicodedata.category(c) == "Lo" for c in e.shaping
+    )
+
+
 @dataclass
 class CharJob:
     """Everything a worker needs to render sample i of `synth chars` (picklable)."""
@@ -134,7 +154,10 @@ class CharJob:
             return Result(i, e.char, e.lang, kind=e.kind, skip="no-font")
         r = self.cfg.render
         size = font_px(r.font_size, rng, self.size)
-        mask = square(render_mask(e.shaping, face, size, layout_lang(e)))
+        text = e.shaping
+        if joins(e) and rng.random() < r.joining_forms:
+            text = JOINED_FORMS[int(rng.integers(len(JOINED_FORMS)))].format(text)
+        mask = square(render_mask(text, face, size, layout_lang(e)))
         img = compose(mask, rng, self.cfg.augment, r, self.size, self.size)
         return Result(i, e.char, e.lang, encode(img, r.image_format), face.label, e.kind)
 

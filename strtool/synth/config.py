@@ -41,6 +41,7 @@ class RenderConfig:
     vertical_prob: float = 0.0  # zh/ja/ko only: stacked vertical crops (stored tall)
     max_width_ratio: float = 25.0  # stored width <= ratio * height (wider: squeezed)
     image_format: str = "png"  # png (lossless) | jpeg (quality 95)
+    joining_forms: float = 0.75  # synth chars: share of Arabic-script letters drawn joined
 
 
 @dataclass

@@ -115,3 +115,38 @@ def test_only_restricts_entries_to_an_explicit_character_list(tmp_path: Path) ->
 def test_only_with_a_character_outside_the_charsets_is_an_input_error() -> None:
     with pytest.raises(InputError, match="U\\+4E2D"):
         char_entries(["bn"], only=["\u0995", "\u4e2d"])
+
+
+def test_arabic_letters_are_drawn_in_joined_forms(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With `render.joining_forms` = 1 every Arabic-script letter crop is shaped with
+    ZWJ as an initial, medial or final form (all three occur); marks, digits and
+    other scripts never are. The joined shape differs from the isolated one."""
+    import strtool.synth.chars as chars
+    from strtool.synth.chars import JOINED_FORMS, ZWJ, CharEntry, CharJob, joins
+    from strtool.synth.config import SynthConfig
+    from strtool.synth.fontpool import FontPool
+    from strtool.synth.fonts import FontFace
+    from strtool.synth.render import render_mask
+
+    assert joins(CharEntry("\u0647", "\u0647", "ar", "letter"))
+    assert not joins(CharEntry("\u064e", "\u0628\u064e", "ar", "diacritic"))
+    assert not joins(CharEntry("\u0663", "\u0663", "ar", "digit"))
+    assert not joins(CharEntry("b", "b", "en", "letter"))
+    seen: list[str] = []
+    real = chars.render_mask
+    monkeypatch.setattr(chars, "render_mask", lambda t, *a: (seen.append(t), real(t, *a))[1])
+    entries = [CharEntry("\u0647", "\u0647", "ar", "letter"), CharEntry("b", "b", "en", "letter")]
+    amiri = fonts_dir() / "amiri" / "Amiri-Regular.ttf"
+    for share, want in ((1.0, {f.format("\u0647") for f in JOINED_FORMS}), (0.0, {"\u0647"})):
+        cfg = SynthConfig()
+        cfg.render.joining_forms = share
+        faces = [FontFace(amiri), FontFace(LATIN)]
+        pool = FontPool.build(faces, {"ar": ["\u0647"], "en": ["b"]})
+        job = CharJob(entries, 30, pool, cfg, seed=1)
+        seen.clear()
+        for i in range(60):
+            job.make(i)
+        assert set(seen[:30]) == want and set(seen[30:]) == {"b"}
+    face = FontFace(amiri)
+    isolated = render_mask("\u0647", face, 40, "ar")
+    assert not np.array_equal(isolated, render_mask(ZWJ + "\u0647" + ZWJ, face, 40, "ar"))
