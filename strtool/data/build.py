@@ -148,11 +148,6 @@ def make_lmdb(
     result = BuildResult(output=output, report=report, format=fmt)
     meta = {"source": str(source), "format": fmt, "compat": compat, "lang": lang}
     partial = output.with_name(output.name + ".partial")
-    if partial.exists() and not resume and not overwrite:
-        raise InputError(
-            f"{partial} holds an interrupted build of {output}: continue it with --resume, "
-            "or start again with --overwrite"
-        )
     writer = LmdbWriter(output, overwrite=overwrite, meta=meta, temp=partial, resume=resume)
     inputs = _fingerprint(source, fmt, total, lang, check, compat)
     start = _restore(writer, inputs, result, partial) if writer.state else 0

@@ -105,6 +105,13 @@ class LmdbWriter:
         self._synced = time.monotonic()
         self._map_size = map_size
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = _lock(self.tmp.with_name(self.tmp.name + ".lock"), self.path) if temp else None
+        if self.resumable and self.tmp.exists() and not (resume or overwrite):
+            self._unlock()
+            raise InputError(
+                f"{self.tmp} holds an interrupted run for {self.path}: continue it with "
+                "--resume, or start again with --overwrite"
+            )
         if resume and self.tmp.exists():
             self._env: lmdb.Environment | None = self._open(self.tmp)
             with self._env.begin() as txn:
@@ -118,6 +125,13 @@ class LmdbWriter:
         if self.tmp.exists():
             shutil.rmtree(self.tmp)
         self._env = self._open(self.tmp)
+
+    def _unlock(self) -> None:
+        if self._lock is not None:
+            lock_path, fd = self._lock
+            lock_path.unlink(missing_ok=True)
+            os.close(fd)  # releases the flock
+            self._lock = None
 
     def _open(self, path: Path) -> lmdb.Environment:
         env = lmdb.open(str(path), map_size=self._map_size, sync=False, metasync=False, lock=False)
@@ -217,6 +231,7 @@ class LmdbWriter:
             self._env.sync(True)
             self._env.close()
             self._env = None
+        self._unlock()
 
     def close(self) -> Path:
         """Finish: write `num-samples` and `meta`, sync, rename onto `path`."""
@@ -242,6 +257,7 @@ class LmdbWriter:
         self._env.close()
         self._env = None
         _replace_dir(self.tmp, self.path, self.overwrite)
+        self._unlock()
         return self.path
 
     def _drop_progress(self) -> None:
@@ -260,6 +276,7 @@ class LmdbWriter:
             self._env.close()
             self._env = None
         shutil.rmtree(self.tmp, ignore_errors=True)
+        self._unlock()
 
     def __enter__(self) -> LmdbWriter:
         return self
@@ -269,6 +286,23 @@ class LmdbWriter:
             self.close()
         else:
             self.abort()
+
+
+def _lock(lock_path: Path, target: Path) -> tuple[Path, int] | None:
+    """An exclusive `flock` on `lock_path` (POSIX; elsewhere no lock): a second
+    process writing the same resumable output gets `InputError`. The kernel releases
+    the lock when the process dies, so a killed run never blocks its `--resume`."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return None
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise InputError(f"{target}: another process is writing it ({lock_path})") from None
+    return lock_path, fd
 
 
 def _replace_dir(src: Path, dst: Path, overwrite: bool) -> None:

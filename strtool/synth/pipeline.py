@@ -184,11 +184,6 @@ def run(
     t0 = time.perf_counter()
     meta = dict(meta)
     partial = output.with_name(output.name + ".partial")
-    if partial.exists() and not resume and not overwrite:
-        raise InputError(
-            f"{partial} holds an interrupted run for {output}: continue it with --resume, "
-            "or start again with --overwrite"
-        )
     job_id = hashlib.sha256(
         json.dumps([meta, start, stop], sort_keys=True, default=str).encode()
     ).hexdigest()  # fmt: skip

@@ -142,3 +142,16 @@ def test_cli_resume_after_a_killed_process(tmp_path):
     a, b = all_items(tmp_path / "ref"), all_items(out)
     a.pop(b"meta"), b.pop(b"meta")
     assert a == b and ref.written == 2997
+
+
+def test_a_second_writer_of_the_same_output_is_refused(tmp_path):
+    from strtool.data.lmdb_io import LmdbWriter
+
+    out = tmp_path / "out"
+    first = LmdbWriter(out, temp=tmp_path / "out.partial")
+    with pytest.raises(InputError, match="another process is writing it"):
+        LmdbWriter(out, temp=tmp_path / "out.partial", resume=True)
+    first.add(png_bytes(), "a")
+    first.close()
+    assert not (tmp_path / "out.partial.lock").exists()
+    assert LmdbReader(out).label(0) == "a"
