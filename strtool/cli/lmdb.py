@@ -27,6 +27,7 @@ from strtool.cli.common import (
 from strtool.data import inspect as insp
 from strtool.data.build import DEFAULT_WORKERS, ISSUE_KINDS
 from strtool.data.build import make_lmdb as build_lmdb
+from strtool.data.lmdb_io import partial_path
 from strtool.data.lmdb_tools import export, merge
 
 lmdb_app = typer.Typer(help="Inspect, validate, export and merge STR LMDBs.", no_args_is_help=True)
@@ -110,7 +111,7 @@ def make_lmdb(
 
     An interrupted build keeps its finished part in <output>.partial; the same command
     with --resume continues it (the input must be unchanged)."""
-    partial = output.with_name(output.name + ".partial")
+    partial = partial_path(output)
     try:
         with _Bar("make-lmdb", quiet) as bar:
             result = build_lmdb(

@@ -147,13 +147,12 @@ def make_lmdb(
     report = output.with_name(output.name + ".report.json")
     result = BuildResult(output=output, report=report, format=fmt)
     meta = {"source": str(source), "format": fmt, "compat": compat, "lang": lang}
-    partial = output.with_name(output.name + ".partial")
-    writer = LmdbWriter(output, overwrite=overwrite, meta=meta, temp=partial, resume=resume)
-    inputs = _fingerprint(source, fmt, total, lang, check, compat)
-    start = _restore(writer, inputs, result, partial) if writer.state else 0
+    job = _fingerprint(source, fmt, total, lang, check, compat)
+    writer = LmdbWriter(output, overwrite=overwrite, meta=meta, job=job, resume=resume)
+    start = _restore(writer, result) if writer.state else 0
     chunks = prepared_chunks(items if items is not None else source, total, rules, workers,
                              start=start)  # fmt: skip
-    _write(chunks, writer, inputs, result, total, progress)
+    _write(chunks, writer, result, total, progress)
     result.seconds = round(time.perf_counter() - t0, 3)
     _write_report(result)
     if result.written == 0:
@@ -177,16 +176,10 @@ def _fingerprint(
     }  # fmt: skip
 
 
-def _restore(writer: LmdbWriter, inputs: dict[str, Any], result: BuildResult, partial: Path) -> int:
-    """Counts and issues of the interrupted build; the number of entries it finished."""
+def _restore(writer: LmdbWriter, result: BuildResult) -> int:
+    """Counts and issues of the interrupted build (the writer has checked that its
+    input is the same); the number of entries it finished."""
     state = writer.state or {}
-    changed = [k for k, v in inputs.items() if state.get("inputs", {}).get(k) != v]
-    if changed:
-        writer.suspend()
-        raise InputError(
-            f"--resume: {partial} was built from other input ({', '.join(changed)} changed); "
-            "use --overwrite to start again"
-        )
     result.skipped.update(state["skipped"])
     result.filtered = state["filtered"]
     for raw in writer.parts().values():
@@ -194,7 +187,7 @@ def _restore(writer: LmdbWriter, inputs: dict[str, Any], result: BuildResult, pa
     return int(state["done"])
 
 
-def _write(chunks, writer: LmdbWriter, inputs, result: BuildResult, total, progress) -> None:
+def _write(chunks, writer: LmdbWriter, result: BuildResult, total, progress) -> None:
     """Write the prepared chunks in order, checkpointing after each; fill `result`
     (issues, counts, langs). On an exception the partial build is kept for resume."""
     try:
@@ -204,8 +197,7 @@ def _write(chunks, writer: LmdbWriter, inputs, result: BuildResult, total, progr
             for issue in prepared.issues:
                 result.skipped[issue.kind] += 1
             result.issues.extend(prepared.issues)
-            state = {"done": done, "inputs": inputs, "skipped": result.skipped,
-                     "filtered": result.filtered}  # fmt: skip
+            state = {"done": done, "skipped": result.skipped, "filtered": result.filtered}
             parts = {}
             if prepared.issues:
                 rows = [asdict(x) for x in prepared.issues]

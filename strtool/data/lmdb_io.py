@@ -12,11 +12,11 @@ Keys (all values bytes):
 The reader accepts LMDBs written by other tools, which lack `lang-*` and `meta`.
 The writer fills a temporary directory `<path>.tmp-<pid>` and renames it onto `path`
 only on a successful `close()`, so an interrupted run never leaves an LMDB that looks
-complete. A resumable writer (`temp=<path>.partial`, see `make_lmdb`) keeps its
-temporary directory when interrupted: `checkpoint(state)` commits the pending samples
-together with a `strtool-progress` record (and `strtool-part-*` records of the caller)
-in one transaction, and a later writer with `resume=True` continues from the last
-checkpoint. `close()` deletes these records.
+complete. A resumable writer (`job=...`, see `make_lmdb`) fills `partial_path(path)`
+and keeps it when interrupted: `checkpoint(state)` commits the pending samples together
+with a `strtool-progress` record (and `strtool-part-*` records of the caller) in one
+transaction, and a later writer of the same job with `resume=True` continues from the
+last checkpoint. `close()` deletes these records.
 """
 
 from __future__ import annotations
@@ -43,6 +43,12 @@ META_KEY = b"meta"
 PROGRESS_KEY = b"strtool-progress"
 PART_PREFIX = b"strtool-part-"
 SYNC_EVERY = 10.0  # seconds between fsyncs of a resumable writer's checkpoints
+
+
+def partial_path(path: str | Path) -> Path:
+    """The folder a resumable writer of `path` fills: `<path>.partial`."""
+    path = Path(path)
+    return path.with_name(path.name + ".partial")
 
 
 def image_key(i: int) -> bytes:
@@ -85,7 +91,7 @@ class LmdbWriter:
         map_size: int = INITIAL_MAP_SIZE,
         meta: dict[str, Any] | None = None,
         batch: int = 2000,
-        temp: str | Path | None = None,
+        job: dict[str, Any] | None = None,
         resume: bool = False,
     ) -> None:
         self.path = Path(path)
@@ -94,9 +100,11 @@ class LmdbWriter:
         self.overwrite = overwrite
         self.meta: dict[str, Any] = dict(meta or {})
         self.batch = batch
-        self.resumable = temp is not None
-        default_tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
-        self.tmp = Path(temp) if temp else default_tmp
+        #: A resumable writer's job: what must be equal for `resume` to continue.
+        self.job = _json_form(job) if job is not None else None
+        self.resumable = job is not None
+        pid_tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
+        self.tmp = partial_path(self.path) if self.resumable else pid_tmp
         self._pending: list[tuple[bytes, bytes]] = []
         self.count = 0
         self.langs: Counter[str] = Counter()
@@ -105,7 +113,8 @@ class LmdbWriter:
         self._synced = time.monotonic()
         self._map_size = map_size
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = _lock(self.tmp.with_name(self.tmp.name + ".lock"), self.path) if temp else None
+        lock_path = self.tmp.with_name(self.tmp.name + ".lock")
+        self._lock = _lock(lock_path, self.path) if self.resumable else None
         if self.resumable and self.tmp.exists() and not (resume or overwrite):
             self._unlock()
             raise InputError(
@@ -118,6 +127,7 @@ class LmdbWriter:
                 raw = txn.get(PROGRESS_KEY)
             if raw is not None:
                 record = json.loads(raw)
+                self._check_job(record.get("job", {}))
                 self.count, self.langs = record["count"], Counter(record["langs"])
                 self.state = record["state"]
                 return
@@ -125,6 +135,18 @@ class LmdbWriter:
         if self.tmp.exists():
             shutil.rmtree(self.tmp)
         self._env = self._open(self.tmp)
+
+    def _check_job(self, stored: dict[str, Any]) -> None:
+        """`InputError` naming the keys in which `stored` differs from `self.job`."""
+        job = self.job or {}
+        changed = [k for k in job if stored.get(k) != job[k]]
+        changed += [k for k in stored if k not in job]
+        if changed:
+            self.suspend()
+            raise InputError(
+                f"--resume: {self.tmp} was made by another job ({', '.join(changed)} "
+                "changed); use --overwrite to start again"
+            )
 
     def _unlock(self) -> None:
         if self._lock is not None:
@@ -204,7 +226,8 @@ class LmdbWriter:
         `SYNC_EVERY` seconds. A writer opened with `resume=True` gets `state` back."""
         if self._env is None:
             raise DataError(f"{self.path}: writer is closed")
-        record = {"count": self.count, "langs": dict(self.langs), "state": state}
+        record = {"count": self.count, "langs": dict(self.langs), "job": self.job,
+                  "state": state}  # fmt: skip
         extra = [(PART_PREFIX + k.encode(), v) for k, v in (parts or {}).items()]
         self._flush(extra + [(PROGRESS_KEY, json.dumps(record, ensure_ascii=False).encode())])
         if time.monotonic() - self._synced >= SYNC_EVERY:
@@ -286,6 +309,12 @@ class LmdbWriter:
             self.close()
         else:
             self.abort()
+
+
+def _json_form(value: Any) -> Any:
+    """`value` as it reads back from JSON (tuples -> lists, paths -> str), so a job
+    compares equal to the one stored in a progress record."""
+    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
 
 
 def _lock(lock_path: Path, target: Path) -> tuple[Path, int] | None:

@@ -11,8 +11,6 @@ equals the unsharded LMDB value for value. A job is any picklable object with
 
 from __future__ import annotations
 
-import hashlib
-import json
 import multiprocessing as mp
 import time
 from collections import Counter
@@ -176,27 +174,17 @@ def run(
 
     The run fills `<output>.partial` and checkpoints every `CHECKPOINT_EVERY` samples.
     An interrupted run keeps it; `resume=True` continues after the last checkpoint when
-    the job is the same (same `meta`: config, fonts, corpus, seed, range). Every index
+    the job is the same (`meta`: config, fonts, corpus, seed; and the range), else
+    `InputError` naming what changed. Every index
     is rendered from its own seed, so the result equals an uninterrupted run. Without
     `resume`, an existing `.partial` is an error unless `overwrite` starts again."""
     output = Path(output)
     report = Report(output=str(output), requested=stop - start)
     t0 = time.perf_counter()
     meta = dict(meta)
-    partial = output.with_name(output.name + ".partial")
-    job_id = hashlib.sha256(
-        json.dumps([meta, start, stop], sort_keys=True, default=str).encode()
-    ).hexdigest()  # fmt: skip
-    w = LmdbWriter(output, overwrite=overwrite, meta=meta, temp=partial, resume=resume)
-    first, previous = 0, 0.0
-    if w.state is not None:
-        if w.state.get("job") != job_id:
-            w.suspend()
-            raise InputError(
-                f"--resume: {partial} was made by another job (config, fonts, corpus, seed, "
-                "--num or shard changed); use --overwrite to start again"
-            )
-        first, previous = _restore(report, w.state)
+    same = {**meta, "start": start, "stop": stop}  # what a resumed run must share
+    w = LmdbWriter(output, overwrite=overwrite, meta=meta, job=same, resume=resume)
+    first, previous = _restore(report, w.state) if w.state is not None else (0, 0.0)
     try:
         if progress is not None:
             progress(first, stop - start)
@@ -207,8 +195,7 @@ def run(
                 w.add(r.image, r.label, r.lang, extra={"type": r.kind} if r.kind else None)
             if done % CHECKPOINT_EVERY == 0:
                 seconds = previous + time.perf_counter() - t0
-                w.checkpoint({"job": job_id, "done": done, "seconds": seconds,
-                              "report": _state(report)})  # fmt: skip
+                w.checkpoint({"done": done, "seconds": seconds, "report": _state(report)})
             if progress is not None and (done % 64 == 0 or done == stop - start):
                 progress(done, stop - start)
     except BaseException:

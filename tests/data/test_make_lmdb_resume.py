@@ -148,9 +148,9 @@ def test_a_second_writer_of_the_same_output_is_refused(tmp_path):
     from strtool.data.lmdb_io import LmdbWriter
 
     out = tmp_path / "out"
-    first = LmdbWriter(out, temp=tmp_path / "out.partial")
+    first = LmdbWriter(out, job={"input": 1})
     with pytest.raises(InputError, match="another process is writing it"):
-        LmdbWriter(out, temp=tmp_path / "out.partial", resume=True)
+        LmdbWriter(out, job={"input": 1}, resume=True)
     first.add(png_bytes(), "a")
     first.close()
     assert not (tmp_path / "out.partial.lock").exists()
