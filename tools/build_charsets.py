@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--out", type=Path, default=REPO / "charsets", help="output folder")
+    ap.add_argument("--out", type=Path, default=REPO / "strtool" / "charsets", help="output folder")
     ap.add_argument("--check", action="store_true", help="only check that files are up to date")
     args = ap.parse_args(argv)
     stale = []

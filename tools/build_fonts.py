@@ -272,8 +272,8 @@ def remove_stale(out: Path, entries: list[dict]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--out", type=Path, default=REPO / "fonts")
-    ap.add_argument("--charsets", type=Path, default=REPO / "charsets")
+    ap.add_argument("--out", type=Path, default=REPO / "strtool" / "fonts")
+    ap.add_argument("--charsets", type=Path, default=REPO / "strtool" / "charsets")
     ap.add_argument("--only", help="comma separated groups (default: all)")
     ap.add_argument("--install", action="store_true", help="apt-get install the packages first")
     ap.add_argument("--list-packages", action="store_true")
