@@ -1,22 +1,184 @@
 """Dataclass configs loaded from YAML with `key.path=value` overrides.
 
-Defaults live in code (the dataclass); a YAML file states only what differs. Unknown
-keys are a `ConfigError` naming the full key path, so a typo never passes silently.
+Defaults live in code (the dataclass); a YAML file states only what differs. Every
+error is one `ConfigError` line naming the full key path (or the file):
+
+- an unknown key suggests the closest known one (`augment.rotate` -> did you mean
+  `augment.rotation`?);
+- numbers are type-checked (booleans are not numbers, NaN and inf are refused) and
+  range-checked at load time from the field's metadata, declared with the helpers
+  below: `lr: float = positive(1e-3)`, `prob: float = probability(0.3)`,
+  `sigma: list[float] = ordered_pair(0.4, 1.2, lo=0)`, or by hand
+  `field(default=0.1, metadata=limits(0, 1))`;
+- a config file that is missing, binary, not YAML or not a mapping is named;
+- a config can be a shipped preset by name (`tiny`, `configs/tiny.yaml` from any
+  folder, `synth/default`): see `resolve_config_path`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import math
 import types
 import typing
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 
 from strtool.errors import ConfigError
+from strtool.paths import configs_dir
 
 T = TypeVar("T")
+
+#: Field-metadata key of a `Range`; `CHOICES` holds the allowed values of any field.
+RANGE = "range"
+CHOICES = "choices"
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+@dataclass(frozen=True)
+class Range:
+    """Allowed values of a numeric field, or of both items of a `[low, high]` pair.
+
+    `lo` / `hi` None = unbounded; `lo_open` / `hi_open` exclude that bound; `pair`: the
+    value is a two-item list `[low, high]` with `low <= high`."""
+
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    pair: bool = False
+
+    def interval(self) -> str:
+        left = "(" if self.lo is None or self.lo_open else "["
+        right = ")" if self.hi is None or self.hi_open else "]"
+        lo = "-inf" if self.lo is None else _num(self.lo)
+        hi = "inf" if self.hi is None else _num(self.hi)
+        return f"{left}{lo}, {hi}{right}"
+
+    def describe(self) -> str:
+        if self.pair:
+            return f"[low, high] with low <= high, both in {self.interval()}"
+        return self.interval()
+
+    def contains(self, x: float) -> bool:
+        if self.lo is not None and (x < self.lo or (self.lo_open and x == self.lo)):
+            return False
+        return not (self.hi is not None and (x > self.hi or (self.hi_open and x == self.hi)))
+
+    def check(self, value: Any, path: str) -> None:
+        """Raise `ConfigError` naming `path` and the allowed range if `value` is outside."""
+        if value is None:
+            return
+        if self.pair:
+            ok = isinstance(value, (list, tuple)) and len(value) == 2
+            ok = ok and all(self.contains(v) for v in value) and value[0] <= value[1]
+        else:
+            ok = self.contains(value)
+        if not ok:
+            raise ConfigError(f"{path}: {value!r} is out of range; allowed: {self.describe()}")
+
+
+def limits(
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+    hi_open: bool = False,
+    pair: bool = False,
+) -> dict[str, Range]:
+    """Field metadata for a range: `field(default=0.5, metadata=limits(0, 1))`."""
+    return {RANGE: Range(lo, hi, lo_open, hi_open, pair)}
+
+
+def in_range(
+    default: Any,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+    hi_open: bool = False,
+) -> Any:
+    """A number field in `[lo, hi]` (None = unbounded; `*_open` excludes the bound)."""
+    return field(default=default, metadata=limits(lo, hi, lo_open=lo_open, hi_open=hi_open))
+
+
+def positive(default: Any) -> Any:
+    """A number field > 0 (learning rates, scales, sizes)."""
+    return in_range(default, 0, None, lo_open=True)
+
+
+def non_negative(default: Any) -> Any:
+    """A number field >= 0 (weights, counts, sigmas)."""
+    return in_range(default, 0, None)
+
+
+def probability(default: float) -> Any:
+    """A probability or fraction in [0, 1]."""
+    return in_range(default, 0, 1)
+
+
+prob = probability
+
+
+def ordered_pair(
+    low: float,
+    high: float,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    lo_open: bool = False,
+    hi_open: bool = False,
+) -> Any:
+    """A `[low, high]` list field (default `[low, high]`): two numbers, `low <= high`,
+    both inside the domain `lo..hi` (e.g. `ordered_pair(24, 36, lo=1)` for font sizes)."""
+    meta = limits(lo, hi, lo_open=lo_open, hi_open=hi_open, pair=True)
+    return field(default_factory=lambda: [low, high], metadata=meta)
+
+
+def one_of(default: Any, *choices: Any) -> Any:
+    """A field whose value must be one of `choices` (`amp: str = one_of("auto", ...)`)."""
+    return field(default=default, metadata={CHOICES: (default, *choices)})
+
+
+def range_of(f: dataclasses.Field[Any]) -> Range | None:
+    """The `Range` declared in a field's metadata: a `Range`, or `(lo, hi)` with an
+    optional `"open": "low" | "high" | "both"` and `"pair": True`."""
+    spec = f.metadata.get(RANGE)
+    if spec is None or isinstance(spec, Range):
+        return spec
+    lo, hi = spec
+    opened = f.metadata.get("open") or ""
+    both = opened == "both"
+    return Range(
+        lo, hi, both or opened == "low", both or opened == "high", bool(f.metadata.get("pair"))
+    )
+
+
+def check_ranges(cfg: Any, prefix: str = "") -> None:
+    """Check every field with range or choices metadata, recursively."""
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        path = prefix + f.name
+        rng = range_of(f)
+        if rng is not None:
+            rng.check(value, path)
+        choices = f.metadata.get(CHOICES)
+        if choices is not None and value not in choices:
+            allowed = ", ".join(str(c) for c in choices)
+            raise ConfigError(f"{path}: {value!r} is not allowed; expected one of {allowed}")
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            check_ranges(value, path + ".")
+
+
+# -- types -------------------------------------------------------------------------
 
 
 def _field_types(cls: type) -> dict[str, Any]:
@@ -24,38 +186,74 @@ def _field_types(cls: type) -> dict[str, Any]:
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
 
-def _strip_optional(tp: Any) -> Any:
+def _split_optional(tp: Any) -> tuple[Any, bool]:
+    """(type without None, whether None is allowed)."""
+    if tp is Any:
+        return tp, True
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if len(args) == 1:
-            return args[0]
-    return tp
+        args = typing.get_args(tp)
+        rest = [a for a in args if a is not type(None)]
+        nullable = len(rest) < len(args)
+        return (rest[0] if len(rest) == 1 else tp), nullable
+    return tp, False
 
 
-def _coerce(value: Any, tp: Any, path: str) -> Any:
+def _kind(value: Any) -> str:
+    names = {bool: "a boolean", str: "a string", list: "a list", dict: "a mapping"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _number(value: Any, tp: type, path: str) -> Any:
+    """An int or a finite float; booleans and other types are refused, naming `path`."""
+    want = "an integer" if tp is int else "a number"
+    x = value
+    if isinstance(value, str):
+        try:
+            x = int(value.strip()) if tp is int else float(value.strip())
+        except ValueError:
+            try:
+                x = float(value.strip())
+            except ValueError:
+                raise ConfigError(f"{path}: expected {want}, got {value!r}") from None
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{path}: expected {want}, got {_kind(value)} ({value!r})")
+    if isinstance(x, float) and not math.isfinite(x):
+        raise ConfigError(f"{path}: expected a finite number, got {x}")
+    if tp is int:
+        if isinstance(x, float) and not x.is_integer():
+            raise ConfigError(f"{path}: expected an integer, got {value!r}")
+        return int(x)
+    return float(x)
+
+
+def _coerce(value: Any, tp: Any, path: str, root: type) -> Any:
     """Convert a YAML value to the annotated type, or raise naming `path`."""
+    tp, nullable = _split_optional(tp)
     if value is None:
-        return None
-    tp = _strip_optional(tp)
+        if nullable:
+            return None
+        raise ConfigError(f"{path}: expected a value, got an empty one (null)")
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
-            raise ConfigError(f"{path}: expected a mapping, got {type(value).__name__}")
-        return from_dict(tp, value, prefix=path + ".")
+            raise ConfigError(f"{path}: expected a mapping (section), got {_kind(value)}")
+        return _build(tp, value, path + ".", root)  # type: ignore[arg-type]
     origin = typing.get_origin(tp)
     if origin in (list, tuple):
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{path}: expected a list, got {value!r}")
+            raise ConfigError(f"{path}: expected a list, got {_kind(value)} ({value!r})")
         args = typing.get_args(tp)
         inner = args[0] if args else Any
-        items = [_coerce(v, inner, f"{path}[{i}]") for i, v in enumerate(value)]
+        items = [_coerce(v, inner, f"{path}[{i}]", root) for i, v in enumerate(value)]
         return tuple(items) if origin is tuple else items
-    if origin is dict:
+    if origin is dict or tp is dict:
         if not isinstance(value, dict):
-            raise ConfigError(f"{path}: expected a mapping, got {value!r}")
-        return dict(value)
+            raise ConfigError(f"{path}: expected a mapping, got {_kind(value)} ({value!r})")
+        args = typing.get_args(tp)
+        inner = args[1] if len(args) == 2 else Any
+        return {k: _coerce(v, inner, f"{path}.{k}", root) for k, v in value.items()}
     if tp is bool:
         if isinstance(value, bool):
             return value
@@ -65,32 +263,74 @@ def _coerce(value: Any, tp: Any, path: str) -> Any:
             return False
         raise ConfigError(f"{path}: expected true/false, got {value!r}")
     if tp in (int, float):
-        try:
-            if tp is int and isinstance(value, float) and not value.is_integer():
-                raise ValueError
-            return tp(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{path}: expected {tp.__name__}, got {value!r}") from None
+        return _number(value, tp, path)
     if tp is str:
+        if isinstance(value, (dict, list)):
+            raise ConfigError(f"{path}: expected a string, got {_kind(value)} ({value!r})")
         return str(value)
     return value
 
 
-def from_dict(cls: type[T], data: dict[str, Any], prefix: str = "") -> T:
-    """Build dataclass `cls` from a nested dict; unknown keys raise `ConfigError`."""
+# -- building ----------------------------------------------------------------------
+
+
+def key_paths(cls: type, prefix: str = "") -> list[str]:
+    """Every key path of dataclass `cls` (sections and leaves), e.g. `train.lr`."""
+    out: list[str] = []
+    for name, tp in _field_types(cls).items():
+        out.append(prefix + name)
+        inner, _ = _split_optional(tp)
+        if dataclasses.is_dataclass(inner):
+            out.extend(key_paths(inner, prefix + name + "."))  # type: ignore[arg-type]
+    return out
+
+
+def _suggest(key: str, known: list[str], prefix: str, root: type) -> str:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {prefix}{close[0]}?"
+    leaves = {p: p.rsplit(".", 1)[-1] for p in key_paths(root)}
+    for cutoff in (1.0, 0.8):  # the same name, then a close one, in another section
+        close = [
+            p for p, leaf in leaves.items() if difflib.get_close_matches(key, [leaf], 1, cutoff)
+        ]
+        if close:
+            return f"; did you mean {close[0]}?"
+    where = f"under {prefix[:-1]}" if prefix else "at the top level"
+    return f"; known keys {where}: {', '.join(known)}"
+
+
+def _build(cls: type[T], data: Any, prefix: str, root: type) -> T:
     if not isinstance(data, dict):
-        raise ConfigError(f"{prefix or 'config'}: expected a mapping")
+        raise ConfigError(f"{prefix[:-1] or 'config'}: expected a mapping, got {_kind(data)}")
     types_ = _field_types(cls)
-    unknown = [k for k in data if k not in types_]
-    if unknown:
-        raise ConfigError(f"unknown config key '{prefix}{unknown[0]}'")
-    kwargs = {k: _coerce(v, types_[k], prefix + k) for k, v in data.items()}
+    for k in data:
+        if k not in types_:
+            hint = _suggest(str(k), list(types_), prefix, root)
+            raise ConfigError(f"unknown config key '{prefix}{k}'{hint}")
+    kwargs = {k: _coerce(v, types_[k], prefix + k, root) for k, v in data.items()}
     return cls(**kwargs)
+
+
+def from_dict(cls: type[T], data: dict[str, Any], prefix: str = "") -> T:
+    """Build dataclass `cls` from a nested dict: unknown keys, wrong types and values
+    outside a field's declared range raise `ConfigError` naming the key path."""
+    cfg = _build(cls, data, prefix, cls)
+    check_ranges(cfg, prefix)
+    return cfg
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
     """Plain nested dict of a dataclass config (YAML/JSON serialisable)."""
     return dataclasses.asdict(cfg)
+
+
+def _yaml_problem(e: yaml.YAMLError) -> str:
+    if isinstance(e, yaml.MarkedYAMLError) and e.problem:
+        mark = e.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        return f"{e.problem}{where}"
+    return " ".join(str(e).split())
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -100,26 +340,88 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
             raise ConfigError(f"override '{item}' is not of the form key.path=value")
         key, raw = item.split("=", 1)
         parts = key.strip().split(".")
+        if not all(parts):
+            raise ConfigError(f"override '{item}': empty key in '{key}'")
         node = data
         for p in parts[:-1]:
             node = node.setdefault(p, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"override '{key}': '{p}' is not a section")
-        node[parts[-1]] = yaml.safe_load(raw) if raw != "" else ""
+        try:
+            node[parts[-1]] = yaml.safe_load(raw) if raw != "" else ""
+        except yaml.YAMLError as e:
+            raise ConfigError(f"override '{item}': invalid value ({_yaml_problem(e)})") from None
     return data
 
 
+# -- files and presets -------------------------------------------------------------
+
+
+def list_presets() -> list[str]:
+    """Names of the shipped presets: `crnn`, `tiny`, ..., `synth/default`."""
+    root = configs_dir()
+    names = [p.relative_to(root).with_suffix("").as_posix() for p in root.rglob("*.y*ml")]
+    return sorted(names, key=lambda n: (n.count("/"), n))
+
+
+def _preset(spec: str) -> Path | None:
+    s = spec.strip().replace("\\", "/")
+    if "configs/" in s:
+        s = s.rsplit("configs/", 1)[1]
+    while s.startswith("./"):
+        s = s[2:]
+    for suffix in (".yaml", ".yml"):
+        s = s.removesuffix(suffix)
+    names = list_presets()
+    if s not in names and "/" not in s:
+        same = [n for n in names if n.rsplit("/", 1)[-1] == s]
+        s = same[0] if len(same) == 1 else s
+    if s not in names:
+        return None
+    root = configs_dir()
+    return next(p for p in (root / f"{s}.yaml", root / f"{s}.yml") if p.is_file())
+
+
+def resolve_config_path(spec: str | Path) -> Path:
+    """The config file `spec` names: the path itself when it is a file, else the shipped
+    preset of that name (`tiny`, `tiny.yaml`, `configs/tiny.yaml` typed from another
+    folder, `synth/default`), else a `ConfigError` listing the presets."""
+    p = Path(spec).expanduser()
+    if p.is_file():
+        return p
+    if p.is_dir():
+        raise ConfigError(f"config {p} is a folder, not a YAML file")
+    preset = _preset(str(spec))
+    if preset is not None:
+        return preset
+    raise ConfigError(
+        f"config file not found: {spec} (shipped presets: {', '.join(list_presets())})"
+    )
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping; errors name the file."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"config file not found: {p}")
+    """Read a YAML mapping from a file or preset name; every error names the file."""
+    p = resolve_config_path(path)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        if p.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{p}: not a YAML config file (over {MAX_CONFIG_BYTES} bytes)")
+        raw = p.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read config file ({e.strerror or e})") from None
+    if b"\x00" in raw:
+        raise ConfigError(f"{p}: not a YAML config file (binary content)")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not a YAML config file (not UTF-8 text)") from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        raise ConfigError(f"{p}: invalid YAML: {e}") from None
+        raise ConfigError(f"{p}: invalid YAML ({_yaml_problem(e)})") from None
+    if data is None:
+        return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{p}: top level must be a mapping")
+        raise ConfigError(f"{p}: a config file must be a mapping of keys, got {_kind(data)}")
     return data
 
 
@@ -133,18 +435,36 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The YAML mapping of `path` merged over its `base:` chain (each base relative to
+    the file naming it, or a preset name)."""
+    p = resolve_config_path(path)
+    chain: list[dict[str, Any]] = []
+    seen: set[Path] = set()
+    while True:
+        if p.resolve() in seen or len(seen) >= 16:
+            raise ConfigError(f"{p}: 'base:' files form a loop")
+        seen.add(p.resolve())
+        data = load_yaml(p)
+        base = data.pop("base", None)
+        chain.append(data)
+        if base is None:
+            break
+        if not isinstance(base, str) or not base.strip():
+            raise ConfigError(f"{p}: base: expected a file name, got {base!r}")
+        p = p.parent / base if (p.parent / base).is_file() else resolve_config_path(base)
+    merged: dict[str, Any] = {}
+    for data in reversed(chain):
+        merged = _merge(merged, data)
+    return merged
+
+
 def load_config(
     cls: type[T], path: str | Path | None = None, overrides: list[str] | None = None
 ) -> T:
-    """Defaults from `cls`, then the YAML file (which may name a `base:` preset file
-    relative to itself), then `--set` overrides."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        data = load_yaml(path)
-        base = data.pop("base", None)
-        if base:
-            base_path = (Path(path).parent / base).resolve()
-            data = _merge(load_yaml(base_path), data)
-            data.pop("base", None)
+    """Defaults from `cls`, then the YAML file or preset `path` (following its `base:`
+    files), then `--set` overrides; unknown keys, wrong types and out-of-range values
+    raise `ConfigError`."""
+    data = read_config_file(path) if path is not None else {}
     data = apply_overrides(data, list(overrides or []))
     return from_dict(cls, data)
