@@ -1,11 +1,18 @@
 """Shared CLI pieces: the two consoles, `Annotated` option aliases, error mapping,
 progress bars and table/JSON output. Commands stay thin: parse, call the library,
-print the returned value."""
+print the returned value.
+
+Importing this module also installs the help and usage-error conventions of every
+command (`install_cli_conventions`): flags show no value type, list options say how to
+repeat them, help text wraps to the terminal, and a usage error is one line on stderr
+naming the option (exit code 2, Typer's convention; library errors exit 1)."""
 
 from __future__ import annotations
 
 import functools
+import inspect
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -132,3 +139,111 @@ def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.4f}" if abs(v) <= 1.0 else f"{v:.2f}"
     return str(v)
+
+
+# -- help and usage-error conventions ----------------------------------------------
+
+
+def unwrap_help(text: str | None) -> str | None:
+    """Help text with the hard line breaks inside paragraphs joined, so the terminal
+    wraps it. Blank lines between paragraphs, `- ` list items, a `\\b` paragraph
+    (click's keep-as-is marker) and anything after `\\f` stay as they are."""
+    if not text:
+        return text
+    body, cut, tail = inspect.cleandoc(text).partition("\f")
+    paragraphs = []
+    for para in re.split(r"\n\s*\n", body.strip()):
+        if para.startswith("\b"):
+            paragraphs.append(para)
+            continue
+        lines: list[str] = []
+        for line in para.splitlines():
+            line = line.strip()
+            if lines and not line.startswith(("- ", "* ")):
+                lines[-1] += " " + line
+            else:
+                lines.append(line)
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs) + cut + tail
+
+
+def _repeat_hint(param: Any) -> str:
+    name = max(param.opts, key=len)
+    return f"Repeat {name} for each value."
+
+
+def tidy_command(cmd: Any) -> None:
+    """Apply the help conventions to a click command and its subcommands (idempotent)."""
+    if getattr(cmd, "_strtool_tidy", False):
+        return
+    cmd.help = unwrap_help(cmd.help)
+    cmd.short_help = unwrap_help(getattr(cmd, "short_help", None))
+    for param in cmd.params:
+        if getattr(param, "param_type_name", "") != "option" or not param.multiple:
+            continue
+        if _repeat_hint(param) not in (param.help or ""):
+            param.help = f"{(param.help or '').rstrip()} {_repeat_hint(param)}".strip()
+    for sub in getattr(cmd, "commands", {}).values():
+        tidy_command(sub)
+    cmd._strtool_tidy = True
+
+
+def _display_type(original: Callable[..., str | None]) -> Callable[..., str | None]:
+    """Typer's value-type column without `<bool>` on flags; `<str>` (not `<list[str]>`)
+    for options given once per value and for variadic arguments (shown as `NAME...`)."""
+
+    @functools.wraps(original)
+    def display(self: Any, ctx: Any) -> str | None:
+        if getattr(self, "is_flag", False) or getattr(self, "count", False):
+            return None
+        shown = original(self, ctx)
+        many = getattr(self, "multiple", False) or self.nargs != 1
+        if many and shown and shown.startswith("<list[") and shown.endswith("]>"):
+            shown = f"<{shown[6:-2].lower()}>"
+        return shown
+
+    return display
+
+
+def _format_help(original: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(original)
+    def format_help(self: Any, ctx: Any, formatter: Any) -> None:
+        tidy_command(self)
+        original(self, ctx, formatter)
+
+    return format_help
+
+
+def usage_error(exc: Any) -> None:
+    """A click usage error as one line on stderr: the message (naming the option) and
+    where to find help. The caller exits with the error's code (2)."""
+    if type(exc).__name__ == "NoArgsIsHelpError":  # help was printed instead
+        return
+    message = " ".join(str(exc.format_message()).split())
+    ctx = getattr(exc, "ctx", None)
+    hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    err_console.print(f"[bold red]error:[/] {escape(message + hint)}", highlight=False)
+
+
+def install_cli_conventions() -> None:
+    """Install the conventions above into Typer (once per process). Typer offers no
+    setting for them, so its help formatter and usage-error printer are wrapped."""
+    import typer.core as tcore
+
+    if getattr(tcore, "_strtool_conventions", False):
+        return
+    for cls in (tcore.TyperOption, tcore.TyperArgument):
+        if hasattr(cls, "display_type_rich"):
+            cls.display_type_rich = _display_type(cls.display_type_rich)  # type: ignore[method-assign]
+    for cls in (tcore.TyperCommand, tcore.TyperGroup):
+        cls.format_help = _format_help(cls.format_help)  # type: ignore[method-assign]
+    try:
+        from typer import rich_utils
+    except ImportError:  # pragma: no cover - rich is a dependency
+        pass
+    else:
+        rich_utils.rich_format_error = usage_error
+    tcore._strtool_conventions = True  # type: ignore[attr-defined]
+
+
+install_cli_conventions()

@@ -37,13 +37,13 @@ synth_app = typer.Typer(
 OutOpt = Annotated[Path, typer.Option("--output", "-o", help="LMDB folder to create.")]
 FontsOpt = Annotated[
     list[Path] | None,
-    typer.Option("--fonts", help="Font files or folders (repeatable; default: shipped fonts)."),
+    typer.Option("--fonts", help="Font files or folders (default: shipped fonts)."),
 ]
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Synth YAML (see configs/synth/default.yaml).")
 ]
 SetOpt = Annotated[
-    list[str] | None, typer.Option("--set", help="Config override key.path=value (repeatable).")
+    list[str] | None, typer.Option("--set", help="Config override key.path=value.")
 ]
 ShardOpt = Annotated[
     str | None, typer.Option("--shard", help="k/n: render the k-th contiguous part of n.")
@@ -94,7 +94,7 @@ def words_cmd(
     overrides: SetOpt = None,
     corpus: Annotated[
         list[Path] | None,
-        typer.Option("--corpus", help="Text file, one entry per line (repeatable)."),
+        typer.Option("--corpus", help="Text file, one entry per line."),
     ] = None,
     bg_dir: Annotated[
         Path | None, typer.Option("--bg-dir", help="Folder of background images.")
