@@ -247,3 +247,13 @@ def install_cli_conventions() -> None:
 
 
 install_cli_conventions()
+
+
+def warn_interrupted(partial: Path) -> None:
+    """After Ctrl-C in a resumable command: where the finished part is and how to go
+    on (or that nothing was kept, before the first checkpoint)."""
+    if partial.exists():
+        warn(f"interrupted: the finished part is kept in {partial}; "
+             "run the same command with --resume to continue")  # fmt: skip
+    else:
+        warn("interrupted before the first checkpoint: nothing was kept")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +19,7 @@ from strtool.cli.common import (
     print_table,
 )
 from strtool.errors import InputError
+from strtool.outputs import Kind, atomic_write_text, check_replaceable, text_kind
 from strtool.synth.coverage import (
     CoverageRow,
     Missing,
@@ -51,19 +50,35 @@ def _targets(langs: str | None, charset: Path | None) -> list[tuple[str, list[st
     return [(lang, lang_entries(lang), LANG_SCRIPT.get(lang)) for lang in resolve_langs(langs)]
 
 
+_MISSING_HEADER = "font\tlang\tchar\tcodepoints\treason"
+
+
+def _missing_json_problem(path: Path) -> str | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return "it is not JSON"
+    if isinstance(data, list) and all(isinstance(d, dict) and "reason" in d for d in data):
+        return None
+    return "it is not a list of uncovered entries"
+
+
+def _missing_kind(path: Path) -> Kind:
+    """What `--missing` writes (and so may replace): TSV with our header, or JSON."""
+    if path.suffix.lower() == ".json":
+        return Kind("a --missing JSON written by strtool", _missing_json_problem)
+    return text_kind("a --missing TSV written by strtool", _MISSING_HEADER)
+
+
 def _write_missing(path: Path, missing: list[Missing]) -> None:
     """Uncovered entries as TSV (or JSON for a `.json` path), written atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".json":
         text = json.dumps([m.to_dict() for m in missing], ensure_ascii=False, indent=1) + "\n"
     else:
-        lines = ["font\tlang\tchar\tcodepoints\treason"]
+        lines = [_MISSING_HEADER]
         lines += [f"{m.font}\t{m.lang}\t{m.char}\t{m.codepoints}\t{m.reason}" for m in missing]
         text = "\n".join(lines) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    atomic_write_text(path, text)
 
 
 @fonts_app.command("check")
@@ -85,7 +100,11 @@ def check(
     quiet: QuietOpt = False,
 ) -> None:
     """Coverage of charsets by fonts: a character counts only when it is in the cmap
-    and HarfBuzz shapes it without .notdef, dotted circle or empty glyph."""
+    and HarfBuzz shapes it without .notdef, dotted circle or empty glyph. --missing
+    replaces only a file it wrote before (same TSV header, or a JSON list)."""
+    if missing is not None:
+        inputs = [*fonts, *([charset] if charset else [])]
+        check_replaceable(missing, _missing_kind(missing), inputs)
     faces = discover_fonts(fonts)
     targets = _targets(langs, charset)
     rows: list[CoverageRow] = []

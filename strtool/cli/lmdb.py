@@ -23,12 +23,14 @@ from strtool.cli.common import (
     print_json,
     print_table,
     warn,
+    warn_interrupted,
 )
 from strtool.data import inspect as insp
 from strtool.data.build import DEFAULT_WORKERS, ISSUE_KINDS
 from strtool.data.build import make_lmdb as build_lmdb
 from strtool.data.lmdb_io import partial_path
 from strtool.data.lmdb_tools import export, merge
+from strtool.outputs import check_replaceable
 
 lmdb_app = typer.Typer(help="Inspect, validate, export and merge STR LMDBs.", no_args_is_help=True)
 
@@ -93,6 +95,10 @@ def make_lmdb(
     compat: Annotated[
         str | None, typer.Option("--compat", help="'cll': convert CLL-STR labels.")
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Skip labels with suspicious characters (else flagged)."),
+    ] = False,
     resume: ResumeOpt = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -100,8 +106,12 @@ def make_lmdb(
     """Build an LMDB from tsv `path<TAB>label[<TAB>lang]` or MLT `image,Script,text`
     gt (or from an LMDB).
 
-    Bad samples (missing/corrupt image, empty label, malformed line) are skipped and
-    listed in <output>.report.json. The optional tsv lang column is a language code
+    Bad samples (missing, empty, truncated or non-image file, an image that does not
+    decode with --check, empty label, malformed line, an image listed again: the
+    first line wins) are skipped and listed in <output>.report.json. Labels with
+    control, bidi, zero-width or replacement characters are flagged there (with
+    --strict: skipped). --overwrite replaces only an LMDB strtool wrote, never one
+    holding the input. The optional tsv lang column is a language code
     or group name (ARA is stored as ar, as with --lang); any other tab in a tsv line
     makes it malformed (except with --compat cll, which has no lang column). --lang
     names one language or group and tags the samples without a language of their
@@ -117,12 +127,10 @@ def make_lmdb(
             result = build_lmdb(
                 source, output, fmt=fmt, images=images, lang=lang, check=check,
                 workers=workers, overwrite=overwrite, compat=compat, progress=bar,
-                resume=resume,
+                resume=resume, strict=strict,
             )  # fmt: skip
     except KeyboardInterrupt:
-        if partial.exists():
-            warn(f"interrupted: the finished part is kept in {partial}; "
-                 "run the same command with --resume to continue")  # fmt: skip
+        warn_interrupted(partial)
         raise
     if json_out:
         print_json(result.to_dict())
@@ -131,12 +139,14 @@ def make_lmdb(
         (f"skipped: {k}", result.skipped[k]) for k in ISSUE_KINDS
     ]
     rows += [("filtered by --lang", result.filtered)] if result.filtered else []
+    rows += [("flagged: suspicious_label (written)", len(result.flagged))]
     rows += [(f"lang {k}", v) for k, v in result.langs.items()]
     print_table(rows, ["", "samples"], title=f"{result.output} ({result.format})")
-    for issue in result.issues[:10]:
+    shown = result.issues + result.flagged
+    for issue in shown[:10]:
         warn(f"{issue.source}:{issue.line}: {issue.kind}: {issue.message}")
-    if len(result.issues) > 10:
-        warn(f"... {len(result.issues) - 10} more")
+    if len(shown) > 10:
+        warn(f"... {len(shown) - 10} more")
     info(f"report: {result.report}", quiet)
 
 
@@ -154,9 +164,12 @@ def info_cmd(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Counts, languages, label lengths and charset coverage (with --lang)."""
+    """Counts, languages, label lengths and charset coverage (with --lang).
+    --grid replaces only a contact sheet strtool wrote."""
     if unit not in ("codepoint", "grapheme"):
         raise fail(f"--unit must be codepoint or grapheme, got '{unit}'")
+    if grid is not None:
+        check_replaceable(grid, "sheet", [path])
     res = insp.info(path, lang, unit)  # type: ignore[arg-type]
     if grid is not None:
         insp.contact_sheet(path, grid, n=grid_n, shuffle=shuffle, seed=seed, font=font)
@@ -181,21 +194,30 @@ def info_cmd(
 @handle_errors
 def validate_cmd(
     path: Annotated[Path, typer.Argument(help="LMDB folder.")],
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Also fail on flagged (suspicious) labels.")
+    ] = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Check every key and decode every image; exit 1 when problems are found.
-    A progress bar with rate goes to stderr (not with -q)."""
+    Labels with control, bidi, zero-width or replacement characters are listed as
+    flagged (exit 1 only with --strict). A progress bar goes to stderr (not with -q)."""
     with _Bar("validate", quiet) as bar:
         problems = insp.validate(path, progress=bar)
+    errors = [p for p in problems if p.kind == "error"]
+    flags = [p for p in problems if p.kind != "error"]
     if json_out:
         print_json({"path": str(path), "problems": [p.__dict__ for p in problems]})
     elif problems:
-        print_table([(p.index, p.key, p.message) for p in problems], ["sample", "key", "problem"])
+        rows = [(p.index, p.key, p.kind, p.message) for p in problems]
+        print_table(rows, ["sample", "key", "kind", "problem"])
     else:
         print_table([("problems", 0)], ["", ""], title=f"{path}: OK")
-    if problems:
-        raise fail(f"{path}: {len(problems)} problem(s)")
+    if errors or (strict and flags):
+        raise fail(f"{path}: {len(errors)} problem(s), {len(flags)} flagged label(s)")
+    if flags:
+        warn(f"{path}: {len(flags)} flagged label(s) (suspicious characters)")
 
 
 @lmdb_app.command("export")
@@ -212,7 +234,9 @@ def export_cmd(
     gt.txt lines are `images/<file><TAB><label>`, plus `<TAB><lang>` when the sample
     has a language tag, so export -> make-lmdb keeps images, labels and languages.
     Labels with a tab or line break are skipped; tags that are not a known language
-    code or group are left out; both are listed on stderr."""
+    code or group are left out; both are listed on stderr. --overwrite replaces only
+    an export folder strtool wrote (.strtool.json, gt.txt, images/), never one holding
+    the input."""
     with _Bar("export", quiet) as bar:
         res = export(path, out_dir, overwrite, progress=bar)
     for idx, why in res.skipped:
@@ -237,10 +261,23 @@ def merge_cmd(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Concatenate LMDBs, keeping languages; meta records the sources."""
+    """Concatenate LMDBs, keeping languages; meta records the sources.
+
+    An input given twice is refused. A sample whose image bytes repeat a sample of an
+    earlier input is kept, and counted and listed on stderr (with both labels when
+    they differ)."""
     with _Bar("merge", quiet) as bar:
-        langs = merge(output, inputs, overwrite, progress=bar)
+        res = merge(output, inputs, overwrite, progress=bar)
+    for d in res.duplicates[:10]:
+        what = f"other label {d.label!r} (there {d.first_label!r})" if d.conflict else "same label"
+        warn(f"{d.input}:{d.index}: duplicate of {d.first_input}:{d.first_index}, {what}")
+    if res.duplicate_count:
+        warn(f"{res.duplicate_count} sample(s) repeat an image of an earlier input "
+             f"({res.conflict_count} with another label); kept")  # fmt: skip
     if json_out:
-        print_json({"output": str(output), "samples": sum(langs.values()), "langs": langs})
+        print_json({"output": str(output), "samples": res.samples, "langs": res.langs,
+                    "duplicates": res.duplicate_count, "conflicts": res.conflict_count,
+                    "duplicate_list": [d.__dict__ for d in res.duplicates]})  # fmt: skip
     else:
-        print_table(list(langs.items()), ["lang", "samples"], title=str(output))
+        rows = list(res.langs.items()) + [("duplicates (kept)", res.duplicate_count)]
+        print_table(rows, ["lang", "samples"], title=str(output))

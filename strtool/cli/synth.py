@@ -22,9 +22,12 @@ from strtool.cli.common import (
     print_json,
     print_table,
     warn,
+    warn_interrupted,
 )
 from strtool.config import load_config
 from strtool.data.inspect import contact_sheet
+from strtool.data.lmdb_io import partial_path
+from strtool.outputs import check_output, check_replaceable
 from strtool.synth.config import SynthConfig
 from strtool.synth.pipeline import Report, parse_shard
 
@@ -34,7 +37,10 @@ synth_app = typer.Typer(
     no_args_is_help=True,
 )
 
-OutOpt = Annotated[Path, typer.Option("--output", "-o", help="LMDB folder to create.")]
+OutOpt = Annotated[
+    Path,
+    typer.Option("--output", "-o", help="LMDB folder to create (--overwrite: only one of ours)."),
+]
 FontsOpt = Annotated[
     list[Path] | None,
     typer.Option("--fonts", help="Font files or folders (default: shipped fonts)."),
@@ -64,6 +70,18 @@ def _progress_cb(progress: Any, label: str) -> Callable[[int, int], None]:
         progress.update(task[0], completed=done, total=total, rate=rate)
 
     return cb
+
+
+def _check_outputs(
+    output: Path, grid: Path | None, overwrite: bool, inputs: list[Path | None]
+) -> None:
+    """Refuse bad outputs before any work: an output that is or holds an input, an
+    existing output without --overwrite or not made by strtool, a --grid file that is
+    not a contact sheet strtool wrote."""
+    ins = [p for p in inputs if p is not None]
+    check_output(output, "lmdb", ins, overwrite)
+    if grid is not None:
+        check_replaceable(grid, "sheet", ins)
 
 
 def _finish(report: Report, grid: Path | None, json_out: bool, quiet: bool) -> None:
@@ -113,13 +131,18 @@ def words_cmd(
     An interrupted run keeps its finished part; the same command with --resume continues."""
     from strtool.synth.words import synth_words
 
+    _check_outputs(output, grid, overwrite, [config, bg_dir, *(corpus or []), *(fonts or [])])
     cfg = load_config(SynthConfig, config, list(overrides or []))
-    with make_progress(quiet) as progress:
-        report = synth_words(
-            output, num, langs, cfg, fonts, seed, workers, parse_shard(shard), height,
-            list(corpus or []), bg_dir, overwrite, _progress_cb(progress, "synth words"),
-            resume=resume,
-        )  # fmt: skip
+    try:
+        with make_progress(quiet) as progress:
+            report = synth_words(
+                output, num, langs, cfg, fonts, seed, workers, parse_shard(shard), height,
+                list(corpus or []), bg_dir, overwrite, _progress_cb(progress, "synth words"),
+                resume=resume,
+            )  # fmt: skip
+    except KeyboardInterrupt:
+        warn_interrupted(partial_path(output))
+        raise
     _finish(report, grid, json_out, quiet)
 
 
@@ -146,10 +169,15 @@ def chars_cmd(
     the subtype in `type-%09d`."""
     from strtool.synth.chars import synth_chars
 
+    _check_outputs(output, grid, overwrite, [config, *(fonts or [])])
     cfg = load_config(SynthConfig, config, list(overrides or []))
-    with make_progress(quiet) as progress:
-        report = synth_chars(
-            output, langs, per_char, cfg, fonts, seed, size, workers, parse_shard(shard),
-            overwrite, _progress_cb(progress, "synth chars"), resume=resume,
-        )  # fmt: skip
+    try:
+        with make_progress(quiet) as progress:
+            report = synth_chars(
+                output, langs, per_char, cfg, fonts, seed, size, workers, parse_shard(shard),
+                overwrite, _progress_cb(progress, "synth chars"), resume=resume,
+            )  # fmt: skip
+    except KeyboardInterrupt:
+        warn_interrupted(partial_path(output))
+        raise
     _finish(report, grid, json_out, quiet)

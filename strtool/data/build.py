@@ -1,8 +1,15 @@
 """`make_lmdb`: build an STR LMDB from a gt file, a folder or another LMDB.
 
 Samples that cannot be used are skipped and listed, never dropped silently. Kinds:
-`missing` (image file absent), `corrupt` (empty file, or does not decode with
-`check=True`), `empty_label` (empty after normalisation), `malformed` (bad gt line).
+`missing` (image file absent), `corrupt` (empty file, not an image by its header, or
+visibly truncated: `imgcheck.header_problem`, always; does not decode with
+`check=True`), `empty_label` (empty after normalisation), `malformed` (bad gt line),
+`duplicate` (a later line naming an image already listed: the first line wins, see
+`gt_formats.mark_duplicates`), `suspicious_label` (only with `strict=True`).
+Labels with invisible or broken characters (`strtool.text.suspicious`: controls,
+U+FFFD, bidi controls, zero-width spaces, BOM, stray joiners) are written but
+**flagged**: listed under `flagged` in the report and counted in the summary;
+`strict=True` skips them instead.
 Samples with a language of their own (MLT Script, tsv language column, `lang-*` key)
 keep it as their tag; `--lang` tags the others. Samples whose group is outside `--lang`
 are not issues; they are counted as `filtered` (their images are not read). Images are
@@ -10,13 +17,16 @@ read and checked by `workers` processes (0: as many as there are idle cores; see
 `build_prep`). The
 report (`<output>.report.json`) lists every issue with its gt file and line. The LMDB
 is written atomically (see `LmdbWriter`); if no sample is usable, nothing is written
-and `DataError` is raised.
+and `DataError` is raised. The output and its report are replaced only with
+`overwrite`, only when they are an LMDB / report strtool wrote, and never when the
+output is or contains the source, the gt file or the image root
+(`strtool.outputs.check_output`).
 
 Resume: the build fills `<output>.partial` and checkpoints after every chunk of
 `build_prep.CHUNK` entries (samples, counts and issues in one transaction). If the run
 is interrupted (an exception, Ctrl-C, a killed process), the folder stays;
 `resume=True` checks that the input is the same (source path, size and modification
-time, format, entry count, --lang, --check, --compat) and continues after the last
+time, format, entry count, --lang, --check, --strict, --compat) and continues after the last
 checkpoint, giving the same LMDB and report as an uninterrupted build. Without
 `resume`, an existing `.partial` is an error unless `overwrite` starts again.
 """
@@ -24,7 +34,6 @@ checkpoint, giving the same LMDB and report as an uninterrupted build. Without
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -36,12 +45,15 @@ from strtool.data.build_prep import BuildIssue, Rules, group_tag, prepared_chunk
 from strtool.data.cll import COMPAT
 from strtool.data.lmdb_io import LmdbReader, LmdbWriter
 from strtool.errors import DataError, InputError
+from strtool.outputs import atomic_write_text, check_output, check_replaceable
 from strtool.text.langs import GROUPS, lang_group, resolve_langs
 
 __all__ = ["BuildIssue", "BuildResult", "DEFAULT_WORKERS", "ISSUE_KINDS", "group_tag"]
 __all__ += ["make_lmdb", "tag_for"]
 
-ISSUE_KINDS: tuple[str, ...] = ("missing", "corrupt", "empty_label", "malformed")
+ISSUE_KINDS: tuple[str, ...] = (
+    "missing", "corrupt", "empty_label", "malformed", "duplicate", "suspicious_label",
+)  # fmt: skip
 #: Processes that read and check images: 0 = auto (`build_prep.auto_workers`: idle
 #: cores by load average, at most 4), 1 = this process only.
 DEFAULT_WORKERS = 0
@@ -61,11 +73,13 @@ class BuildResult:
     filtered: int = 0
     langs: dict[str, int] = field(default_factory=dict)
     issues: list[BuildIssue] = field(default_factory=list)
+    #: Written samples whose label has suspicious characters (not with `strict`).
+    flagged: list[BuildIssue] = field(default_factory=list)
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the content of the report file)."""
-        d = asdict(self)
+        d = {"tool": "strtool", **asdict(self)}
         d["output"], d["report"] = str(self.output), str(self.report)
         return d
 
@@ -93,9 +107,9 @@ def _entries(source: Path, fmt: str, images: Path | None, compat: str | None):
         raise InputError(f"--images {images}: not a folder")
     fmt = gtf.detect_format(gt) if fmt == "auto" else fmt
     if fmt == "tsv":
-        return fmt, list(gtf.parse_tsv(gt, root, allow_tabs=compat == "cll"))
+        return fmt, gtf.mark_duplicates(list(gtf.parse_tsv(gt, root, allow_tabs=compat == "cll")))
     if fmt == "mlt":
-        return fmt, list(gtf.parse_mlt(gt, root))
+        return fmt, gtf.mark_duplicates(list(gtf.parse_mlt(gt, root)))
     raise InputError(f"unknown gt format '{fmt}' (use one of {', '.join(gtf.FORMATS)})")
 
 
@@ -125,6 +139,7 @@ def make_lmdb(
     compat: str | None = None,
     progress: Progress | None = None,
     resume: bool = False,
+    strict: bool = False,
 ) -> BuildResult:
     """Build the LMDB `output` from `source` (gt file, folder with a gt file, or an
     LMDB) and write `<output>.report.json`. See the module docstring for the rules."""
@@ -133,22 +148,26 @@ def make_lmdb(
     if compat is not None and compat not in COMPAT:
         raise InputError(f"unknown --compat '{compat}' (known: {', '.join(COMPAT)})")
     allowed = {lang_group(x) for x in resolve_langs(lang)} if lang else None
-    if output.exists() and not overwrite:
-        raise InputError(f"{output} exists (use --overwrite to replace it)")
     if not source.exists():
         raise InputError(f"{source}: no such gt file, folder or LMDB")
+    inputs = [source, *([Path(images)] if images else [])]
+    report = output.with_name(output.name + ".report.json")
+    check_output(output, "lmdb", inputs, overwrite)
+    check_replaceable(report, "report", inputs)
     if fmt == "lmdb" or (source.is_dir() and (source / "data.mdb").exists()):
         fmt, total, items = "lmdb", len(LmdbReader(source)), None
     else:
         fmt, items = _entries(source, fmt, Path(images) if images else None, compat)
         total = len(items)
-    rules = Rules(check, compat, frozenset(allowed) if allowed else None)
+    rules = Rules(check, compat, frozenset(allowed) if allowed else None, strict=strict)
     rules = replace(rules, tag=_default_tag(lang, fmt, items))
-    report = output.with_name(output.name + ".report.json")
     result = BuildResult(output=output, report=report, format=fmt)
     meta = {"source": str(source), "format": fmt, "compat": compat, "lang": lang}
     job = _fingerprint(source, fmt, total, lang, check, compat)
-    writer = LmdbWriter(output, overwrite=overwrite, meta=meta, job=job, resume=resume)
+    if strict:  # older partial builds have no such key: only stored when set
+        job["strict"] = True
+    writer = LmdbWriter(output, overwrite=overwrite, meta=meta, job=job, resume=resume,
+                        inputs=inputs)  # fmt: skip
     start = _restore(writer, result) if writer.state else 0
     chunks = prepared_chunks(items if items is not None else source, total, rules, workers,
                              start=start)  # fmt: skip
@@ -182,8 +201,9 @@ def _restore(writer: LmdbWriter, result: BuildResult) -> int:
     state = writer.state or {}
     result.skipped.update(state["skipped"])
     result.filtered = state["filtered"]
-    for raw in writer.parts().values():
-        result.issues.extend(BuildIssue(**d) for d in json.loads(raw))
+    for name, raw in writer.parts().items():
+        found = [BuildIssue(**d) for d in json.loads(raw)]
+        (result.flagged if name.startswith("flag-") else result.issues).extend(found)
     return int(state["done"])
 
 
@@ -197,19 +217,22 @@ def _write(chunks, writer: LmdbWriter, result: BuildResult, total, progress) -> 
             for issue in prepared.issues:
                 result.skipped[issue.kind] += 1
             result.issues.extend(prepared.issues)
+            result.flagged.extend(prepared.flags)
             state = {"done": done, "skipped": result.skipped, "filtered": result.filtered}
             parts = {}
-            if prepared.issues:
-                rows = [asdict(x) for x in prepared.issues]
-                parts[f"{done:012d}"] = json.dumps(rows, ensure_ascii=False).encode("utf-8")
+            for prefix, found in (("", prepared.issues), ("flag-", prepared.flags)):
+                if found:
+                    rows = json.dumps([asdict(x) for x in found], ensure_ascii=False)
+                    parts[f"{prefix}{done:012d}"] = rows.encode("utf-8")
             writer.checkpoint(state, parts)
             if progress:
                 progress(done, total)
-    except BaseException:
-        writer.suspend()
+    except BaseException as e:
+        writer.suspend(e)
         raise
     result.written, result.langs = writer.count, dict(sorted(writer.langs.items()))
     writer.meta["skipped"] = dict(result.skipped)
+    writer.meta["flagged"] = len(result.flagged)
     if writer.count == 0:
         writer.abort()
     else:
@@ -225,7 +248,4 @@ def _summary(result: BuildResult) -> str:
 
 def _write_report(result: BuildResult) -> None:
     """Write the report JSON atomically next to the output."""
-    tmp = result.report.with_name(result.report.name + f".tmp-{os.getpid()}")
-    tmp.parent.mkdir(parents=True, exist_ok=True)
-    tmp.write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, result.report)
+    atomic_write_text(result.report, json.dumps(result.to_dict(), ensure_ascii=False, indent=1))

@@ -4,8 +4,10 @@ processes.
 
 Per entry, in this order: a gt issue stays an issue; a sample whose group is outside
 `--lang` is `filtered` (its image is not read); the image is read (`missing`) and
-checked (`corrupt`); the label is converted (`--compat`) and normalised
-(`empty_label`); the tag is the sample's own language (tsv language column, MLT Script,
+checked (`corrupt`: `imgcheck.header_problem`, or the full decode with `--check`);
+the label is converted (`--compat`) and normalised (`empty_label`) and checked for
+suspicious characters (`strtool.text.suspicious`: flagged, or with `--strict` skipped
+as `suspicious_label`); the tag is the sample's own language (tsv language column, MLT Script,
 `lang-*` key of a source LMDB) or else the `--lang` tag.
 
 With `workers` > 1 the chunks are prepared by a process pool (fork where available, so
@@ -29,6 +31,7 @@ from strtool.data.imgcheck import image_problem
 from strtool.data.lmdb_io import LmdbReader, image_key
 from strtool.text.langs import GROUPS
 from strtool.text.normalize import normalize_label
+from strtool.text.suspicious import describe, find_suspicious
 
 #: Entries per chunk (one task for a worker process).
 CHUNK = 256
@@ -56,15 +59,18 @@ class Rules:
     compat: str | None = None
     allowed: frozenset[str] | None = None
     tag: str | None = None
+    strict: bool = False
 
 
 @dataclass
 class Prepared:
     """One prepared chunk: samples `(image, label, lang)` in order, issues in order,
-    and the number of samples filtered by `--lang`."""
+    flagged (written) samples with suspicious labels, and the number of samples
+    filtered by `--lang`."""
 
     samples: list[tuple[bytes, str, str | None]] = field(default_factory=list)
     issues: list[BuildIssue] = field(default_factory=list)
+    flags: list[BuildIssue] = field(default_factory=list)
     filtered: int = 0
 
 
@@ -153,6 +159,14 @@ class Preparer:
         if not label:
             out.issues.append(BuildIssue("empty_label", src, line, image, "empty label"))
             return
+        found = find_suspicious(label)
+        if found:
+            why = f"label {label!r}: {describe(found)}"
+            issue = BuildIssue("suspicious_label", src, line, image, why)
+            if self.rules.strict:
+                out.issues.append(issue)
+                return
+            out.flags.append(issue)
         out.samples.append((data, label, own or self.rules.tag))
 
 

@@ -16,6 +16,10 @@ Both are read as UTF-8 with an optional BOM; `\\r\\n` endings are accepted; blan
 lines are ignored. Image paths are relative to the image root (by default the folder
 of the gt file) unless absolute. Parsing never raises for a bad line: it yields a
 `GtIssue` with the file and 1-based line number instead.
+
+Duplicates (`mark_duplicates`): when several lines name the same image file (same
+path after normalisation), the **first line wins** and every later one becomes a
+`duplicate` issue naming the first line and saying whether the labels conflict.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from pathlib import Path
 
 from strtool.errors import InputError, UnknownLanguageError
 from strtool.text.langs import GROUPS, LANG_SCRIPT, lang_group, resolve_group
+from strtool.text.normalize import normalize_label
 
 FORMATS: tuple[str, ...] = ("auto", "tsv", "mlt", "lmdb")
 #: MLT 'Script' values that carry no language.
@@ -174,3 +179,24 @@ def parse_mlt(path: Path, root: Path | None = None):
                 yield GtIssue("malformed", src, n, f"unknown Script '{key}'", rel)
                 continue
         yield GtEntry(_resolve(root, rel), label, group, src, n)
+
+
+def mark_duplicates(items: list[GtEntry | GtIssue]) -> list[GtEntry | GtIssue]:
+    """`items` with every entry whose image an earlier entry already names replaced by
+    a `duplicate` `GtIssue` (first line wins; the message names it and says whether
+    the labels differ after normalisation)."""
+    first: dict[str, GtEntry] = {}
+    out: list[GtEntry | GtIssue] = []
+    for e in items:
+        if isinstance(e, GtEntry):
+            key = os.path.normpath(e.image)
+            seen = first.setdefault(key, e)
+            if seen is not e:
+                if normalize_label(seen.label) == normalize_label(e.label):
+                    why = f"same image and label as line {seen.line}"
+                else:
+                    why = f"same image as line {seen.line}, other label (kept {seen.label!r})"
+                out.append(GtIssue("duplicate", e.source, e.line, why, e.image))
+                continue
+        out.append(e)
+    return out

@@ -3,6 +3,7 @@ sheet of samples (`contact_sheet`)."""
 
 from __future__ import annotations
 
+import io
 import os
 import random
 from collections import Counter
@@ -11,15 +12,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
 from strtool.data.decode import decode_image
 from strtool.data.imgcheck import image_problem
 from strtool.data.lmdb_io import LmdbReader, image_key, label_key
 from strtool.errors import DataError, FontError
+from strtool.outputs import PNG_SOFTWARE, atomic_write_bytes, check_replaceable
 from strtool.paths import fonts_dir
 from strtool.text.normalize import Unit, nfc, unit_length
 from strtool.text.script import detect_group
+from strtool.text.suspicious import describe, find_suspicious
 
 #: Upper bounds of the label-length histogram bins (in units); the last bin is open.
 LENGTH_BINS: tuple[int, ...] = (1, 2, 3, 4, 8, 16, 25, 32, 64)
@@ -113,11 +116,14 @@ def coverage(labels: list[str], chars: Counter[str], langs: str, top: int = 20) 
 
 @dataclass
 class Problem:
-    """One integrity problem: 1-based sample index (0 = whole LMDB), key, message."""
+    """One integrity problem: 1-based sample index (0 = whole LMDB), key, message and
+    kind: `error` (broken) or `flag` (a label with suspicious characters, see
+    `strtool.text.suspicious`: usable, but probably not what the image shows)."""
 
     index: int
     key: str
     message: str
+    kind: str = "error"
 
 
 def validate(
@@ -126,7 +132,8 @@ def validate(
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Problem]:
     """Check that every key is present and every image decodes; labels must be UTF-8,
-    non-empty and NFC. Returns the problems (at most `max_problems`); `progress(done,
+    non-empty and NFC; labels with suspicious characters are flagged (kind `flag`).
+    Returns the problems (at most `max_problems`); `progress(done,
     total)` is called every 1,000 samples and at the end."""
     reader = LmdbReader(path)
     problems: list[Problem] = []
@@ -159,6 +166,9 @@ def _sample_problems(reader: LmdbReader, i: int) -> list[Problem]:
             out.append(Problem(i, label_key(i).decode(), "empty label"))
         elif nfc(text) != text:
             out.append(Problem(i, label_key(i).decode(), "label is not NFC"))
+        if found := find_suspicious(text):
+            why = f"suspicious label {text!r}: {describe(found)}"
+            out.append(Problem(i, label_key(i).decode(), why, "flag"))
     return out  # lang-* keys are optional per sample (untagged samples have none)
 
 
@@ -215,7 +225,10 @@ def contact_sheet(
     font: str | Path | None = None,
 ) -> Path:
     """Write a PNG grid of `n` samples (first ones, or random with `seed`), each image
-    scaled to 48 px high above its label. Written atomically; returns `out`."""
+    scaled to 48 px high above its label. Written atomically; an existing `out` is
+    replaced only when it is a contact sheet strtool wrote (PNG text chunk
+    `Software: strtool`); returns `out`."""
+    check_replaceable(out, "sheet", [path])
     reader = LmdbReader(path)
     idx = list(range(len(reader)))
     idx = random.Random(seed).sample(idx, min(n, len(idx))) if shuffle else idx[:n]
@@ -235,9 +248,8 @@ def contact_sheet(
             draw.text((x + 4, y + 2), "(corrupt image)", fill="red")
         label = reader.label(i)
         draw.text((x + 4, y + img_h), f"{i + 1}: {label}", fill="black", font=fonts.get(label))
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + f".tmp-{os.getpid()}.png")
-    sheet.save(tmp)
-    os.replace(tmp, out)
-    return out
+    info = PngImagePlugin.PngInfo()
+    info.add_text(*PNG_SOFTWARE)
+    buf = io.BytesIO()
+    sheet.save(buf, "PNG", pnginfo=info)
+    return atomic_write_bytes(out, buf.getvalue())

@@ -9,14 +9,20 @@ Keys (all values bytes):
 - `meta` (optional, strtool): JSON object (source, languages, normalisation, unit,
   tool and version, counts).
 
-The reader accepts LMDBs written by other tools, which lack `lang-*` and `meta`.
-The writer fills a temporary directory `<path>.tmp-<pid>` and renames it onto `path`
-only on a successful `close()`, so an interrupted run never leaves an LMDB that looks
-complete. A resumable writer (`job=...`, see `make_lmdb`) fills `partial_path(path)`
-and keeps it when interrupted: `checkpoint(state)` commits the pending samples together
-with a `strtool-progress` record (and `strtool-part-*` records of the caller) in one
-transaction, and a later writer of the same job with `resume=True` continues from the
-last checkpoint. `close()` deletes these records.
+The reader accepts LMDBs written by other tools, which lack `lang-*` and `meta`. The
+writer fills a temporary folder beside `path` (`strtool.outputs.new_temp_dir`) and
+swaps it onto `path` only on a successful `close()` (`strtool.outputs.replace_dir`),
+so an interrupted run never leaves an LMDB that looks complete and a failed run leaves
+the old `path` as it was. An existing `path` is replaced only with `overwrite` and
+only when it is an LMDB strtool wrote (`strtool.outputs.check_replaceable`, kind
+`lmdb`), never when it is one of the writer's `inputs`. A resumable writer (`job=...`,
+see `make_lmdb`) fills `partial_path(path)` and keeps it when interrupted:
+`checkpoint(state)` commits the pending samples together with a `strtool-progress`
+record (and `strtool-part-*` records of the caller) in one transaction, and a later
+writer of the same job with `resume=True` continues from the last checkpoint.
+`close()` deletes these records. A run that stops before its first checkpoint leaves
+nothing; one that stops with an error (not Ctrl-C) after it records the error
+(`strtool-stopped`), so the next run says so instead of "interrupted".
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +41,13 @@ import lmdb
 
 from strtool import __version__
 from strtool.errors import DataError, InputError
+from strtool.outputs import (
+    check_output,
+    check_replaceable,
+    ensure_parent,
+    new_temp_dir,
+    replace_dir,
+)
 from strtool.text.normalize import nfc
 
 INITIAL_MAP_SIZE = 1 << 26  # 64 MiB; grows by doubling when full
@@ -42,6 +55,7 @@ NUM_KEY = b"num-samples"
 META_KEY = b"meta"
 PROGRESS_KEY = b"strtool-progress"
 PART_PREFIX = b"strtool-part-"
+STOPPED_KEY = b"strtool-stopped"
 SYNC_EVERY = 10.0  # seconds between fsyncs of a resumable writer's checkpoints
 
 
@@ -93,40 +107,47 @@ class LmdbWriter:
         batch: int = 2000,
         job: dict[str, Any] | None = None,
         resume: bool = False,
+        inputs: Sequence[str | Path] = (),
     ) -> None:
         self.path = Path(path)
-        if self.path.exists() and not overwrite:
-            raise InputError(f"{self.path} exists (use --overwrite to replace it)")
+        self.inputs = [Path(p) for p in inputs]
+        check_output(self.path, "lmdb", self.inputs, overwrite)
         self.overwrite = overwrite
         self.meta: dict[str, Any] = dict(meta or {})
         self.batch = batch
         #: A resumable writer's job: what must be equal for `resume` to continue.
         self.job = _json_form(job) if job is not None else None
         self.resumable = job is not None
-        pid_tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
-        self.tmp = partial_path(self.path) if self.resumable else pid_tmp
         self._pending: list[tuple[bytes, bytes]] = []
         self.count = 0
         self.langs: Counter[str] = Counter()
         #: The caller's state of the last checkpoint when resuming, else None.
         self.state: dict[str, Any] | None = None
+        self._checkpointed = False
         self._synced = time.monotonic()
         self._map_size = map_size
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock_path = self.tmp.with_name(self.tmp.name + ".lock")
-        self._lock = _lock(lock_path, self.path) if self.resumable else None
-        if self.resumable and self.tmp.exists() and not (resume or overwrite):
+        self._env: lmdb.Environment | None = None
+        self._lock: tuple[Path, int] | None = None
+        if not self.resumable:
+            self.tmp = new_temp_dir(self.path)
+            self._env = self._open(self.tmp)
+            return
+        self.tmp = partial_path(self.path)
+        check_replaceable(self.tmp, "partial", self.inputs)
+        ensure_parent(self.tmp)
+        self._lock = _lock(self.tmp.with_name(self.tmp.name + ".lock"), self.path)
+        if self.tmp.exists() and not (resume or overwrite):
+            why = _stopped_reason(self.tmp)
             self._unlock()
-            raise InputError(
-                f"{self.tmp} holds an interrupted run for {self.path}: continue it with "
-                "--resume, or start again with --overwrite"
-            )
+            raise InputError(f"{self.tmp} holds {why} for {self.path}: continue it with "
+                             "--resume, or start again with --overwrite")  # fmt: skip
         if resume and self.tmp.exists():
-            self._env: lmdb.Environment | None = self._open(self.tmp)
+            self._env = self._open(self.tmp)
             with self._env.begin() as txn:
                 raw = txn.get(PROGRESS_KEY)
             if raw is not None:
                 record = json.loads(raw)
+                self._checkpointed = True  # a refused resume keeps the folder
                 self._check_job(record.get("job", {}))
                 self.count, self.langs = record["count"], Counter(record["langs"])
                 self.state = record["state"]
@@ -156,7 +177,12 @@ class LmdbWriter:
             self._lock = None
 
     def _open(self, path: Path) -> lmdb.Environment:
-        env = lmdb.open(str(path), map_size=self._map_size, sync=False, metasync=False, lock=False)
+        try:
+            env = lmdb.open(str(path), map_size=self._map_size, sync=False, metasync=False,
+                            lock=False)  # fmt: skip
+        except lmdb.Error as e:
+            self._unlock()
+            raise InputError(f"cannot write {path}: {e}") from None
         self._map_size = max(self._map_size, env.info()["map_size"])
         return env
 
@@ -230,6 +256,7 @@ class LmdbWriter:
                   "state": state}  # fmt: skip
         extra = [(PART_PREFIX + k.encode(), v) for k, v in (parts or {}).items()]
         self._flush(extra + [(PROGRESS_KEY, json.dumps(record, ensure_ascii=False).encode())])
+        self._checkpointed = True
         if time.monotonic() - self._synced >= SYNC_EVERY:
             self._env.sync(True)
             self._synced = time.monotonic()
@@ -247,10 +274,20 @@ class LmdbWriter:
                     out[key[len(PART_PREFIX) :].decode()] = bytes(value)
         return out
 
-    def suspend(self) -> None:
+    def suspend(self, error: BaseException | None = None) -> None:
         """Stop a resumable writer and keep its directory: samples up to the last
-        `checkpoint` survive for `resume=True`; later ones are dropped."""
+        `checkpoint` survive for `resume=True`; later ones are dropped. Without any
+        checkpoint there is nothing to keep: the directory is removed. `error` (not a
+        `KeyboardInterrupt`) is recorded, so that the next run says the run failed
+        rather than that it was interrupted."""
+        if not self._checkpointed:
+            self.abort()
+            return
         if self._env is not None:
+            if error is not None and not isinstance(error, KeyboardInterrupt):
+                why = f"{type(error).__name__}: {error}"[:300]
+                with self._env.begin(write=True) as txn:
+                    txn.put(STOPPED_KEY, why.encode("utf-8"))
             self._env.sync(True)
             self._env.close()
             self._env = None
@@ -260,6 +297,11 @@ class LmdbWriter:
         """Finish: write `num-samples` and `meta`, sync, rename onto `path`."""
         if self._env is None:
             return self.path
+        try:  # the output may have appeared since the writer started
+            check_output(self.path, "lmdb", self.inputs, self.overwrite)
+        except InputError:
+            self.suspend() if self.resumable else self.abort()
+            raise
         if self.resumable:
             self._drop_progress()
         meta = {
@@ -279,7 +321,8 @@ class LmdbWriter:
         self._env.sync(True)
         self._env.close()
         self._env = None
-        _replace_dir(self.tmp, self.path, self.overwrite)
+        release(self.path)
+        replace_dir(self.tmp, self.path)
         self._unlock()
         return self.path
 
@@ -287,6 +330,7 @@ class LmdbWriter:
         assert self._env is not None
         with self._env.begin(write=True) as txn:
             txn.delete(PROGRESS_KEY)
+            txn.delete(STOPPED_KEY)
             cur = txn.cursor()
             if cur.set_range(PART_PREFIX):
                 while cur.key().startswith(PART_PREFIX):
@@ -334,21 +378,21 @@ def _lock(lock_path: Path, target: Path) -> tuple[Path, int] | None:
     return lock_path, fd
 
 
-def _replace_dir(src: Path, dst: Path, overwrite: bool) -> None:
-    """Rename `src` onto `dst`; an existing `dst` is moved aside first, then removed."""
-    old = None
-    release(dst)
-    if dst.exists():
-        if not overwrite:
-            raise InputError(f"{dst} exists (use --overwrite to replace it)")
-        old = dst.with_name(f"{dst.name}.old-{os.getpid()}")
-        os.replace(dst, old)
-    os.replace(src, dst)
-    if old is not None:
-        if old.is_dir():
-            shutil.rmtree(old)
-        else:
-            old.unlink()
+def _stopped_reason(partial: Path) -> str:
+    """How the run that left `partial` ended, for the refusal message."""
+    raw = None
+    try:
+        env = lmdb.open(str(partial), readonly=True, lock=False)
+        try:
+            with env.begin() as txn:
+                raw = txn.get(STOPPED_KEY)
+        finally:
+            env.close()
+    except lmdb.Error:
+        pass
+    if raw is None:
+        return "an interrupted run"
+    return f"a run that stopped with an error ({raw.decode('utf-8', 'replace')})"
 
 
 #: Read-only environments of this process, by resolved path (py-lmdb allows one per
@@ -370,6 +414,24 @@ def open_readonly(path: Path) -> lmdb.Environment:
     if env is None:
         env = _ENVS[key] = _open_env(path)
     return env
+
+
+def stored_meta(path: Path) -> dict[str, Any] | None:
+    """The `meta` JSON of the LMDB `path` ({} when it has none), or None when it is
+    not a readable LMDB. An environment this process had not opened is closed again."""
+    was_open = _ENVS_PID[0] == os.getpid() and str(path.resolve()) in _ENVS
+    try:
+        with open_readonly(path).begin() as txn:
+            raw = txn.get(META_KEY)
+    except (DataError, lmdb.Error):
+        return None
+    finally:
+        if not was_open:
+            release(path)
+    try:
+        return _parse_meta(raw, path)
+    except DataError:
+        return {}
 
 
 def release(path: Path) -> None:

@@ -1,20 +1,33 @@
 """Whole-LMDB operations: `export` (back to image files + `gt.txt`) and `merge`.
 
-Both write atomically: into `<out>.tmp-<pid>` renamed onto `out` at the end.
+Both build their output beside it and swap it in at the end (`strtool.outputs`), so a
+failed run leaves an existing output as it was. `--overwrite` replaces only an export
+folder strtool wrote (marker `.strtool.json`, `gt.txt`, `images/`) or an LMDB strtool
+wrote, never an output that is or contains an input.
+
+Merge rules: the same input LMDB given twice (same folder, also through another path
+or a link) is refused. Samples of a later input whose image bytes equal those of an
+earlier input's sample are **kept** (synthetic shards may legitimately repeat a
+rendering) but counted and listed (`MergeResult.duplicates`), with the labels when
+they differ.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
-import shutil
+from array import array
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from strtool.data.gt_formats import line_lang
 from strtool.data.lmdb_io import LmdbReader, LmdbWriter
 from strtool.errors import InputError
+from strtool.outputs import building_dir, check_output, write_marker
 
 Progress = Callable[[int, int], None]
 
@@ -63,38 +76,37 @@ def export(
     (`ARA` -> `ar`, see `gt_formats.line_lang`)."""
     reader = LmdbReader(path)
     out = Path(out_dir)
-    if out.exists() and not overwrite:
-        raise InputError(f"{out} exists (use --overwrite to replace it)")
-    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "images").mkdir(parents=True)
+    check_output(out, "export", [path], overwrite)
     result = ExportResult(out, 0)
-    lines = []
+    lines: list[str] = []
     try:
-        for i in range(len(reader)):
-            s = reader[i]
-            if any(c in s.label for c in "\t\n\r"):
-                result.skipped.append((i + 1, "label contains a tab or line break"))
-                continue
-            name = f"images/{i + 1:09d}.{image_ext(s.image)}"
-            (tmp / name).write_bytes(s.image)
-            tag = line_lang(s.lang) if s.lang is not None else None
-            if s.lang is not None and tag is None:
-                result.lang_dropped.append((i + 1, s.lang))
-            lines.append(f"{name}\t{s.label}\t{tag}\n" if tag else f"{name}\t{s.label}\n")
-            if progress and (i + 1) % 512 == 0:
-                progress(i + 1, len(reader))
-        (tmp / "gt.txt").write_text("".join(lines), encoding="utf-8", newline="\n")
-        if progress:
-            progress(len(reader), len(reader))
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if out.exists():
-        shutil.rmtree(out) if out.is_dir() else out.unlink()
-    os.replace(tmp, out)
+        with building_dir(out) as tmp:
+            (tmp / "images").mkdir()
+            for i in range(len(reader)):
+                _export_one(reader, i, tmp, lines, result)
+                if progress and (i + 1) % 512 == 0:
+                    progress(i + 1, len(reader))
+            (tmp / "gt.txt").write_text("".join(lines), encoding="utf-8", newline="\n")
+            write_marker(tmp, "export", source=str(path), samples=len(lines))
+    except OSError as e:
+        raise InputError(f"cannot write {out}: {e.strerror or e}") from None
+    if progress:
+        progress(len(reader), len(reader))
     result.written = len(lines)
     return result
+
+
+def _export_one(reader: LmdbReader, i: int, tmp: Path, lines: list[str], res: ExportResult) -> None:
+    s = reader[i]
+    if any(c in s.label for c in "\t\n\r"):
+        res.skipped.append((i + 1, "label contains a tab or line break"))
+        return
+    name = f"images/{i + 1:09d}.{image_ext(s.image)}"
+    (tmp / name).write_bytes(s.image)
+    tag = line_lang(s.lang) if s.lang is not None else None
+    if s.lang is not None and tag is None:
+        res.lang_dropped.append((i + 1, s.lang))
+    lines.append(f"{name}\t{s.label}\t{tag}\n" if tag else f"{name}\t{s.label}\n")
 
 
 def default_lang(reader: LmdbReader) -> str | None:
@@ -104,34 +116,120 @@ def default_lang(reader: LmdbReader) -> str | None:
     return next(iter(langs)) if isinstance(langs, dict) and len(langs) == 1 else None
 
 
+@dataclass(frozen=True)
+class Duplicate:
+    """A merged sample whose image bytes equal those of a sample of an earlier input
+    (1-based indices; `label`/`first_label` differ only for conflicting labels)."""
+
+    input: str
+    index: int
+    first_input: str
+    first_index: int
+    label: str
+    first_label: str
+
+    @property
+    def conflict(self) -> bool:
+        return self.label != self.first_label
+
+
+@dataclass
+class MergeResult:
+    """`merge` outcome: samples per language tag ("unknown" for untagged), the total,
+    and the cross-input duplicates (all of them counted, the first `MAX_LISTED`
+    listed)."""
+
+    output: Path
+    langs: dict[str, int]
+    samples: int
+    duplicate_count: int = 0
+    conflict_count: int = 0
+    duplicates: list[Duplicate] = field(default_factory=list)
+
+
+#: Duplicates listed in a `MergeResult` (all are counted).
+MAX_LISTED = 100
+
+
+def _same_inputs(inputs: Sequence[str | Path]) -> None:
+    """`InputError` when an input is given twice (same folder through any path)."""
+    seen: list[Path] = []
+    for p in map(Path, inputs):
+        for q in seen:
+            if p.resolve() == q.resolve() or (p.exists() and q.exists() and os.path.samefile(p, q)):
+                raise InputError(
+                    f"{p}: given twice (same LMDB as {q}); merging an LMDB with itself "
+                    "would duplicate every sample"
+                )
+        seen.append(p)
+
+
+def _digest(image: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(image, digest_size=8).digest(), "little")
+
+
 def merge(
     out: str | Path,
     inputs: Sequence[str | Path],
     overwrite: bool = False,
     progress: Progress | None = None,
-) -> dict[str, int]:
+) -> MergeResult:
     """Concatenate `inputs` into a new LMDB `out`, keeping each sample's language.
-    `meta.sources` records every input (path, samples, its meta). Returns the number
-    of samples per language tag ("unknown" for untagged)."""
+    `meta.sources` records every input (path, samples, its meta) and
+    `meta.duplicates` the number of cross-input duplicates (see the module
+    docstring for the rules)."""
     if not inputs:
         raise InputError("merge needs at least one input LMDB")
+    _same_inputs(inputs)
     readers = [LmdbReader(p) for p in inputs]
-    if Path(out).resolve() in {Path(p).resolve() for p in inputs}:
-        raise InputError(f"{out}: the output cannot also be an input")
+    check_output(out, "lmdb", inputs, overwrite)
     total, done = sum(len(r) for r in readers), 0
     sources = [{"path": str(r.path), "samples": len(r), "meta": r.meta} for r in readers]
     langs: Counter[str] = Counter()
-    with LmdbWriter(out, overwrite=overwrite, meta={"source": "merge", "sources": sources}) as w:
+    hashes: list[array] = []
+    meta = {"source": "merge", "sources": sources}
+    with LmdbWriter(out, overwrite=overwrite, meta=meta, inputs=inputs) as w:
         for r in readers:
             default = default_lang(r)
+            h = array("Q")
             for i in range(len(r)):
                 s = r[i]
                 tag = s.lang or default
                 w.add(s.image, s.label, tag)
+                h.append(_digest(s.image))
                 langs[tag or "unknown"] += 1
                 done += 1
                 if progress and done % 512 == 0:
                     progress(done, total)
+            hashes.append(h)
+        result = MergeResult(Path(out), dict(langs.most_common()), total)
+        _find_duplicates(readers, hashes, result)
+        w.meta["duplicates"] = result.duplicate_count
     if progress:
         progress(total, total)
-    return dict(langs.most_common())
+    return result
+
+
+def _find_duplicates(readers: list[LmdbReader], hashes: list[array], res: MergeResult) -> None:
+    """Fill `res` with the samples of each input whose image hash (64-bit BLAKE2b)
+    appears in an earlier input (one sort per input; the labels of the listed ones
+    are read back to tell conflicts)."""
+    for k in range(1, len(readers)):
+        prev = np.concatenate([np.frombuffer(h, np.uint64) for h in hashes[:k]])
+        order = np.argsort(prev, kind="stable")
+        sorted_prev = prev[order]
+        cur = np.frombuffer(hashes[k], np.uint64)
+        pos = np.searchsorted(sorted_prev, cur)
+        pos_ok = np.minimum(pos, len(sorted_prev) - 1)
+        hit = np.nonzero((pos < len(sorted_prev)) & (sorted_prev[pos_ok] == cur))[0]
+        offsets = np.cumsum([0] + [len(h) for h in hashes[:k]])
+        for i in hit.tolist():
+            j = int(order[pos_ok[i]])
+            src = int(np.searchsorted(offsets, j, side="right") - 1)
+            dup = Duplicate(str(readers[k].path), i + 1, str(readers[src].path),
+                            j - int(offsets[src]) + 1, readers[k].label(i),
+                            readers[src].label(j - int(offsets[src])))  # fmt: skip
+            res.duplicate_count += 1
+            res.conflict_count += dup.conflict
+            if len(res.duplicates) < MAX_LISTED:
+                res.duplicates.append(dup)

@@ -12,6 +12,7 @@ equals the unsharded LMDB value for value. A job is any picklable object with
 from __future__ import annotations
 
 import multiprocessing as mp
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -77,6 +78,11 @@ def _init(job: Job) -> None:
     _JOB[:] = [job]
 
 
+def _init_worker(job: Job) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent stops the pool
+    _init(job)
+
+
 def _make(i: int) -> Result:
     return _JOB[0].make(i)
 
@@ -90,7 +96,7 @@ def iter_results(job: Job, start: int, stop: int, workers: int = 1) -> Iterator[
         return
     chunk = max(1, min(64, (stop - start) // (workers * 8) or 1))
     ctx = mp.get_context("fork")
-    with ctx.Pool(workers, initializer=_init, initargs=(job,)) as pool:
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(job,)) as pool:
         yield from pool.imap(_make, range(start, stop), chunksize=chunk)
 
 
@@ -177,7 +183,10 @@ def run(
     the job is the same (`meta`: config, fonts, corpus, seed; and the range), else
     `InputError` naming what changed. Every index
     is rendered from its own seed, so the result equals an uninterrupted run. Without
-    `resume`, an existing `.partial` is an error unless `overwrite` starts again."""
+    `resume`, an existing `.partial` is an error unless `overwrite` starts again; a run
+    stopped before its first checkpoint keeps nothing, and one that failed with an
+    error (not Ctrl-C) is named as such by the next run. `overwrite` replaces only an
+    LMDB strtool wrote (`strtool.outputs.check_replaceable`)."""
     output = Path(output)
     report = Report(output=str(output), requested=stop - start)
     t0 = time.perf_counter()
@@ -198,8 +207,8 @@ def run(
                 w.checkpoint({"done": done, "seconds": seconds, "report": _state(report)})
             if progress is not None and (done % 64 == 0 or done == stop - start):
                 progress(done, stop - start)
-    except BaseException:
-        w.suspend()
+    except BaseException as e:
+        w.suspend(e)
         raise
     report.seconds = previous + time.perf_counter() - t0
     if report.written == 0:

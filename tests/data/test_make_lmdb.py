@@ -37,7 +37,8 @@ def test_tsv_with_every_kind_of_issue(images_dir):
     )
     res = make_lmdb(gt, images_dir / "out", check=True, lang="fr", workers=2)
     assert res.written == 3
-    assert res.skipped == {"missing": 1, "corrupt": 2, "empty_label": 1, "malformed": 2}
+    assert res.skipped == {"missing": 1, "corrupt": 2, "empty_label": 1, "malformed": 2,
+                           "duplicate": 0, "suspicious_label": 0}
     kinds = {(i.kind, i.line) for i in res.issues}
     assert kinds == {("corrupt", 3), ("corrupt", 4), ("missing", 5), ("malformed", 6),
                      ("empty_label", 7), ("malformed", 8)}  # fmt: skip
@@ -50,10 +51,14 @@ def test_tsv_with_every_kind_of_issue(images_dir):
     assert any("tab" in i["message"] for i in report["issues"])
 
 
-def test_without_check_corrupt_images_pass_but_empty_files_not(images_dir):
-    gt = write_gt(images_dir / "gt.txt", "trunc.png\tx\nempty.png\ty\n")
+def test_without_check_the_header_check_still_runs(images_dir):
+    (images_dir / "fake.png").write_text("not an image\n", encoding="utf-8")
+    gt = write_gt(images_dir / "gt.txt", "trunc.png\tx\nempty.png\ty\nok0.png\tz\nfake.png\tw\n")
     res = make_lmdb(gt, images_dir / "out")
-    assert res.written == 1 and res.skipped["corrupt"] == 1
+    assert res.written == 1 and res.skipped["corrupt"] == 3
+    why = {i.image.rsplit("/", 1)[-1]: i.message for i in res.issues}
+    assert "truncated PNG" in why["trunc.png"] and why["empty.png"] == "empty image file"
+    assert why["fake.png"] == "not an image (text)"
 
 
 def test_mlt_format(images_dir):

@@ -103,7 +103,8 @@ def test_resume_refuses_changed_input_and_overwrite_restarts(tmp_path):
     with pytest.raises(InputError, match=r"check changed"):
         make_lmdb(src, out, workers=1, check=True, resume=True)
     gt = src / "gt.txt"
-    gt.write_text(gt.read_text(encoding="utf-8") + "0.png\tnew\n", encoding="utf-8")
+    (src / "new.png").write_bytes(png_bytes())
+    gt.write_text(gt.read_text(encoding="utf-8") + "new.png\tnew\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"size, mtime_ns, entries changed"):
         make_lmdb(src, out, workers=1, resume=True)
     res = make_lmdb(src, out, workers=1, overwrite=True)
