@@ -8,7 +8,6 @@ on LMDBs, giving a `Report`); scoring output stays shared (`print_report`,
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -32,6 +31,7 @@ from strtool.evaluation.files import evaluate_files
 from strtool.evaluation.io import GT_FORMATS
 from strtool.evaluation.metrics import PROFILES
 from strtool.evaluation.report import Report, SampleScore
+from strtool.outputs import atomic_write_text, check_replaceable, text_kind
 from strtool.text.normalize import UNITS
 
 _PROFILE_HELP = (
@@ -82,20 +82,25 @@ def _esc(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
 
 
+DUMP_HEADER = "key\tgroup\tedits\t1-ned\tgt\tprediction"
+#: What `--dump` writes, and so the only kind of existing file it replaces.
+DUMP_KIND = text_kind("an eval --dump tsv written by strtool", DUMP_HEADER)
+
+
 def dump_worst(samples: list[SampleScore], path: Path) -> None:
     """Write samples to a tsv (`key group edits 1-ned gt prediction`, header line;
-    backslash, tab and newline in texts escaped as `\\\\`, `\\t`, `\\n`), atomically."""
+    backslash, tab and newline in texts escaped as `\\\\`, `\\t`, `\\n`), atomically.
+    An existing `path` is replaced only when it is such a dump (`DUMP_KIND`)."""
     path = Path(path)
     if path.parent and not path.parent.is_dir():
         raise InputError(f"{path}: folder {path.parent} does not exist")
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    lines = ["key\tgroup\tedits\t1-ned\tgt\tprediction"]
+    check_replaceable(path, DUMP_KIND)
+    lines = [DUMP_HEADER]
     lines += [
         f"{_esc(s.key)}\t{s.group}\t{s.ed}\t{s.ned:.4f}\t{_esc(s.gt)}\t{_esc(s.pred)}"
         for s in samples
     ]
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, "\n".join(lines) + "\n")
 
 
 def _examples(keys: list[str], k: int = 3) -> str:
@@ -181,6 +186,8 @@ def eval_cmd(
     if list_profiles:
         _list_profiles(json_out)
         return
+    if dump is not None:  # before any work; never onto an input or a foreign file
+        check_replaceable(dump, DUMP_KIND, [p for p in (pred, gt, model, *(data or [])) if p])
     if profile not in PROFILES:
         raise InputError(f"unknown profile '{profile}' (use one of {', '.join(PROFILES)})")
     if unit not in UNITS:
