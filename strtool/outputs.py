@@ -30,6 +30,8 @@ Rules (every command that writes follows them):
     first line must be the header strtool writes).
 
   Symbolic links are never replaced. The error is one line naming the path and why.
+  `check_replaceable` also refuses a path whose folder cannot be created or written
+  (`parent_problem`), so a command fails before its work, not after it.
 """
 
 from __future__ import annotations
@@ -92,12 +94,26 @@ def ensure_parent(path: str | Path) -> None:
     """Create the parent folder of `path`; `InputError` naming `path` if impossible
     (a parent is a regular file, no permission)."""
     path = Path(path)
+    why = parent_problem(path)
+    if why is not None:
+        raise InputError(f"cannot write {path}: {why}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise _write_error(path, e) from None
-    if not path.parent.is_dir():
-        raise InputError(f"cannot write {path}: {path.parent} is not a folder")
+
+
+def parent_problem(path: str | Path) -> str | None:
+    """Why no file or folder can be created at `path` (its nearest existing ancestor
+    is not a folder, or not writable), or None. Creates nothing."""
+    anc = Path(os.path.abspath(path)).parent
+    while not anc.exists() and anc != anc.parent:
+        anc = anc.parent
+    if not anc.is_dir():
+        return f"{anc} is a file, not a folder"
+    if not os.access(anc, os.W_OK | os.X_OK):
+        return f"folder {anc} is not writable"
+    return None
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
@@ -349,18 +365,17 @@ def check_replaceable(
     it is what `kind` makes (see the module docstring). A missing `output` is fine."""
     output = Path(output)
     check_not_input(output, inputs)
-    if not (output.exists() or output.is_symlink()):
-        return
-    k = KINDS[kind] if isinstance(kind, str) else kind
-    if output.is_symlink():
-        why: str | None = "it is a symbolic link"
-    else:
-        why = k.check(output)
+    if output.exists() or output.is_symlink():
+        k = KINDS[kind] if isinstance(kind, str) else kind
+        why = "it is a symbolic link" if output.is_symlink() else k.check(output)
+        if why is not None:
+            raise InputError(
+                f"{output} is not {k.description} ({why}); strtool replaces only its own "
+                "outputs: remove it yourself or choose another output"
+            )
+    why = parent_problem(output)
     if why is not None:
-        raise InputError(
-            f"{output} is not {k.description} ({why}); strtool replaces only its own "
-            "outputs: remove it yourself or choose another output"
-        )
+        raise InputError(f"cannot write {output}: {why}")
 
 
 def check_output(

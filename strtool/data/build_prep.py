@@ -89,6 +89,8 @@ def read_image(path: str) -> tuple[bytes | None, str | None]:
         return None, "image file not found"
     except OSError as e:
         return None, f"cannot read image: {e.strerror}"
+    except ValueError:  # a NUL character in the path
+        return None, "invalid image path (NUL character)"
     try:
         size = os.fstat(fd).st_size
         data = os.read(fd, size + 1)  # one read when the size is right

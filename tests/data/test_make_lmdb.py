@@ -37,8 +37,14 @@ def test_tsv_with_every_kind_of_issue(images_dir):
     )
     res = make_lmdb(gt, images_dir / "out", check=True, lang="fr", workers=2)
     assert res.written == 3
-    assert res.skipped == {"missing": 1, "corrupt": 2, "empty_label": 1, "malformed": 2,
-                           "duplicate": 0, "suspicious_label": 0}
+    assert res.skipped == {
+        "missing": 1,
+        "corrupt": 2,
+        "empty_label": 1,
+        "malformed": 2,
+        "duplicate": 0,
+        "suspicious_label": 0,
+    }
     kinds = {(i.kind, i.line) for i in res.issues}
     assert kinds == {("corrupt", 3), ("corrupt", 4), ("missing", 5), ("malformed", 6),
                      ("empty_label", 7), ("malformed", 8)}  # fmt: skip
