@@ -369,6 +369,9 @@ def _lock(lock_path: Path, target: Path) -> tuple[Path, int] | None:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
         return None
+    if lock_path.is_symlink() or (lock_path.exists() and not _is_lock_file(lock_path)):
+        raise InputError(f"{lock_path} exists and is not a strtool lock file (an empty file); "
+                         "remove it yourself or choose another output")  # fmt: skip
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -376,6 +379,10 @@ def _lock(lock_path: Path, target: Path) -> tuple[Path, int] | None:
         os.close(fd)
         raise InputError(f"{target}: another process is writing it ({lock_path})") from None
     return lock_path, fd
+
+
+def _is_lock_file(path: Path) -> bool:
+    return path.is_file() and path.stat().st_size == 0
 
 
 def _stopped_reason(partial: Path) -> str:
