@@ -1,11 +1,22 @@
 #!/usr/bin/env python
-"""Rebuild the shipped fonts (`fonts/`) from installed Debian font packages.
+"""Rebuild the shipped fonts (`strtool/fonts/`) from installed Debian font packages, or
+build the full pool of every allowed family and style into a folder of your choice.
 
     python tools/build_fonts.py --list-packages      # what to apt-get install
     python tools/build_fonts.py --install            # apt-get install them, then build
-    python tools/build_fonts.py [--out fonts] [--only LAT,ARA]
+    python tools/build_fonts.py [--out DIR] [--only LAT,ARA]
 
-For each source in `tools/font_sources.py`: open the face (one face of a .ttc),
+    # the full pool (every installed style of every allowed family, ~800 faces):
+    python tools/build_fonts.py --pool ~/strtool-fonts --install
+    strtool synth words --fonts ~/strtool-fonts ...          # trains on its train faces
+
+The shipped core set and the pool are listed in `tools/font_sources.py` (its `core`
+and `pool` columns). Both folders hold a `manifest.json`; each entry has a `role`
+(`train`, or `heldout` for the families kept out of training to measure accuracy on
+unseen designs). `strtool synth --fonts DIR` on a folder with a manifest uses its
+`train` faces; `--fonts heldout:DIR` its held-out ones.
+
+For each source: open the face (one face of a .ttc),
 subset it with fontTools to the charsets of its script groups (`charsets/<lang>.json`:
 every category list plus `clusters`; plus ASCII digits/punctuation, U+25CC and
 ZWJ/ZWNJ) keeping all layout features, rename it when its licence reserves its name,
@@ -32,7 +43,7 @@ import unicodedata
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from font_sources import PACKAGES, SOURCES, Source  # noqa: E402
+from font_sources import PACKAGES, POOL_PACKAGES, Source, core_sources, pool_sources  # noqa: E402
 from font_subset import (  # noqa: E402
     names,
     open_source,
@@ -147,7 +158,22 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def build_one(src: Source, out: Path, charsets: Path) -> dict | None:
+def renamed_family(family: str, src: Source) -> str:
+    """The family name a subset carries: unchanged, or (when the licence reserves the
+    name) the allowed family name inside it replaced by `src.rename`, so weights named
+    in the family survive: "Quicksand Light" -> "StrSubset QS Light"."""
+    if not src.rename:
+        return family
+    words = src.family.split()
+    if words:
+        pattern = r"\s*".join(re.escape(w) for w in words)
+        new, n = re.subn(pattern, src.rename, family, count=1, flags=re.IGNORECASE)
+        if n:
+            return re.sub(r"\s+", " ", new).strip()
+    return src.rename
+
+
+def build_one(src: Source, out: Path, charsets: Path, taken: set[Path]) -> dict | None:
     """Subset, rename, verify and write one font; its manifest entry (None if it fails)."""
     font = open_source(src.path)
     family, style, _ps = names(font)
@@ -166,7 +192,7 @@ def build_one(src: Source, out: Path, charsets: Path) -> dict | None:
     if set(src.groups) & {"ARA", "HIN", "BEN"}:
         cps |= COMPLEX_EXTRA
     reserved = reserved_names(font, copyright_text)
-    new_family = src.rename or family
+    new_family = renamed_family(family, src)
     if reserved and not src.rename:
         print(
             f"skip {src.path}: licence reserves {sorted(reserved)}; add a rename", file=sys.stderr
@@ -177,10 +203,13 @@ def build_one(src: Source, out: Path, charsets: Path) -> dict | None:
         raise SystemExit(f"{src.path}: new name {new_family!r} contains reserved {bad}")
     subset_font(font, cps)
     ps = rename(font, new_family, style) if src.rename else names(font)[2]
-    folder = out / _slug(new_family)
+    folder = out / _slug(src.rename or src.family or new_family)
     folder.mkdir(parents=True, exist_ok=True)
     ext = ".otf" if "CFF " in font else ".ttf"
     dst = folder / f"{ps}{ext}"
+    if dst in taken:  # two files with the same names (e.g. Fantasque variants)
+        dst = folder / f"{ps}-{_slug(Path(src.path.partition('#')[0]).stem)}{ext}"
+    taken.add(dst)
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=ext)
     os.close(fd)
     font.recalcTimestamp = False  # reproducible builds: keep the source's timestamps
@@ -197,6 +226,8 @@ def build_one(src: Source, out: Path, charsets: Path) -> dict | None:
     return {
         "family": new_family,
         "style": style,
+        "role": src.role,
+        "allowed_family": src.family,
         "file": str(dst.relative_to(out)),
         "index": 0,
         "package": src.package,
@@ -270,53 +301,82 @@ def remove_stale(out: Path, entries: list[dict]) -> None:
             d.rmdir()
 
 
+def _build_all(sources: list[Source], out: Path, charsets: Path, minimum: float) -> list[dict]:
+    """Build each installed source into `out`; manifest entries of those that pass."""
+    entries: list[dict] = []
+    taken: set[Path] = set()
+    for src in sources:
+        if not Path(src.path.partition("#")[0]).is_file():
+            print(f"skip {src.path}: not installed ({src.package})", file=sys.stderr)
+            continue
+        entry = build_one(src, out, charsets, taken)
+        low = low_coverage(entry, minimum) if entry else []
+        if entry and low:
+            (out / entry["file"]).unlink()
+            print(f"skip {src.path}: coverage below {minimum} for {low}", file=sys.stderr)
+        elif entry:
+            entries.append(entry)
+            print(f"{entry['file']}: {entry['bytes'] / 1024:.0f} KiB ({entry['role']})")
+    return entries
+
+
+def summary(entries: list[dict]) -> str:
+    """Faces and MiB per role and group."""
+    rows: dict[tuple[str, str], list[int]] = {}
+    for e in entries:
+        r = rows.setdefault((e.get("role", "train"), e["scripts"][0]), [0, 0])
+        r[0] += 1
+        r[1] += e["bytes"]
+    return "\n".join(
+        f"  {role:8s} {g}: {n:4d} faces {b / 2**20:6.2f} MiB"
+        for (role, g), (n, b) in sorted(rows.items())
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--out", type=Path, default=REPO / "strtool" / "fonts")
+    ap.add_argument("--out", type=Path, default=None, help="default: strtool/fonts (core set)")
+    ap.add_argument(
+        "--pool", type=Path, default=None, metavar="DIR",
+        help="build the full pool (every installed style of every allowed family) into DIR",
+    )  # fmt: skip
     ap.add_argument("--charsets", type=Path, default=REPO / "strtool" / "charsets")
     ap.add_argument("--only", help="comma separated groups (default: all)")
     ap.add_argument("--install", action="store_true", help="apt-get install the packages first")
     ap.add_argument("--list-packages", action="store_true")
     ap.add_argument("--min-coverage", type=float, default=0.9, help="drop fonts below this")
     args = ap.parse_args(argv)
+    if args.pool is not None and args.out is not None:
+        ap.error("give --out (core set) or --pool DIR (full pool), not both")
+    out = args.pool or args.out or REPO / "strtool" / "fonts"
+    packages = POOL_PACKAGES if args.pool is not None else PACKAGES
     if args.list_packages:
-        print(" ".join(PACKAGES))
+        print(" ".join(packages))
         return 0
     if args.install:
-        cmd = ["apt-get", "install", "-y", "--no-install-recommends", *PACKAGES]
+        cmd = ["apt-get", "install", "-y", "--no-install-recommends", *packages]
         subprocess.run(cmd, check=True)
     only = set(args.only.upper().split(",")) if args.only else None
-    manifest_file = args.out / "manifest.json"
+    manifest_file = out / "manifest.json"
     old = json.loads(manifest_file.read_text()) if manifest_file.is_file() else {"fonts": []}
     entries = [e for e in old["fonts"] if only and not only & set(e["scripts"])]
-    args.out.mkdir(parents=True, exist_ok=True)
-    for src in SOURCES:
-        if only and not only & set(src.groups):
-            continue
-        if not Path(src.path.partition("#")[0]).is_file():
-            print(f"skip {src.path}: not installed ({src.package})", file=sys.stderr)
-            continue
-        entry = build_one(src, args.out, args.charsets)
-        low = low_coverage(entry, args.min_coverage) if entry else []
-        if entry and low:
-            (args.out / entry["file"]).unlink()
-            print(f"skip {src.path}: coverage below {args.min_coverage} for {low}", file=sys.stderr)
-        elif entry:
-            entries.append(entry)
-            print(f"{entry['file']}: {entry['bytes'] / 1024:.0f} KiB {entry['coverage']}")
-    entries.sort(key=lambda e: (e["scripts"][0], e["family"], e["style"]))
-    remove_stale(args.out, entries)
+    out.mkdir(parents=True, exist_ok=True)
+    sources = pool_sources() if args.pool is not None else core_sources()
+    sources = [s for s in sources if not only or only & set(s.groups)]
+    entries += _build_all(sources, out, args.charsets, args.min_coverage)
+    entries.sort(key=lambda e: (e.get("role") != "train", e["scripts"][0], e["family"], e["style"]))
+    remove_stale(out, entries)
     total = sum(e["bytes"] for e in entries)
     data = {
         "format": 1,
-        "generated_by": "tools/build_fonts.py",
+        "generated_by": "tools/build_fonts.py" + (" --pool" if args.pool is not None else ""),
         "total_bytes": total,
         "fonts": entries,
     }
     tmp = manifest_file.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, manifest_file)
-    print(f"{len(entries)} fonts, {total / 2**20:.1f} MiB -> {manifest_file}")
+    print(f"{len(entries)} fonts, {total / 2**20:.1f} MiB -> {manifest_file}\n{summary(entries)}")
     return 0
 
 

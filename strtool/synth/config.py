@@ -8,17 +8,27 @@ time for a 32 px high crop (scaled by `--height`/32 or `--size`/32; the crop is 
 resized to its stored size), `margin` as a fraction of the line
 height per side, angles in degrees, colours and noise in 0-255 levels, contrast as a
 difference of luma in 0-1.
+
+`validate(cfg)` (run whenever a `SynthConfig` is built, so by `load_config` too) checks
+every numeric setting against `RULES`: probabilities and shares in [0, 1], `[low,
+high]` pairs ordered and inside their domain, sizes positive; a bad value is a
+`ConfigError` naming the key path (`render.font_size: [-10.0, -5.0]: values must be >
+0`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any
 
 import numpy as np
 
+from strtool.errors import ConfigError
 from strtool.synth.corpus import TextConfig
 
-__all__ = ["AugmentConfig", "RenderConfig", "SynthConfig", "TextConfig", "font_px"]
+__all__ = ["RULES", "AugmentConfig", "RenderConfig", "SynthConfig", "TextConfig", "font_px",
+           "validate"]  # fmt: skip
 
 
 def _r(lo: float, hi: float) -> list[float]:
@@ -93,6 +103,49 @@ class CurveConfig:
 
 
 @dataclass
+class ShearConfig:
+    """Oblique / italic-like slant: x moves by tan(angle) * (height above the baseline
+    centre); the canvas grows so no ink leaves the crop."""
+
+    prob: float = 0.3
+    degrees: list[float] = _r(4, 18)  # slant magnitude
+    left_share: float = 0.3  # share leaning left (back-slant); the rest lean right
+
+
+@dataclass
+class StrokeConfig:
+    """Stroke-width change of the glyph mask: dilation (> 0, bolder) or erosion (< 0,
+    thinner) by `width` x the line height, in px at render size (fractions of a px
+    blend the two nearest integer radii). Erosion that would remove over half of the
+    ink is not applied."""
+
+    prob: float = 0.2
+    width: list[float] = _r(-0.012, 0.03)  # fraction of the rendered line height
+
+
+@dataclass
+class SpacingConfig:
+    """Character spacing (tracking) added between grapheme clusters, in em. Applied
+    only to languages whose clusters do not join (`strtool.synth.render.TRACKING_LANGS`:
+    en fr de it zh ja ko, horizontal lines); Arabic (joining) and Devanagari/Bengali
+    (headline, conjuncts) are never spaced, so their shaping is untouched."""
+
+    prob: float = 0.1
+    em: list[float] = _r(-0.03, 0.3)
+
+
+@dataclass
+class DownscaleConfig:
+    """Render at `factor` x the font size, augment at that resolution, then downscale
+    to the stored height as cameras do (area averaging, or with `linear_share` a
+    bilinear resize that aliases thin strokes)."""
+
+    prob: float = 0.25
+    factor: list[float] = _r(1.5, 3.0)
+    linear_share: float = 0.3
+
+
+@dataclass
 class StretchConfig:
     prob: float = 0.3
     factor: list[float] = _r(0.75, 1.35)  # horizontal scale
@@ -141,6 +194,10 @@ class AugmentConfig:
     rotation: RotationConfig = field(default_factory=RotationConfig)
     perspective: PerspectiveConfig = field(default_factory=PerspectiveConfig)
     curve: CurveConfig = field(default_factory=CurveConfig)
+    shear: ShearConfig = field(default_factory=ShearConfig)
+    stroke: StrokeConfig = field(default_factory=StrokeConfig)
+    spacing: SpacingConfig = field(default_factory=SpacingConfig)
+    downscale: DownscaleConfig = field(default_factory=DownscaleConfig)
     stretch: StretchConfig = field(default_factory=StretchConfig)
     blur: BlurConfig = field(default_factory=BlurConfig)
     noise: NoiseConfig = field(default_factory=NoiseConfig)
@@ -167,3 +224,142 @@ class SynthConfig:
     text: TextConfig = field(default_factory=TextConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+
+# ------------------------------------------------------------------------- validation
+#: key path -> (kind, low, high): kind `prob` (a number in [0, 1]), `num` (a number),
+#: `int` (an integer), `range` ([low, high] numbers, ordered), `choices` (a non-empty
+#: list of integers). Bounds are inclusive; None = unbounded; `(x, False)` excludes x.
+Bound = float | tuple[float, bool] | None
+RULES: dict[str, tuple[str, Bound, Bound]] = {
+    "text.top_words": ("int", 1, None),
+    "text.scene_prob": ("prob", 0, 1),
+    "text.line_prob": ("prob", 0, 1),
+    "text.line_words": ("choices", 1, 12),
+    "text.native_digit_prob": ("prob", 0, 1),
+    "text.upper_prob": ("prob", 0, 1),
+    "text.title_prob": ("prob", 0, 1),
+    "text.max_chars": ("int", 0, None),
+    "render.font_size": ("range", (0, False), 1000),
+    "render.margin": ("range", 0, 5),
+    "render.vertical_prob": ("prob", 0, 1),
+    "render.max_width_ratio": ("num", (0, False), None),
+    "render.joining_forms": ("prob", 0, 1),
+    "augment.colour.min_contrast": ("prob", 0, 1),
+    "augment.colour.colour_prob": ("prob", 0, 1),
+    "augment.background.solid": ("num", 0, None),
+    "augment.background.gradient": ("num", 0, None),
+    "augment.background.noise": ("num", 0, None),
+    "augment.background.image": ("num", 0, None),
+    "augment.background.texture_amplitude": ("range", 0, 255),
+    "augment.outline.width": ("range", 0, 20),
+    "augment.shadow.offset": ("range", 0, 50),
+    "augment.shadow.blur": ("range", 0, 20),
+    "augment.rotation.degrees": ("range", -90, 90),
+    "augment.perspective.strength": ("range", 0, (1, False)),
+    "augment.curve.amplitude": ("range", 0, 2),
+    "augment.shear.degrees": ("range", 0, 45),
+    "augment.shear.left_share": ("prob", 0, 1),
+    "augment.stroke.width": ("range", -0.2, 0.2),
+    "augment.spacing.em": ("range", -0.2, 2),
+    "augment.downscale.factor": ("range", 1, 8),
+    "augment.downscale.linear_share": ("prob", 0, 1),
+    "augment.stretch.factor": ("range", (0, False), 10),
+    "augment.blur.sigma": ("range", 0, 20),
+    "augment.blur.motion_share": ("prob", 0, 1),
+    "augment.blur.motion_length": ("range", 1, 50),
+    "augment.noise.sigma": ("range", 0, 255),
+    "augment.jpeg.quality": ("range", 1, 100),
+    "augment.low_res.scale": ("range", (0, False), 1),
+    "augment.illumination.strength": ("range", 0, 1),
+}
+
+
+def _leaves(obj: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """(key path, value) of every non-dataclass field, depth first."""
+    out: list[tuple[str, Any]] = []
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if is_dataclass(value):
+            out += _leaves(value, f"{prefix}{f.name}.")
+        else:
+            out.append((f"{prefix}{f.name}", value))
+    return out
+
+
+def _ok(x: float, low: Bound, high: Bound) -> bool:
+    lo, lo_in = (
+        (low if isinstance(low, tuple) else (low, True)) if low is not None else (None, True)
+    )
+    hi, hi_in = (
+        (high if isinstance(high, tuple) else (high, True)) if high is not None else (None, True)
+    )
+    if lo is not None and (x < lo or (x == lo and not lo_in)):
+        return False
+    return hi is None or not (x > hi or (x == hi and not hi_in))
+
+
+def _domain(low: Bound, high: Bound) -> str:
+    def side(b: Bound, inc: str, exc: str) -> str | None:
+        if b is None:
+            return None
+        v, inclusive = b if isinstance(b, tuple) else (b, True)
+        return f"{inc if inclusive else exc} {v:g}"
+
+    parts = [p for p in (side(low, ">=", ">"), side(high, "<=", "<")) if p]
+    return " and ".join(parts)
+
+
+def _number(key: str, v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise ConfigError(f"{key}: expected a finite number, got {v!r}")
+    return float(v)
+
+
+def _check(key: str, value: Any, rule: tuple[str, Bound, Bound]) -> None:
+    kind, low, high = rule
+    if kind in ("prob", "num", "int"):
+        x = _number(key, value)
+        if kind == "int" and not float(x).is_integer():
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        if not _ok(x, low, high):
+            raise ConfigError(f"{key}: {value!r} must be {_domain(low, high)}")
+        return
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{key}: expected a list, got {value!r}")
+    if kind == "range":
+        if len(value) != 2:
+            raise ConfigError(f"{key}: expected [low, high], got {list(value)!r}")
+        lo, hi = (_number(key, v) for v in value)
+        if lo > hi:
+            raise ConfigError(f"{key}: [{lo:g}, {hi:g}]: low is greater than high")
+    else:  # choices
+        if not value:
+            raise ConfigError(f"{key}: expected a non-empty list")
+        for v in value:
+            if not float(_number(key, v)).is_integer():
+                raise ConfigError(f"{key}: expected integers, got {v!r}")
+    bad = [v for v in value if not _ok(float(v), low, high)]
+    if bad:
+        raise ConfigError(f"{key}: {list(value)!r}: values must be {_domain(low, high)}")
+
+
+def validate(cfg: SynthConfig) -> None:
+    """Check every setting of `cfg` (see `RULES`); `ConfigError` naming the key path.
+    `render.image_format` must be png or jpeg; a numeric setting without a rule is an
+    error too (so a new setting cannot skip validation)."""
+    for key, value in _leaves(cfg):
+        if key == "render.image_format":
+            if value not in ("png", "jpeg"):
+                raise ConfigError(f"{key}: {value!r}: use png or jpeg")
+            continue
+        if key.endswith(".prob"):
+            _check(key, value, ("prob", 0, 1))
+            continue
+        rule = RULES.get(key)
+        if rule is None:
+            raise ConfigError(f"{key}: no validation rule (strtool.synth.config.RULES)")
+        _check(key, value, rule)

@@ -2,10 +2,19 @@
 
 Per language the default corpus is the 20,000 most frequent words of the `wordfreq`
 package (`wordfreq.top_n_list(lang, n)`, data installed with the package, no network),
-NFC-normalised and kept only when every code point is in the language's charset; the
-number filtered out is counted (`CorpusStats`). A sample is then, by the rates of
-`TextConfig`: a generated scene string (`strtool.synth.scene`), a short line of 2-3
-words, or one word, with optional upper/title casing for cased scripts. Everything
+NFC-normalised and kept only when every code point is in the language's charset.
+Entries that are dropped are counted by reason (`CorpusStats.dropped`: `outside-charset`
+with the characters that caused it, `lone-mark` for an entry starting with a combining
+mark, `duplicate`), and `dropped_summary` totals them per source for the run's meta and
+report, so a user corpus that loses lines (`café` with `--lang en` when é is not in the
+charset, emoji) says so.
+
+A sample is then, by the rates of `TextConfig`: a generated scene string
+(`strtool.synth.scene`: numbers, prices, dates, times, phone numbers, percentages,
+codes), a short phrase of 2-3 words, or one word. Cased scripts (en fr de it) are then
+written in UPPER CASE with `upper_prob`, Capitalised (every word) with `title_prob`,
+else as the word list has them (lower case); defaults 0.3 / 0.35 / 0.35, near the mix of
+Latin scene-text word crops (signs, shop fronts and labels are often upper case). Everything
 drawn comes from the caller's `numpy.random.Generator`, so a seed fixes the text.
 """
 
@@ -32,12 +41,12 @@ class TextConfig:
     """What text `synth words` draws (rates are probabilities per sample)."""
 
     top_words: int = 20000  # wordfreq words per language
-    scene_prob: float = 0.15  # numbers, prices, dates, times, phones, percentages
-    line_prob: float = 0.10  # 2-3 words joined by a space
-    line_words: list[int] = field(default_factory=lambda: [2, 3])
+    scene_prob: float = 0.15  # numbers, prices, dates, times, phones, percentages, codes
+    line_prob: float = 0.15  # short phrases: `line_words` words joined by a space
+    line_words: list[int] = field(default_factory=lambda: [2, 2, 3])  # drawn uniformly
     native_digit_prob: float = 0.5  # ar/hi/bn scene strings in native digits
-    upper_prob: float = 0.10  # cased scripts only
-    title_prob: float = 0.20  # cased scripts only
+    upper_prob: float = 0.30  # cased scripts only: UPPER CASE
+    title_prob: float = 0.35  # cased scripts only: Capitalised Words
     max_chars: int = 32  # longer draws are cut at a word boundary
 
 
@@ -50,9 +59,21 @@ class CorpusStats:
     source: str
     total: int = 0
     kept: int = 0
-    filtered: int = 0
+    filtered: int = 0  # outside-charset + lone-mark entries
     broken: int = 0  # entries starting with a combining mark (a lone matra, ...)
+    duplicates: int = 0
     outside: Counter[str] = field(default_factory=Counter)
+    examples: list[str] = field(default_factory=list)  # up to 5 filtered entries
+
+    @property
+    def dropped(self) -> dict[str, int]:
+        """Entries left out, by reason (zero counts omitted)."""
+        reasons = {
+            "outside-charset": self.filtered - self.broken,
+            "lone-mark": self.broken,
+            "duplicate": self.duplicates,
+        }
+        return {k: v for k, v in reasons.items() if v}
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready summary (the 20 most frequent outside characters)."""
@@ -63,8 +84,31 @@ class CorpusStats:
             "kept": self.kept,
             "filtered": self.filtered,
             "broken": self.broken,
+            "dropped": self.dropped,
             "outside_chars": "".join(c for c, _ in self.outside.most_common(20)),
+            "examples": list(self.examples),
         }
+
+
+def dropped_summary(stats: Iterable[CorpusStats], unplaced: int = 0) -> dict[str, dict]:
+    """Dropped entries per source and reason, with totals, e.g. `{"corpus": {"total":
+    3, "outside-charset": 2, "no-charset": 1, "outside_chars": "é😀", "examples": [...]}}`.
+    `unplaced`: user-corpus entries that no chosen language's charset holds."""
+    out: dict[str, dict] = {}
+    for st in stats:
+        d = out.setdefault(st.source, {"total": 0, "outside_chars": Counter(), "examples": []})
+        for reason, n in st.dropped.items():
+            d[reason] = d.get(reason, 0) + n
+            d["total"] += n
+        d["outside_chars"].update(st.outside)
+        d["examples"] += [e for e in st.examples if len(d["examples"]) < 5]
+    if unplaced:
+        d = out.setdefault("corpus", {"total": 0, "outside_chars": Counter(), "examples": []})
+        d["no-charset"] = unplaced
+        d["total"] += unplaced
+    for d in out.values():
+        d["outside_chars"] = "".join(c for c, _ in d["outside_chars"].most_common(20))
+    return {k: v for k, v in out.items() if v["total"]}
 
 
 def filter_entries(
@@ -89,6 +133,12 @@ def filter_entries(
             stats.outside.update(bad)
         elif text not in seen:
             seen[text] = None
+            continue
+        else:
+            stats.duplicates += 1
+            continue
+        if len(stats.examples) < 5:
+            stats.examples.append(text)
     kept = list(seen)
     stats.kept = len(kept)
     return kept, stats

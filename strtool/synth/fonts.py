@@ -4,6 +4,14 @@ A `FontFace` is one face of one font file (a `.ttc`/`.otc` collection holds seve
 addressed by `index`). `discover_fonts` expands files and folders into faces,
 `shipped_fonts` reads `fonts/manifest.json`, and `FontChecker` (re-exported from
 `strtool.synth.fontcheck`) decides whether a face really renders a text.
+
+Every manifest entry has a `role`: `train`, or `heldout` for the families kept out of
+training so that accuracy can be measured on designs a model never saw (see
+`tools/font_sources.py`; a few families per script group, italics among the Latin
+ones). `shipped_fonts()` returns the training faces; `role="heldout"` the others,
+`role="all"` both. `resolve_font_specs` turns `--fonts` values into faces: font files
+and folders, a folder with a `manifest.json` (its training faces), and the role words
+`train`, `heldout`, `all`, alone (the shipped set) or as `ROLE:FOLDER`.
 """
 
 from __future__ import annotations
@@ -25,12 +33,17 @@ __all__ = [
     "FontChecker",
     "FontFace",
     "checker_for",
+    "ROLES",
     "discover_fonts",
     "load_manifest",
     "manifest_path",
     "read_faces",
+    "resolve_font_specs",
     "shipped_fonts",
 ]
+
+#: Roles of manifest entries, plus "all" (both) as a selector.
+ROLES: tuple[str, ...] = ("train", "heldout", "all")
 
 FONT_SUFFIXES: tuple[str, ...] = (".ttf", ".otf", ".ttc", ".otc")
 _COLLECTIONS = (".ttc", ".otc")
@@ -43,13 +56,14 @@ class FontFace:
     `path`: the font file; `index`: face number inside a collection (0 otherwise);
     `family`/`style`: typographic names from the name table (IDs 16/17, else 1/2);
     `groups`: MLT script groups the face is meant for (known for shipped fonts, empty
-    for user fonts)."""
+    for user fonts); `role`: `train` or `heldout` (from a manifest; `train` otherwise)."""
 
     path: Path
     index: int = 0
     family: str = ""
     style: str = ""
     groups: tuple[str, ...] = field(default=(), compare=False)
+    role: str = field(default="train", compare=False)
 
     @property
     def name(self) -> str:
@@ -161,15 +175,32 @@ def load_manifest(root: Path | None = None) -> list[dict[str, Any]]:
     return entries
 
 
-def shipped_fonts(groups: Iterable[str] | None = None, root: Path | None = None) -> list[FontFace]:
-    """Faces of the shipped fonts from the manifest, optionally only those whose
-    `scripts` include one of `groups` (MLT group names such as `LAT`, `ARA`)."""
+def _role(value: str) -> str:
+    if value not in ROLES:
+        raise InputError(f"font role '{value}': use one of {', '.join(ROLES)}")
+    return value
+
+
+def shipped_fonts(
+    groups: Iterable[str] | None = None, root: Path | None = None, role: str = "train"
+) -> list[FontFace]:
+    """Faces of the shipped fonts from the manifest (or of the manifest folder `root`,
+    e.g. a pool built by `tools/build_fonts.py --pool`), optionally only those whose
+    `scripts` include one of `groups` (MLT group names such as `LAT`, `ARA`).
+
+    `role`: `train` (default: the training pool, held-out families left out),
+    `heldout` (only the held-out families) or `all`. Entries without a role are
+    training faces."""
+    role = _role(role)
     base = root or fonts_dir()
     want = {g.upper() for g in groups} if groups is not None else None
     out: list[FontFace] = []
     for e in load_manifest(base):
         scripts = tuple(e["scripts"])
+        entry_role = str(e.get("role", "train"))
         if want is not None and not want.intersection(scripts):
+            continue
+        if role != "all" and entry_role != role:
             continue
         path = base / e["file"]
         if not path.is_file():
@@ -181,6 +212,42 @@ def shipped_fonts(groups: Iterable[str] | None = None, root: Path | None = None)
                 family=str(e["family"]),
                 style=str(e.get("style", "Regular")),
                 groups=scripts,
+                role=entry_role,
             )
         )
     return out
+
+
+def resolve_font_specs(
+    specs: Iterable[str | Path], groups: Iterable[str] | None = None
+) -> list[FontFace]:
+    """Faces for `--fonts` values, in order, duplicates dropped:
+
+    - `train`, `heldout`, `all` (when no file or folder has that name): the shipped
+      faces of that role for `groups`;
+    - `ROLE:FOLDER`: the faces of that role in FOLDER's `manifest.json`, for `groups`;
+    - a folder holding a `manifest.json` (a pool from `tools/build_fonts.py --pool`):
+      its training faces for `groups` (held-out faces stay out unless asked for);
+    - any other font file or folder: every face found (`discover_fonts`).
+
+    A role with no face for `groups` is an `InputError`."""
+    group_list = list(groups) if groups is not None else None
+    out: dict[tuple[Path, int], FontFace] = {}
+    for raw in specs:
+        text = str(raw)
+        role, sep, rest = text.partition(":")
+        if not Path(text).exists() and (text in ROLES or (sep and role in ROLES)):
+            root = Path(rest) if sep else None
+            if root is not None and not manifest_path(root).is_file():
+                raise InputError(f"{text}: {root} holds no manifest.json (tools/build_fonts.py)")
+            faces = shipped_fonts(group_list, root=root, role=role)
+            if not faces:
+                where = root or "the shipped fonts"
+                raise InputError(f"--fonts {text}: no {role} faces for {group_list} in {where}")
+        elif Path(text).is_dir() and manifest_path(Path(text)).is_file():
+            faces = shipped_fonts(group_list, root=Path(text), role="train")
+        else:
+            faces = discover_fonts([text])
+        for face in faces:
+            out.setdefault((face.path.resolve(), face.index), face)
+    return list(out.values())

@@ -1,5 +1,6 @@
-"""Geometric augmentations of a text alpha mask (uint8, 255 = ink): margins, curved
-baseline, and one combined warp for stretch + rotation + perspective.
+"""Geometric augmentations of a text alpha mask (uint8, 255 = ink): stroke-width
+change, margins, curved baseline, and one combined warp for stretch + shear (oblique)
++ rotation + perspective.
 
 All functions take and return (H, W) uint8 masks; the canvas grows so no ink is cut.
 Randomness comes only from the caller's `numpy.random.Generator`.
@@ -42,13 +43,52 @@ def curve(mask: np.ndarray, amplitude: float, rng: np.random.Generator) -> np.nd
     return cv2.remap(canvas, map_x, map_y.astype(np.float32), cv2.INTER_LINEAR, borderValue=0)
 
 
+def change_stroke(mask: np.ndarray, delta_px: float) -> np.ndarray:
+    """Grow (`delta_px` > 0, dilation) or thin (< 0, erosion) every stroke by about
+    `|delta_px|` px per side: the results for the two nearest integer radii (3x3
+    elliptical steps) are blended by the fraction."""
+    n = int(math.floor(abs(delta_px)))
+    frac = abs(delta_px) - n
+    op = cv2.dilate if delta_px > 0 else cv2.erode
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+    a = op(mask, kernel, iterations=n) if n else mask
+    if frac < 1e-3:
+        return a
+    b = op(mask, kernel, iterations=n + 1)
+    out = a.astype(np.float32) * (1.0 - frac) + b.astype(np.float32) * frac
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def stroke(mask: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
+    """By `stroke.prob`: change the stroke width by `stroke.width` x the mask height
+    (px); an erosion that would remove over half of the ink is skipped."""
+    if rng.random() >= cfg.stroke.prob:
+        return mask
+    delta = uniform(rng, cfg.stroke.width) * mask.shape[0]
+    out = change_stroke(mask, delta)
+    if delta < 0 and float(out.sum()) < 0.5 * float(mask.sum()):
+        return mask
+    return out
+
+
+def shear_matrix(degrees: float, h: int) -> np.ndarray:
+    """3x3 slant: a point y px below the top moves right by tan(degrees) * (h - y),
+    so positive angles lean right like italics (the bottom row stays put)."""
+    t = math.tan(math.radians(degrees))
+    return np.array([[1.0, -t, t * h], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+
+
 def _homography(w: int, h: int, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray | None:
-    """3x3 matrix of stretch, rotation about the centre and perspective corner
+    """3x3 matrix of stretch, shear, rotation about the centre and perspective corner
     jitter (None when no geometric augmentation fires)."""
     m = np.eye(3)
     fired = False
     if rng.random() < cfg.stretch.prob:
         m = np.diag([uniform(rng, cfg.stretch.factor), 1.0, 1.0]) @ m
+        fired = True
+    if rng.random() < cfg.shear.prob:
+        sign = -1.0 if rng.random() < cfg.shear.left_share else 1.0
+        m = shear_matrix(sign * uniform(rng, cfg.shear.degrees), h) @ m
         fired = True
     if rng.random() < cfg.rotation.prob:
         a = math.radians(uniform(rng, cfg.rotation.degrees))
@@ -66,7 +106,7 @@ def _homography(w: int, h: int, rng: np.random.Generator, cfg: AugmentConfig) ->
 
 
 def warp(mask: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
-    """Apply stretch / rotation / perspective (each by its probability) in a single
+    """Apply stretch / shear / rotation / perspective (each by its probability) in a single
     `cv2.warpPerspective`, on a canvas enlarged to hold every warped corner."""
     h, w = mask.shape
     m = _homography(w, h, rng, cfg)

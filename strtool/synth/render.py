@@ -8,6 +8,12 @@ the font's full line box (ascent + descent), so baselines line up across samples
 
 Vertical layout (CJK option): grapheme clusters stacked top to bottom, each centred
 in an em-square cell; the label stays the logical text, the crop is tall.
+
+Character spacing (tracking, `spacing` in em): grapheme clusters are placed at their
+positions in the whole shaped line (kerning kept) plus `spacing` em per preceding
+cluster. Only for `TRACKING_LANGS` (Latin and CJK, whose clusters do not join):
+Arabic letters join across clusters and Devanagari/Bengali aksharas share a headline,
+so their texts are always laid out whole and their shaping is untouched.
 """
 
 from __future__ import annotations
@@ -41,6 +47,9 @@ RTL_LANGS: frozenset[str] = frozenset({"ar"})
 #: Languages that may be laid out vertically (`render.vertical_prob`).
 VERTICAL_LANGS: frozenset[str] = frozenset({"zh", "ja", "ko"})
 
+#: Languages whose grapheme clusters may be spaced apart (`augment.spacing`).
+TRACKING_LANGS: frozenset[str] = frozenset({"en", "fr", "de", "it", "zh", "ja", "ko"})
+
 
 def has_raqm() -> bool:
     """True when Pillow was built with libraqm (required for complex scripts)."""
@@ -70,9 +79,17 @@ def layout_kwargs(lang: str | None) -> dict[str, str]:
     return kw
 
 
-def render_mask(text: str, face: FontFace, size: int, lang: str | None = None) -> np.ndarray:
+def render_mask(
+    text: str, face: FontFace, size: int, lang: str | None = None, spacing: float = 0.0
+) -> np.ndarray:
     """Alpha mask (H, W) uint8 of `text` on one line, H = the font's line box
-    (ascent + descent, widened if glyphs overshoot) + 2 px, W = the ink advance + 2 px."""
+    (ascent + descent, widened if glyphs overshoot) + 2 px, W = the ink advance + 2 px.
+    `spacing` (em) adds tracking between grapheme clusters, for `TRACKING_LANGS` only
+    (ignored for any other language)."""
+    if spacing and lang in TRACKING_LANGS:
+        units = split_units(text, "grapheme")
+        if len(units) > 1:
+            return _render_spaced(units, face, size, lang, spacing)
     font = load_font(face, size)
     kw = layout_kwargs(lang)
     core, (ox, oy) = font.getmask2(text, mode="L", anchor="ls", **kw)
@@ -86,6 +103,31 @@ def render_mask(text: str, face: FontFace, size: int, lang: str | None = None) -
     y, x = oy - top + 1, ox - left + 1
     out[y : y + ink.shape[0], x : x + ink.shape[1]] = ink
     return out
+
+
+def _render_spaced(
+    units: list[str], face: FontFace, size: int, lang: str | None, spacing: float
+) -> np.ndarray:
+    """`render_mask` with `spacing` em of tracking after every cluster but the last."""
+    font = load_font(face, size)
+    kw = layout_kwargs(lang)
+    text = "".join(units)
+    xs, pos = [], 0
+    for i, unit in enumerate(units):
+        xs.append(font.getlength(text[:pos], **kw) + i * spacing * size if pos else 0.0)
+        pos += len(unit)
+    boxes = [font.getbbox(u, anchor="ls", **kw) for u in units]
+    ascent, descent = font.getmetrics()
+    left = min(0, *(int(np.floor(x + b[0])) for x, b in zip(xs, boxes, strict=True)))
+    right = max(int(np.ceil(x + b[2])) for x, b in zip(xs, boxes, strict=True))
+    top = min(-ascent, *(b[1] for b in boxes))
+    bottom = max(descent, *(b[3] for b in boxes))
+    img = Image.new("L", (max(1, right - left + 2), max(1, bottom - top + 2)), 0)
+    draw = ImageDraw.Draw(img)
+    for x, unit in zip(xs, units, strict=True):
+        if not unit.isspace():
+            draw.text((x - left + 1, -top + 1), unit, font=font, fill=255, anchor="ls", **kw)
+    return np.asarray(img)
 
 
 def _as_array(core: object) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Generated scene strings: numbers, prices, dates, times, phone numbers, percentages.
+"""Generated scene strings: numbers, prices, dates, times, phone numbers, percentages,
+codes (room, gate, platform, model numbers such as `B12`, `A-7`, `12C`).
 
 Formats follow local habits per language (decimal comma in fr/de/it, `€` after the
 amount, `年月日` dates in zh/ja, `년 월 일` in ko, local currency signs). Arabic,
@@ -128,8 +129,22 @@ def percent(lang: str, rng: np.random.Generator) -> str:
     return f"{n} %" if lang == "fr" else f"{n}%"
 
 
+def code(lang: str, rng: np.random.Generator) -> str:
+    """A short code of capital Latin letters and digits (`B12`, `A-7`, `12C`, `No. 5`
+    in English); digits only with a dash for scripts without Latin letters."""
+    n = str(int(rng.integers(1, 10 ** int(rng.integers(1, 4)))))
+    if lang not in ("en", "fr", "de", "it"):
+        return f"{n}-{int(rng.integers(1, 100))}"
+    letter = chr(ord("A") + int(rng.integers(26)))
+    forms = [f"{letter}{n}", f"{letter}-{n}", f"{n}{letter}", f"{letter}{letter}{n}"]
+    if lang == "en":
+        forms.append(f"No. {n}")
+    return _pick(rng, forms)
+
+
 KINDS: tuple[Callable[[str, np.random.Generator], str], ...] = (
     number,
+    code,
     price,
     date,
     time_of_day,

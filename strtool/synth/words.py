@@ -4,8 +4,10 @@ Per sample i: language uniform over the chosen ones, text from that language's c
 (`strtool.synth.corpus`), a font that really renders that exact text
 (`strtool.synth.fontpool`; none -> the sample is skipped and counted), a libraqm
 rendering (`strtool.synth.render`; vertical for zh/ja/ko with `render.vertical_prob`,
-stored tall as rendered), augmentations (`strtool.synth.augment`), PNG (default) or
-JPEG-95 encoding. Stored: `image`, `label` (NFC, logical order), `lang`.
+stored tall as rendered; with `augment.spacing` character tracking for Latin/CJK;
+with `augment.downscale` at a larger size, downscaled at the end), augmentations
+(`strtool.synth.augment`), PNG (default) or JPEG-95 encoding. Stored: `image`,
+`label` (NFC, logical order), `lang`.
 """
 
 from __future__ import annotations
@@ -22,10 +24,17 @@ import numpy as np
 from strtool.config import to_dict
 from strtool.errors import InputError
 from strtool.synth.augment import compose, encode
-from strtool.synth.config import SynthConfig, font_px
-from strtool.synth.corpus import Corpus, CorpusStats, assign_langs, build_corpus, read_corpus
+from strtool.synth.config import AugmentConfig, SynthConfig, font_px
+from strtool.synth.corpus import (
+    Corpus,
+    CorpusStats,
+    assign_langs,
+    build_corpus,
+    dropped_summary,
+    read_corpus,
+)
 from strtool.synth.fontpool import FontPool
-from strtool.synth.fonts import FontFace, discover_fonts, shipped_fonts
+from strtool.synth.fonts import FontFace, resolve_font_specs, shipped_fonts
 from strtool.synth.pipeline import Report, Result, run, sample_rng, shard_range
 from strtool.synth.render import VERTICAL_LANGS, render_mask, render_vertical
 from strtool.text.charset import Charset, load_charset
@@ -80,28 +89,54 @@ class WordJob:
 
     def draw(self, text: str, lang: str, face: FontFace, rng: np.random.Generator) -> bytes:
         """Render + augment + encode one text with one face."""
-        r = self.cfg.render
+        r, a = self.cfg.render, self.cfg.augment
         size = font_px(r.font_size, rng, self.height)
         vertical = lang in VERTICAL_LANGS and rng.random() < r.vertical_prob
+        factor, linear = downscale_draw(rng, a)
+        spacing = spacing_draw(rng, a)
+        size = max(6, int(round(size * factor)))
         if vertical:
             mask = render_vertical(text, face, size, lang)
         else:
-            mask = render_mask(text, face, size, lang)
+            mask = render_mask(text, face, size, lang, spacing)
         bgs = tuple(load_background(p) for p in self.backgrounds)
         if vertical:  # stored tall: width = --height, augmented in the rotated frame
             wide = np.ascontiguousarray(np.rot90(mask, k=1))
-            img = compose(wide, rng, self.cfg.augment, r, self.height, None, bgs)
+            img = compose(wide, rng, a, r, self.height, None, bgs, linear)
             img = np.ascontiguousarray(np.rot90(img, k=-1))
         else:
-            img = compose(mask, rng, self.cfg.augment, r, self.height, None, bgs)
+            img = compose(mask, rng, a, r, self.height, None, bgs, linear)
         return encode(img, r.image_format)
 
 
+def downscale_draw(rng: np.random.Generator, cfg: AugmentConfig) -> tuple[float, bool]:
+    """(render-size factor, bilinear final resize) for one sample; (1.0, False) when
+    `augment.downscale` does not fire. Always draws three numbers."""
+    fire, u, v = rng.random(), rng.random(), rng.random()
+    if fire >= cfg.downscale.prob:
+        return 1.0, False
+    lo, hi = cfg.downscale.factor
+    return lo + (hi - lo) * u, bool(v < cfg.downscale.linear_share)
+
+
+def spacing_draw(rng: np.random.Generator, cfg: AugmentConfig) -> float:
+    """Tracking in em for one sample (0 when `augment.spacing` does not fire); always
+    draws two numbers, so the rest of a sample does not depend on its language."""
+    fire, u = rng.random(), rng.random()
+    if fire >= cfg.spacing.prob:
+        return 0.0
+    lo, hi = cfg.spacing.em
+    return lo + (hi - lo) * u
+
+
 def resolve_fonts(fonts: Sequence[str | Path] | None, langs: Sequence[str]) -> list[FontFace]:
-    """User fonts (files/folders) or the shipped faces of the languages' groups."""
+    """The faces to draw with: by default the shipped training faces of the languages'
+    groups; else the `--fonts` values (`strtool.synth.fonts.resolve_font_specs`: font
+    files/folders, a manifest folder, or `train` / `heldout` / `all` / `ROLE:FOLDER`)."""
+    groups = sorted({lang_group(lang) for lang in langs})
     if fonts:
-        return discover_fonts(fonts)
-    return shipped_fonts(sorted({lang_group(lang) for lang in langs}))
+        return resolve_font_specs(fonts, groups)
+    return shipped_fonts(groups)
 
 
 def build_corpora(
@@ -162,6 +197,7 @@ def prepare_words(
         "fonts": [f.label for f in faces],
         "corpus": [s.to_dict() for s in stats],
         "corpus_unplaced": unplaced,
+        "corpus_dropped": dropped_summary(stats, unplaced),
         "backgrounds": len(job.backgrounds),
     }
     return job, meta
@@ -192,4 +228,5 @@ def synth_words(
     meta.update(shard=f"{shard[0]}/{shard[1]}", index_range=[start, stop], num_total=num)
     report = run(job, output, start, stop, meta, workers, overwrite, progress, resume)
     report.extra["corpus"] = meta["corpus"]
+    report.extra["corpus_dropped"] = meta["corpus_dropped"]
     return report

@@ -11,15 +11,17 @@ import pytest
 from strtool.errors import InputError
 from strtool.paths import fonts_dir
 from strtool.synth.corpus import (
+    Corpus,
     TextConfig,
     assign_langs,
     build_corpus,
+    dropped_summary,
     filter_entries,
     read_corpus,
 )
 from strtool.synth.fonts import FontFace
 from strtool.synth.render import has_raqm, render_mask, render_vertical
-from strtool.synth.scene import scene_string, to_native
+from strtool.synth.scene import code, scene_string, to_native
 from strtool.text.charset import load_charset
 
 
@@ -85,3 +87,86 @@ def test_raqm_shapes_devanagari_and_arabic() -> None:
     cjk = FontFace(fonts_dir() / "noto-sans-cjk-sc" / "NotoSansCJKsc-Regular.otf")
     tall = render_vertical("\u4e2d\u6587\u5b57", cjk, 30, "zh")
     assert tall.shape[0] > 2 * tall.shape[1]
+
+
+# ------------------------------------------------------------------ scene-like text mix
+def _mix(cfg: TextConfig, lang: str = "en", n: int = 6000) -> list[str]:
+    words = [w * 2 for w in ("ab", "cd", "ef", "gh", "ij", "kl", "mn", "op", "qr", "st")]
+    allowed = frozenset("abcdefghijklmnopqrstABCDEFGHIJKLMNOPQRST")
+    corpus = Corpus(lang, words, allowed, cfg)
+    rng = np.random.default_rng(11)
+    return [corpus.sample(rng) for _ in range(n)]
+
+
+def test_case_and_phrase_rates_within_tolerance() -> None:
+    cfg = TextConfig(scene_prob=0.0, line_prob=0.2, upper_prob=0.3, title_prob=0.35)
+    texts = _mix(cfg)
+    n = len(texts)
+    upper = sum(t.isupper() for t in texts) / n
+    title = sum(t.istitle() for t in texts) / n
+    lower = sum(t.islower() for t in texts) / n
+    lines = sum(" " in t for t in texts) / n
+    tol = 3 * np.sqrt(0.25 / n)  # 3 sigma of a proportion
+    assert upper == pytest.approx(0.3, abs=tol)
+    assert title == pytest.approx(0.35, abs=tol)
+    assert lower == pytest.approx(0.35, abs=tol)
+    assert lines == pytest.approx(0.2, abs=tol)
+    assert {len(t.split()) for t in texts} == {1, 2, 3}
+
+
+def test_uncased_scripts_and_user_corpora_keep_their_case() -> None:
+    cfg = TextConfig(scene_prob=0.0, upper_prob=0.5, title_prob=0.5)
+    assert all(t.islower() for t in _mix(cfg, lang="hi", n=500))
+    corpus = Corpus("en", ["abab"], frozenset("abAB"), cfg, generated=False)
+    rng = np.random.default_rng(0)
+    assert {corpus.sample(rng) for _ in range(50)} == {"abab"}
+
+
+def test_default_mix_has_upper_title_numbers_and_phrases() -> None:
+    cs = load_charset("en")
+    corpus, _ = build_corpus("en", cs.chars, TextConfig(top_words=3000))
+    rng = np.random.default_rng(3)
+    texts = [corpus.sample(rng) for _ in range(4000)]
+    n = len(texts)
+    letters = [t for t in texts if any(c.isalpha() for c in t) and not any(c.isdigit() for c in t)]
+    digits = sum(any(c.isdigit() for c in t) for t in texts) / n
+    upper = sum(t.isupper() for t in letters) / len(letters)
+    title = sum(t.istitle() and not t.isupper() for t in letters) / len(letters)
+    assert 0.10 <= digits <= 0.20  # scene strings: numbers, prices, dates, codes...
+    assert 0.24 <= upper <= 0.36 and 0.26 <= title <= 0.42
+    assert 0.10 <= sum(" " in t for t in letters) / len(letters) <= 0.22
+
+
+def test_dropped_corpus_lines_are_counted_by_reason(tmp_path: Path) -> None:
+    path = tmp_path / "c.txt"
+    lines = ["hello", "café", "smile \U0001f600", "hello", "world", "\u0301oops"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "o.lmdb"
+    from strtool.synth.words import synth_words
+
+    report = synth_words(out, 4, "en", corpus_files=[path])
+    dropped = report.extra["corpus_dropped"]["corpus"]
+    assert dropped["total"] == 4
+    assert dropped["outside-charset"] == 2 and dropped["duplicate"] == 1
+    assert dropped["lone-mark"] == 1
+    assert "é" in dropped["outside_chars"] and "\U0001f600" in dropped["outside_chars"]
+    assert "café" in dropped["examples"]
+    from strtool.data.lmdb_io import LmdbReader
+
+    assert LmdbReader(out).meta["corpus_dropped"] == report.extra["corpus_dropped"]
+
+
+def test_dropped_summary_counts_unplaced_entries() -> None:
+    _, st = filter_entries(["ab", "ax"], frozenset("ab"), "en", "corpus")
+    summary = dropped_summary([st], unplaced=3)
+    assert summary == {"corpus": {"total": 4, "outside-charset": 1, "no-charset": 3,
+                                  "outside_chars": "x", "examples": ["ax"]}}  # fmt: skip
+    assert dropped_summary([]) == {}
+
+
+def test_code_scene_strings() -> None:
+    rng = np.random.default_rng(0)
+    codes = {code("en", rng) for _ in range(200)}
+    assert any(c[0].isalpha() and c[-1].isdigit() for c in codes)
+    assert all(any(ch.isdigit() for ch in c) for c in codes)
+    assert all(not any(ch.isalpha() for ch in code("hi", rng)) for _ in range(50))
