@@ -359,3 +359,17 @@ def test_make_lmdb_failed_build_is_named_as_failed(tmp_path):
     with pytest.raises(InputError, match="stopped with an error .*progress display broke"):
         make_lmdb(d, tmp_path / "out", workers=1)
     assert make_lmdb(d, tmp_path / "out", workers=1, resume=True).written == 600
+
+
+@pytest.mark.parametrize("name", ["out.partial", "out.partial.lock"])
+def test_foreign_partial_folder_or_lock_file_is_left_alone(tmp_path, name):
+    d = gt_dir(tmp_path)
+    p = tmp_path / name
+    if name.endswith(".lock"):
+        p.write_text("someone's file", encoding="utf-8")
+    else:
+        p.mkdir()
+        (p / "file").write_text("someone's file", encoding="utf-8")
+    before = tree(tmp_path)
+    refused(run("make-lmdb", d / "gt.txt", tmp_path / "out", "--overwrite"), p)
+    assert tree(tmp_path) == before
