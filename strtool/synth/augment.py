@@ -4,16 +4,16 @@ shadow, illumination, blur, resizing, low resolution, noise, JPEG artefacts.
 `compose(mask, rng, cfg, height, width=None, backgrounds=())` is the whole chain:
 
 1. stroke-width change, margins and geometry (stretch, shear, rotation, perspective,
-   curve) on the mask (`strtool.synth.geometry`);
+   curve) on the mask (`strtool.synth.geometry`); a mask rendered `shrink` times
+   larger (`augment.downscale`) is then reduced by that factor, averaging pixel areas
+   as a camera sensor does (or bilinear with `linear`, which aliases thin strokes);
 2. background (solid / gradient / noise texture / a crop of a user image), chosen
    by the weights of `cfg.background`;
 3. text colour with luma contrast >= `colour.min_contrast` against the background
    mean; optional shadow and outline under the text; alpha compositing;
 4. uneven illumination, Gaussian or motion blur (render resolution);
 5. resize to `height` (width proportional, capped at `max_width_ratio * height`;
-   or exactly `width` when given; shrinking averages pixel areas, or is bilinear when
-   `linear` is set, as some camera pipelines do), low-resolution round trip, noise,
-   JPEG artefacts.
+   or exactly `width` when given), low-resolution round trip, noise, JPEG artefacts.
 
 Arrays are (H, W, 3) uint8 RGB; every random draw comes from `rng` in a fixed
 order, so a seeded generator gives identical bytes.
@@ -182,17 +182,14 @@ def finish(
     height: int,
     width: int | None,
     max_ratio: float,
-    linear: bool = False,
 ) -> np.ndarray:
-    """Resize to the stored size (shrinking by area averaging, or bilinear when
-    `linear`), then low-res round trip, noise, JPEG; uint8."""
+    """Resize to the stored size, then low-res round trip, noise, JPEG; uint8."""
     h, w = img.shape[:2]
     if width is None:
         width = max(1, min(int(round(w * height / h)), int(max_ratio * height)))
     shrink = width < w or height < h
-    area = shrink and not linear
     img = cv2.resize(
-        img, (width, height), interpolation=cv2.INTER_AREA if area else cv2.INTER_LINEAR
+        img, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
     )
     if rng.random() < cfg.low_res.prob:
         s = uniform(rng, cfg.low_res.scale)
@@ -220,15 +217,23 @@ def compose(
     height: int,
     width: int | None = None,
     backgrounds: tuple[np.ndarray, ...] = (),
+    shrink: float = 1.0,
     linear: bool = False,
 ) -> np.ndarray:
     """The whole chain (module docstring): text mask (H0, W0) uint8 -> RGB crop
-    (height, W) uint8, W proportional (or `width` when given)."""
+    (height, W) uint8, W proportional (or `width` when given). `shrink` > 1: the mask
+    was rendered that much larger; it is reduced after the geometry (area averaging,
+    or bilinear when `linear`)."""
     alpha = geometric(pad_margins(stroke(mask, rng, cfg), rng, render.margin), rng, cfg)
+    if shrink > 1.0:
+        size = (max(1, round(alpha.shape[1] / shrink)), max(1, round(alpha.shape[0] / shrink)))
+        alpha = cv2.resize(
+            alpha, size, interpolation=cv2.INTER_LINEAR if linear else cv2.INTER_AREA
+        )
     h, w = alpha.shape
     bg = background(h, w, rng, cfg, backgrounds)
     img = effects(composite(bg, alpha, rng, cfg), rng, cfg)
-    return finish(img, rng, cfg, height, width, render.max_width_ratio, linear)
+    return finish(img, rng, cfg, height, width, render.max_width_ratio)
 
 
 def encode(img: np.ndarray, fmt: str = "png") -> bytes:

@@ -136,9 +136,10 @@ class SpacingConfig:
 
 @dataclass
 class DownscaleConfig:
-    """Render at `factor` x the font size, augment at that resolution, then downscale
-    to the stored height as cameras do (area averaging, or with `linear_share` a
-    bilinear resize that aliases thin strokes)."""
+    """Render at `factor` x the font size, change strokes and warp at that
+    resolution, then reduce the text mask by `factor` as a camera sensor does (area
+    averaging, or with `linear_share` a bilinear resize that aliases thin strokes)
+    before colours, backgrounds and effects."""
 
     prob: float = 0.25
     factor: list[float] = _r(1.5, 3.0)

@@ -102,10 +102,10 @@ class WordJob:
         bgs = tuple(load_background(p) for p in self.backgrounds)
         if vertical:  # stored tall: width = --height, augmented in the rotated frame
             wide = np.ascontiguousarray(np.rot90(mask, k=1))
-            img = compose(wide, rng, a, r, self.height, None, bgs, linear)
+            img = compose(wide, rng, a, r, self.height, None, bgs, factor, linear)
             img = np.ascontiguousarray(np.rot90(img, k=-1))
         else:
-            img = compose(mask, rng, a, r, self.height, None, bgs, linear)
+            img = compose(mask, rng, a, r, self.height, None, bgs, factor, linear)
         return encode(img, r.image_format)
 
 
