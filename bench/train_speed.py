@@ -1,189 +1,285 @@
-"""Training and inference speed of the full-size CLL-STR presets (`crnn`, `svtr_tiny`)
-on the CPU, with and without CPU speed-ups, and end to end from an LMDB.
+"""Training-step speed of strtool's CTC models next to a reference measured in the same run.
 
-For each model (3x32x100 input, 4,680 classes, batch 64):
-- model step (forward, float32 CTC, backward, clip, AdamW) in images/s, contiguous
-  vs channels_last, and with bf16 autocast (CPUs with AVX512-BF16/AMX; speed only:
-  a tiny CRNN did not learn in bf16 on CPU, see `strtool.engine.loop._amp`);
-- inference images/s at batch 64 (same variants) and ms per crop at batch 1;
-- end-to-end training images/s through the engine (`strtool.engine.loop.train`: the
-  LmdbDataset -> DataLoader workers -> tokenizer -> step path) on a synthetic LMDB,
-  next to the model step alone with the same settings; the ratio shows whether data
-  loading is hidden (target >= 0.90).
-Reference (CLL-STR, 2 cores): training 32 img/s CRNN, 37 img/s SVTR; inference 102
-and 131 img/s. Figures depend on the machine's load: the load average is printed.
+The reference is the CLL-STR CRNN training step (ku21fan/CLL-STR, which uses the CRNN of
+the clovaai deep-text-recognition-benchmark), re-implemented below from its description:
+- VGG features: 3x3 convs 64, 128, 256, 256, 512, 512 (ReLU; BN without conv bias on the
+  5th and 6th), max-pools 2x2 after the 1st and 2nd, (2,1) after the 4th and 6th, then a
+  2x2 valid conv 512: 3x32x100 -> 512x1x24;
+- adaptive average pool of the height to 1, two BiLSTM blocks (LSTM 512 -> 2x256 +
+  Linear -> 256, then 256 -> 2x256 -> 256), Linear(256, classes);
+- the step: forward, `log_softmax(2).permute(1, 0, 2)`, `nn.CTCLoss(zero_infinity=True)`,
+  `model.zero_grad()`, backward, `clip_grad_norm_(5)`, AdamW (lr 1e-3).
 
-    /work/venv/bin/python bench/train_speed.py [--threads 2] [--seconds 8] [--workers 1]
+strtool's step is the engine's: forward, `strtool.tasks.ctc.ctc_loss` (float32
+log-softmax), zero_grad, backward, clip 5, AdamW. Every model gets the same batch,
+threads and input (3x32x100, random images and 8-character targets of 4,680 classes),
+fp32, in contiguous and channels_last memory format. `tiny` (`crnn_tiny`, the demo
+preset) runs on its own preset input, 1x32x128, with the same batch.
+
+The variants are timed interleaved (one measurement of each per round, several rounds,
+median per variant), so a change in the machine's load hits all of them alike. Ratios
+are against the reference measured here: for `crnn` the same architecture, so the ratio
+is the implementation's efficiency; for `svtr` and `tiny` (other architectures) it is
+their throughput relative to the reference CRNN on this machine. The last lines say
+which memory format is faster per architecture, and by how much.
+
+    .venv/bin/python bench/train_speed.py [--threads 2] [--batch 64] [--rounds 5] [--infer]
+    .venv/bin/python bench/train_speed.py --quick   # a smoke run (~20 s), figures not meaningful
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import tempfile
+import statistics
 import time
 from collections.abc import Callable
-from pathlib import Path
+from dataclasses import dataclass
 
 import torch
+from torch import Tensor, nn
 
-from strtool.engine.loop import ctc_loss
-from strtool.models import build_model, count_parameters
+from strtool.models import ModelSpec, build_model, count_parameters
+from strtool.tasks.ctc import ctc_loss
 
-REFERENCE = {"crnn": (32.0, 102.0), "svtr_tiny": (37.0, 131.0)}
-CLASSES, BATCH, H, W = 4680, 64, 32, 100
-
-
-def _timed(step: Callable[[], None], seconds: float, warmup: int = 2, min_iters: int = 3) -> float:
-    """Seconds per call of `step` (after `warmup` calls), timed for >= `seconds`."""
-    for _ in range(warmup):
-        step()
-    n, t0 = 0, time.perf_counter()
-    while n < min_iters or time.perf_counter() - t0 < seconds:
-        step()
-        n += 1
-    return (time.perf_counter() - t0) / n
+CLASSES, LABEL_LEN, GRAD_CLIP = 4680, 8, 5.0
+FORMATS = ("contiguous", "channels_last")
 
 
-def _autocast(bf16: bool) -> contextlib.AbstractContextManager:
-    if bf16:
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+# -- the reference: CLL-STR's CRNN and training step, re-implemented -----------------
 
 
-def _inputs(n: int, cl: bool) -> torch.Tensor:
-    x = torch.randn(n, 3, H, W)
-    return x.contiguous(memory_format=torch.channels_last) if cl else x
+def _vgg_features(in_channels: int, width: int = 512) -> nn.Sequential:
+    """The benchmark's VGG feature extractor: (N, C, 32, W) -> (N, 512, 1, W/4 - 1)."""
+    c1, c2, c3 = width // 8, width // 4, width // 2
+
+    def conv(cin: int, cout: int, bn: bool = False, k: int = 3, p: int = 1) -> list[nn.Module]:
+        layers: list[nn.Module] = [nn.Conv2d(cin, cout, k, 1, p, bias=not bn)]
+        return layers + ([nn.BatchNorm2d(cout)] if bn else []) + [nn.ReLU(inplace=True)]
+
+    return nn.Sequential(
+        *conv(in_channels, c1), nn.MaxPool2d(2, 2),
+        *conv(c1, c2), nn.MaxPool2d(2, 2),
+        *conv(c2, c3), *conv(c3, c3), nn.MaxPool2d((2, 1), (2, 1)),
+        *conv(c3, width, bn=True), *conv(width, width, bn=True), nn.MaxPool2d((2, 1), (2, 1)),
+        *conv(width, width, k=2, p=0),
+    )  # fmt: skip
 
 
-def train_img_s(arch: str, cl: bool, bf16: bool, seconds: float) -> float:
-    """Model step alone: images/s of forward + CTC + backward + clip + AdamW."""
-    torch.manual_seed(0)
-    model = build_model(arch, CLASSES, 3, (H, W)).train()
-    if cl:
-        model = model.to(memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(model.parameters(), 1e-4)
-    x = _inputs(BATCH, cl)
-    targets = torch.randint(1, CLASSES, (BATCH * 8,))
-    lengths = torch.full((BATCH,), 8, dtype=torch.long)
+class _RefBiLSTM(nn.Module):
+    """LSTM (bidirectional, batch first) + Linear(2 x hidden, out), as in the benchmark."""
+
+    def __init__(self, cin: int, hidden: int, cout: int) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(cin, hidden, bidirectional=True, batch_first=True)
+        self.linear = nn.Linear(2 * hidden, cout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        self.rnn.flatten_parameters()
+        y, _ = self.rnn(x)
+        return self.linear(y)
+
+
+class RefCRNN(nn.Module):
+    """CLL-STR's CRNN (`Model` with VGG / BiLSTM / CTC): (N, 3, 32, 100) -> (N, 24, classes)."""
+
+    def __init__(self, num_classes: int, in_channels: int = 3, hidden: int = 256) -> None:
+        super().__init__()
+        self.features = _vgg_features(in_channels)
+        self.pool = nn.AdaptiveAvgPool2d((None, 1))
+        self.sequence = nn.Sequential(_RefBiLSTM(512, hidden, hidden),
+                                      _RefBiLSTM(hidden, hidden, hidden))  # fmt: skip
+        self.prediction = nn.Linear(hidden, num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        f = self.features(x).permute(0, 3, 1, 2)  # (N, W, C, H)
+        f = self.pool(f).squeeze(3)  # (N, W, C)
+        return self.prediction(self.sequence(f).contiguous())
+
+
+def ref_step(model: nn.Module, x: Tensor, targets: Tensor, lengths: Tensor) -> Callable[[], None]:
+    """The reference training step (CLL-STR `train.py`, CTC branch)."""
+    criterion = nn.CTCLoss(zero_infinity=True)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
 
     def step() -> None:
-        with _autocast(bf16):
-            logits = model(x)
-        loss = ctc_loss(logits, targets, lengths)
-        opt.zero_grad(set_to_none=True)
+        preds = model(x)
+        sizes = torch.IntTensor([preds.size(1)] * preds.size(0))
+        loss = criterion(preds.log_softmax(2).permute(1, 0, 2), targets, sizes, lengths)
+        model.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
         opt.step()
 
-    return BATCH / _timed(step, seconds)
+    return step
 
 
-def infer(arch: str, cl: bool, bf16: bool, batch: int, seconds: float) -> float:
-    """Seconds per forward pass of `batch` crops (eval mode, inference_mode)."""
-    model = build_model(arch, CLASSES, 3, (H, W)).eval()
-    if cl:
-        model = model.to(memory_format=torch.channels_last)
-    x = _inputs(batch, cl)
+# -- strtool's models and step -------------------------------------------------------
+
+
+def strtool_step(
+    model: nn.Module, x: Tensor, targets: Tensor, lengths: Tensor
+) -> Callable[[], None]:
+    """The engine's CTC step: forward, float32 CTC, zero_grad, backward, clip, AdamW."""
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
+
+    def step() -> None:
+        loss = ctc_loss(model(x), targets, lengths)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
+        opt.step()
+
+    return step
+
+
+@dataclass(frozen=True)
+class Model:
+    """A benchmarked model: `label` in the output, how to build it, its input (C, H, W)."""
+
+    label: str
+    build: Callable[[], nn.Module]
+    shape: tuple[int, int, int]
+    reference: bool = False
+
+
+def models(names: list[str]) -> list[Model]:
+    def ours(arch: str, c: int, h: int, w: int) -> Callable[[], nn.Module]:
+        return lambda: build_model(
+            arch, ModelSpec(channels=c, img_size=(h, w), num_classes=CLASSES)
+        )
+
+    table = {
+        "ref": Model("ref-crnn", lambda: RefCRNN(CLASSES), (3, 32, 100), reference=True),
+        "crnn": Model("crnn", ours("crnn", 3, 32, 100), (3, 32, 100)),
+        "svtr": Model("svtr_tiny", ours("svtr_tiny", 3, 32, 100), (3, 32, 100)),
+        "tiny": Model("crnn_tiny", ours("crnn_tiny", 1, 32, 128), (1, 32, 128)),
+    }
+    return [table["ref"], *(table[n] for n in names)]
+
+
+# -- timing --------------------------------------------------------------------------
+
+
+def _variant(m: Model, fmt: str, batch: int, train: bool) -> tuple[Callable[[], None], int]:
+    """A closure running one training step (or inference pass) of `m` in format `fmt`."""
+    torch.manual_seed(0)
+    model = m.build().train(train)
+    x = torch.randn(batch, *m.shape)
+    if fmt == "channels_last":
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        x = x.contiguous(memory_format=torch.channels_last)
+    targets = torch.randint(1, CLASSES, (batch * LABEL_LEN,))
+    lengths = torch.full((batch,), LABEL_LEN, dtype=torch.long)
+    if train:
+        make = ref_step if m.reference else strtool_step
+        return make(model, x, targets, lengths), count_parameters(model)
 
     @torch.inference_mode()
-    def step() -> None:
-        with _autocast(bf16):
-            model(x)
+    def infer() -> None:
+        model(x)
 
-    return _timed(step, seconds, warmup=3)
-
-
-def make_lmdb(folder: Path, num: int, workers: int) -> tuple[Path, Path]:
-    """A synthetic LMDB (en, ar, zh words; PNG crops 32 px high) and a charset file of
-    4,679 entries (the labels' characters, padded with other CJK ideographs)."""
-    from strtool.synth.words import synth_words
-
-    db = folder / "bench.lmdb"
-    synth_words(db, num, "en,ar,zh", workers=workers, seed=0)
-    from strtool.engine.data import label_units
-
-    chars = [c for c in label_units([db], "codepoint") if c != " "]
-    extra = (chr(c) for c in range(0x4E00, 0x9FFF) if chr(c) not in set(chars))
-    chars += [next(extra) for _ in range(CLASSES - 1 - len(chars))]
-    cs = folder / "charset.txt"
-    cs.write_text("\n".join(chars) + "\n", encoding="utf-8")
-    return db, cs
+    return infer, count_parameters(model)
 
 
-def e2e_img_s(arch: str, db: Path, cs: Path, workers: int, cl: bool, bf16: bool,
-              seconds: float, out: Path) -> float:  # fmt: skip
-    """Median training images/s over the engine's log windows (after the first)."""
-    from strtool.engine.config import load_run_config
-    from strtool.engine.loop import train
+@dataclass(frozen=True)
+class Timing:
+    """`rounds` interleaved measurements per variant after `warmup` calls; one
+    measurement runs at least `calls` calls and at least `seconds`."""
 
-    est = train_img_s(arch, cl, bf16, 2.0)
-    steps = max(12, int(seconds * est / BATCH))
-    cfg = load_run_config(None, [
-        f"model.arch={arch}", f"data.train=[{db}]", f"data.charset={cs}", "data.unk=true",
-        f"data.workers={workers}", f"train.batch_size={BATCH}", f"train.steps={steps}",
-        f"train.log_every={max(2, steps // 6)}", "train.val_every=100000",
-        "train.ckpt_every=100000", f"train.channels_last={str(cl).lower()}",
-        f"train.amp={'bf16' if bf16 else 'none'}", "train.device=cpu",
-        f"train.threads={torch.get_num_threads()}",
-    ])  # fmt: skip
-    rates: list[float] = []
-    train(cfg, out, on_event=lambda e: rates.append(e["img_s"]) if e["kind"] == "train" else None)
-    rates = sorted(rates[1:] or rates)
-    return rates[len(rates) // 2]
+    rounds: int = 5
+    seconds: float = 3.0
+    warmup: int = 2
+    calls: int = 2
 
 
-def bench_model(arch: str, args: argparse.Namespace, data: tuple[Path, Path], tmp: Path) -> None:
-    sec = args.seconds
-    bf16_ok = torch.backends.mkldnn.is_available() and not args.no_bf16
-    params = count_parameters(build_model(arch, CLASSES, 3, (H, W)))
-    print(f"\n== {arch}: {params / 1e6:.2f}M parameters at {CLASSES} classes, 3x{H}x{W}, "
-          f"batch {BATCH}")  # fmt: skip
-    variants = [("contiguous", False, False), ("channels_last", True, False)]
-    if bf16_ok:
-        variants.append(("channels_last+bf16", True, True))
-    ref_tr, ref_inf = REFERENCE[arch]
-    base_tr = base_inf = 0.0
-    best = ("", 0.0, False, False)
-    for name, cl, bf16 in variants:
-        tr = train_img_s(arch, cl, bf16, sec)
-        inf = BATCH / infer(arch, cl, bf16, BATCH, sec)
-        base_tr, base_inf = base_tr or tr, base_inf or inf
-        vs_tr = f"x{tr / base_tr:.2f}; {tr / ref_tr:.2f} x ref"
-        vs_inf = f"x{inf / base_inf:.2f}; {inf / ref_inf:.2f} x ref"
-        print(f"{name:<20} train {tr:7.1f} img/s ({vs_tr})  infer {inf:7.1f} img/s ({vs_inf})")
-        if tr > best[1]:
-            best = (name, tr, cl, bf16)
-    for name, cl, bf16 in variants:
-        ms = 1000 * infer(arch, cl, bf16, 1, sec / 2)
-        print(f"{name:<20} batch 1: {ms:6.2f} ms per crop")
-    name, _, cl, bf16 = best
-    step = train_img_s(arch, cl, bf16, sec)
-    for w in args.workers:
-        e2e = e2e_img_s(arch, *data, w, cl, bf16, 2 * sec, tmp / f"{arch}-{w}-{time.time_ns()}")
-        print(f"end to end ({name}, {w} DataLoader worker(s)): {e2e:7.1f} img/s vs model step "
-              f"{step:7.1f} img/s: ratio {e2e / step:.2f}")  # fmt: skip
+QUICK = Timing(rounds=1, seconds=0.0, warmup=0, calls=1)
+
+
+def measure(
+    steps: dict[tuple[str, str], Callable[[], None]], timing: Timing
+) -> dict[tuple[str, str], list[float]]:
+    """Seconds per call of every step, one list entry per round."""
+    for step in steps.values():
+        for _ in range(timing.warmup):
+            step()
+    times: dict[tuple[str, str], list[float]] = {k: [] for k in steps}
+    for _ in range(timing.rounds):
+        for key, step in steps.items():
+            n, t0 = 0, time.perf_counter()
+            while n < timing.calls or time.perf_counter() - t0 < timing.seconds:
+                step()
+                n += 1
+            times[key].append((time.perf_counter() - t0) / n)
+    return times
+
+
+def run(ms: list[Model], batch: int, timing: Timing, train: bool) -> dict:
+    """Images/s (median over rounds) of every model and format, plus parameter counts."""
+    steps, params = {}, {}
+    for m in ms:
+        for fmt in FORMATS:
+            steps[m.label, fmt], params[m.label] = _variant(m, fmt, batch, train)
+    times = measure(steps, timing)
+    rate = {k: batch / statistics.median(v) for k, v in times.items()}
+    spread = {k: (max(v) - min(v)) / statistics.median(v) for k, v in times.items()}
+    return {"rate": rate, "spread": spread, "params": params}
+
+
+# -- report --------------------------------------------------------------------------
+
+
+def report(title: str, ms: list[Model], res: dict) -> None:
+    rate, spread, params = res["rate"], res["spread"], res["params"]
+    ref = ms[0].label
+    print(f"\n{title}: images/s, median of the rounds (spread max-min in %)")
+    print(f"{'model':<10} {'params':>7} {'input':>9} {'contiguous':>17} {'channels_last':>17}")
+    for m in ms:
+        cells = [f"{rate[m.label, f]:9.1f} ({100 * spread[m.label, f]:3.0f}%)" for f in FORMATS]
+        shape = "x".join(map(str, m.shape))
+        print(
+            f"{m.label:<10} {params[m.label] / 1e6:6.2f}M {shape:>9} {cells[0]:>17} {cells[1]:>17}"
+        )
+    best_ref = max(rate[ref, f] for f in FORMATS)
+    print(f"ratios against the in-run reference ({ref}, CLL-STR's step re-implemented):")
+    for m in ms[1:]:
+        same = ", ".join(f"{f} {rate[m.label, f] / rate[ref, f]:.2f}x" for f in FORMATS)
+        best = max(rate[m.label, f] for f in FORMATS) / best_ref
+        note = "" if m.label == "crnn" else "  (another architecture: relative throughput)"
+        print(f"  {m.label:<10} same format: {same}; best vs best {best:.2f}x{note}")
+    print("faster memory format per architecture:")
+    for m in ms:
+        c, cl = (rate[m.label, f] for f in FORMATS)
+        fmt, gain = ("channels_last", cl / c) if cl >= c else ("contiguous", c / cl)
+        print(f"  {m.label:<10} {fmt} (x{gain:.2f} over the other)")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--seconds", type=float, default=8.0, help="per measurement")
-    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--images", type=int, default=3000, help="LMDB size (end to end)")
-    ap.add_argument("--models", nargs="+", default=["crnn", "svtr_tiny"])
-    ap.add_argument("--no-bf16", action="store_true", help="skip the bf16 autocast variant")
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--rounds", type=int, default=5, help="interleaved measurements")
+    ap.add_argument("--seconds", type=float, default=3.0, help="per measurement")
+    ap.add_argument("--models", nargs="+", default=["crnn", "svtr", "tiny"],
+                    choices=["crnn", "svtr", "tiny"])  # fmt: skip
+    ap.add_argument("--infer", action="store_true", help="also time inference (eval mode)")
+    ap.add_argument("--quick", action="store_true", help="smoke run (figures not meaningful)")
     args = ap.parse_args()
+    timing = QUICK if args.quick else Timing(args.rounds, args.seconds)
+    if args.quick:
+        args.batch = 2
     torch.set_num_threads(args.threads)
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"torch {torch.__version__}, {args.threads} threads, {os.cpu_count()} CPUs, "
-          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")  # fmt: skip
-    with tempfile.TemporaryDirectory() as d:
-        tmp = Path(d)
-        data = make_lmdb(tmp, args.images, 2)
-        for arch in args.models:
-            bench_model(arch, args, data, tmp)
-    print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+          f"batch {args.batch}, {timing.rounds} rounds of >= {timing.seconds:g} s, fp32, "
+          f"load average {load}")  # fmt: skip
+    ms = models(args.models)
+    step = "training step (forward + CTC + backward + clip + AdamW)"
+    report(step, ms, run(ms, args.batch, timing, train=True))
+    if args.infer:
+        res = run(ms, args.batch, timing, train=False)
+        report("inference (eval mode, inference_mode)", ms, res)
+    print(f"\nload average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

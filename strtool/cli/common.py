@@ -232,17 +232,19 @@ def install_cli_conventions() -> None:
 
     if getattr(tcore, "_strtool_conventions", False):
         return
-    for cls in (tcore.TyperOption, tcore.TyperArgument):
-        if hasattr(cls, "display_type_rich"):
-            cls.display_type_rich = _display_type(cls.display_type_rich)  # type: ignore[method-assign]
-    for cls in (tcore.TyperCommand, tcore.TyperGroup):
-        cls.format_help = _format_help(cls.format_help)  # type: ignore[method-assign]
+    params: tuple[Any, ...] = (tcore.TyperOption, tcore.TyperArgument)
+    for param in params:
+        if hasattr(param, "display_type_rich"):
+            param.display_type_rich = _display_type(param.display_type_rich)
+    commands: tuple[Any, ...] = (tcore.TyperCommand, tcore.TyperGroup)
+    for command in commands:
+        command.format_help = _format_help(command.format_help)
     try:
         from typer import rich_utils
     except ImportError:  # pragma: no cover - rich is a dependency
         pass
     else:
-        rich_utils.rich_format_error = usage_error
+        rich_utils.rich_format_error = usage_error  # type: ignore[assignment]
     tcore._strtool_conventions = True  # type: ignore[attr-defined]
 
 
