@@ -16,14 +16,16 @@ threads and input (3x32x100, random images and 8-character targets of 4,680 clas
 fp32, in contiguous and channels_last memory format. `tiny` (`crnn_tiny`, the demo
 preset) runs on its own preset input, 1x32x128, with the same batch.
 
-The variants are timed interleaved (one measurement of each per round, several rounds,
-median per variant), so a change in the machine's load hits all of them alike. Ratios
-are against the reference measured here: for `crnn` the same architecture, so the ratio
-is the implementation's efficiency; for `svtr` and `tiny` (other architectures) it is
-their throughput relative to the reference CRNN on this machine. The last lines say
-which memory format is faster per architecture, and by how much.
+The variants are timed interleaved (one call of each per round, several rounds), so a
+change in the machine's load hits all of them alike; the rate comes from the faster
+quartile of a variant's calls (other processes only slow calls down), the median call's
+rate follows in parentheses. Ratios are against the reference measured here: for
+`crnn` the same architecture, so the ratio is the implementation's efficiency; for
+`svtr` and `tiny` (other architectures) it is their throughput relative to the reference
+CRNN on this machine. The last lines say which memory format is faster per
+architecture, and by how much.
 
-    .venv/bin/python bench/train_speed.py [--threads 2] [--batch 64] [--rounds 5] [--infer]
+    .venv/bin/python bench/train_speed.py [--threads 2] [--batch 64] [--rounds 8] [--infer]
     .venv/bin/python bench/train_speed.py --quick   # a smoke run (~20 s), figures not meaningful
 """
 
@@ -184,58 +186,62 @@ def _variant(m: Model, fmt: str, batch: int, train: bool) -> tuple[Callable[[], 
 
 @dataclass(frozen=True)
 class Timing:
-    """`rounds` interleaved measurements per variant after `warmup` calls; one
-    measurement runs at least `calls` calls and at least `seconds`."""
+    """`rounds` interleaved calls per variant (one call of each per round) after
+    `warmup` calls of each."""
 
-    rounds: int = 5
-    seconds: float = 3.0
+    rounds: int = 8
     warmup: int = 2
-    calls: int = 2
 
 
-QUICK = Timing(rounds=1, seconds=0.0, warmup=0, calls=1)
+QUICK = Timing(rounds=1, warmup=0)
 
 
 def measure(
     steps: dict[tuple[str, str], Callable[[], None]], timing: Timing
 ) -> dict[tuple[str, str], list[float]]:
-    """Seconds per call of every step, one list entry per round."""
+    """Seconds of every call of every step, one list entry per round."""
     for step in steps.values():
         for _ in range(timing.warmup):
             step()
     times: dict[tuple[str, str], list[float]] = {k: [] for k in steps}
     for _ in range(timing.rounds):
         for key, step in steps.items():
-            n, t0 = 0, time.perf_counter()
-            while n < timing.calls or time.perf_counter() - t0 < timing.seconds:
-                step()
-                n += 1
-            times[key].append((time.perf_counter() - t0) / n)
+            t0 = time.perf_counter()
+            step()
+            times[key].append(time.perf_counter() - t0)
     return times
 
 
+def _quartile(values: list[float]) -> float:
+    """The lower quartile: other processes only ever slow a call down, so the faster
+    calls estimate the uncontended speed better than the mean or the median."""
+    v = sorted(values)
+    return v[(len(v) - 1) // 4]
+
+
 def run(ms: list[Model], batch: int, timing: Timing, train: bool) -> dict:
-    """Images/s (median over rounds) of every model and format, plus parameter counts."""
+    """Images/s of every model and format (lower-quartile and median call time), plus
+    parameter counts."""
     steps, params = {}, {}
     for m in ms:
         for fmt in FORMATS:
             steps[m.label, fmt], params[m.label] = _variant(m, fmt, batch, train)
     times = measure(steps, timing)
-    rate = {k: batch / statistics.median(v) for k, v in times.items()}
-    spread = {k: (max(v) - min(v)) / statistics.median(v) for k, v in times.items()}
-    return {"rate": rate, "spread": spread, "params": params}
+    rate = {k: batch / _quartile(v) for k, v in times.items()}
+    median = {k: batch / statistics.median(v) for k, v in times.items()}
+    return {"rate": rate, "median": median, "params": params}
 
 
 # -- report --------------------------------------------------------------------------
 
 
 def report(title: str, ms: list[Model], res: dict) -> None:
-    rate, spread, params = res["rate"], res["spread"], res["params"]
+    rate, median, params = res["rate"], res["median"], res["params"]
     ref = ms[0].label
-    print(f"\n{title}: images/s, median of the rounds (spread max-min in %)")
+    print(f"\n{title}: images/s from the faster quartile of calls (from the median call)")
     print(f"{'model':<10} {'params':>7} {'input':>9} {'contiguous':>17} {'channels_last':>17}")
     for m in ms:
-        cells = [f"{rate[m.label, f]:9.1f} ({100 * spread[m.label, f]:3.0f}%)" for f in FORMATS]
+        cells = [f"{rate[m.label, f]:7.1f} ({median[m.label, f]:6.1f})" for f in FORMATS]
         shape = "x".join(map(str, m.shape))
         print(
             f"{m.label:<10} {params[m.label] / 1e6:6.2f}M {shape:>9} {cells[0]:>17} {cells[1]:>17}"
@@ -258,20 +264,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--rounds", type=int, default=5, help="interleaved measurements")
-    ap.add_argument("--seconds", type=float, default=3.0, help="per measurement")
+    ap.add_argument("--rounds", type=int, default=8, help="interleaved calls per variant")
     ap.add_argument("--models", nargs="+", default=["crnn", "svtr", "tiny"],
                     choices=["crnn", "svtr", "tiny"])  # fmt: skip
     ap.add_argument("--infer", action="store_true", help="also time inference (eval mode)")
     ap.add_argument("--quick", action="store_true", help="smoke run (figures not meaningful)")
     args = ap.parse_args()
-    timing = QUICK if args.quick else Timing(args.rounds, args.seconds)
+    timing = QUICK if args.quick else Timing(args.rounds)
     if args.quick:
         args.batch = 2
     torch.set_num_threads(args.threads)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"torch {torch.__version__}, {args.threads} threads, {os.cpu_count()} CPUs, "
-          f"batch {args.batch}, {timing.rounds} rounds of >= {timing.seconds:g} s, fp32, "
+          f"batch {args.batch}, {timing.rounds} rounds, fp32, "
           f"load average {load}")  # fmt: skip
     ms = models(args.models)
     step = "training step (forward + CTC + backward + clip + AdamW)"

@@ -32,7 +32,7 @@ def test_prints_rates_for_reference_and_models(quick_output):
         ("svtr_tiny", "3x32x100"),
         ("crnn_tiny", "1x32x128"),
     ]:
-        row = rf"^{label}\s+{NUM}M\s+{shape}\s+{NUM} \(\s*\d+%\)\s+{NUM} \(\s*\d+%\)$"
+        row = rf"^{label}\s+{NUM}M\s+{shape}\s+{NUM} \(\s*{NUM}\)\s+{NUM} \(\s*{NUM}\)$"
         assert re.search(row, quick_output, re.M), label
 
 
