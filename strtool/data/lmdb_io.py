@@ -130,7 +130,11 @@ class LmdbWriter:
         self._lock: tuple[Path, int] | None = None
         if not self.resumable:
             self.tmp = new_temp_dir(self.path)
-            self._env = self._open(self.tmp)
+            try:
+                self._env = self._open(self.tmp)
+            except InputError:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+                raise
             return
         self.tmp = partial_path(self.path)
         check_replaceable(self.tmp, "partial", self.inputs)
