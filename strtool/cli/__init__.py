@@ -11,7 +11,6 @@ from strtool.cli import (
     export,
     fonts,
     lmdb,
-    mstr,
     predict,
     root,
     synth,
@@ -42,7 +41,6 @@ app.command("predict")(predict.predict_cmd)
 app.add_typer(export.export_app, name="export")
 # mSTR
 app.add_typer(bank.bank_app, name="bank")
-app.add_typer(mstr.mstr_app, name="mstr")
 
 
 def main() -> None:

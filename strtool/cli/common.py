@@ -259,3 +259,16 @@ def warn_interrupted(partial: Path) -> None:
              "run the same command with --resume to continue")  # fmt: skip
     else:
         warn("interrupted before the first checkpoint: nothing was kept")
+
+
+def check_device(device: str) -> str:
+    """A `--device` option checked before any work: a device this machine lacks (or an
+    unknown string such as `tpu`) is one `InputError` line naming the option."""
+    from strtool.device import resolve_device
+    from strtool.errors import ConfigError, InputError
+
+    try:
+        resolve_device(device)
+    except ConfigError as e:
+        raise InputError(f"--{e}") from None
+    return device

@@ -36,7 +36,8 @@ from strtool.text.normalize import UNITS
 
 _PROFILE_HELP = (
     f"Normalisation profile: {', '.join(PROFILES)} (see --list-profiles): "
-    "default NFC + collapsed whitespace; mstr NFKD, no whitespace; cll as CLL-STR."
+    "default NFC + collapsed whitespace; mstr NFKD, no whitespace; cll as CLL-STR. "
+    "Default: default, or the model family's own (mstr for Spotter/Refiner)."
 )
 
 
@@ -144,7 +145,7 @@ def eval_cmd(
     gt_format: Annotated[
         str, typer.Option("--gt-format", help=f"gt format: {', '.join(GT_FORMATS)}.")
     ] = "auto",
-    profile: Annotated[str, typer.Option("--profile", "-p", help=_PROFILE_HELP)] = "default",
+    profile: Annotated[str | None, typer.Option("--profile", "-p", help=_PROFILE_HELP)] = None,
     unit: Annotated[
         str, typer.Option("--unit", help=f"Edit-distance unit: {', '.join(UNITS)}.")
     ] = "codepoint",
@@ -188,25 +189,41 @@ def eval_cmd(
         return
     if dump is not None:  # before any work; never onto an input or a foreign file
         check_replaceable(dump, DUMP_KIND, [p for p in (pred, gt, model, *(data or [])) if p])
-    if profile not in PROFILES:
+    if profile is not None and profile not in PROFILES:
         raise InputError(f"unknown profile '{profile}' (use one of {', '.join(PROFILES)})")
     if unit not in UNITS:
         raise InputError(f"unknown unit '{unit}' (use one of {', '.join(UNITS)})")
     if model is not None:
         if pred is not None or gt is not None:
             raise InputError("give either --model/--data or --pred/--gt, not both")
-        from strtool.cli.eval_model import eval_model
+        from strtool.cli.eval_model import run_model_eval
 
-        return eval_model(model, data or [], langs, profile, unit, script_acc, batch_size,
-                          device, max_samples, errors, dump, json_out, quiet)  # fmt: skip
-    if pred is None or gt is None:
-        raise InputError("give --pred and --gt, or --model and --data (or --list-profiles)")
-    result = evaluate_files(
-        pred, gt, profile=profile, unit=unit, gt_format=gt_format, script_acc=script_acc
-    )  # type: ignore[arg-type]
-    _warn_unmatched(result.missing, result.extra)
-    report = result.report
-    print_report(report, json_out)
+        ev = run_model_eval(model, data or [], langs, profile, unit, script_acc, batch_size,
+                            device, max_samples, quiet)  # fmt: skip
+        report = ev.report
+        if json_out:
+            print_json(ev.to_dict())
+        else:
+            for name, alt in ev.alternatives.items():
+                out_console.print(f"{name} alone:", highlight=False)
+                print_report(alt)
+            print_report(report)
+            out_console.print(
+                f"model {ev.arch} ({ev.family}), {ev.params:,} parameters, "
+                f"{ev.ms_per_image:.3f} ms per image (batch {batch_size}, {ev.device}, "
+                "model + decode)",
+                highlight=False,
+            )
+    else:
+        if pred is None or gt is None:
+            raise InputError("give --pred and --gt, or --model and --data (or --list-profiles)")
+        result = evaluate_files(
+            pred, gt, profile=profile or "default", unit=unit, gt_format=gt_format,
+            script_acc=script_acc,  # type: ignore[arg-type]
+        )  # fmt: skip
+        _warn_unmatched(result.missing, result.extra)
+        report = result.report
+        print_report(report, json_out)
     if errors:
         print_worst(report.worst(errors))
     if dump is not None:

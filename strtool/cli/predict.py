@@ -1,4 +1,4 @@
-"""`strtool predict`: recognise text in image files with a checkpoint."""
+"""`strtool predict`: recognise text in image files with any checkpoint."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ from typing import Annotated
 
 import typer
 
-from strtool.cli.common import JsonOpt, QuietOpt, handle_errors, info, print_json, warn
+from strtool.cli.common import (
+    JsonOpt,
+    QuietOpt,
+    check_device,
+    handle_errors,
+    info,
+    print_json,
+    warn,
+)
 
 
 @handle_errors
@@ -20,33 +28,51 @@ def predict_cmd(
     rotate_vertical: Annotated[
         bool, typer.Option("--rotate-vertical", help="Rotate crops with h/w >= 1.5 by 90 deg.")
     ] = False,
-    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda.")] = "auto",
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda[:N], mps.")] = "auto",
+    skip_bad: Annotated[
+        bool,
+        typer.Option(
+            "--skip-bad",
+            help="Exit 0 even when some images cannot be read (they still get an error row).",
+        ),
+    ] = False,
     json_: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Print `path<TAB>text<TAB>confidence` lines (or JSON) for each image."""
-    from strtool.engine.evaluate import load_recognizer
+    """Print `path<TAB>text<TAB>confidence` for each image (or JSON). Every input gets a
+    row: an image that cannot be read gets `path<TAB><TAB>0.0000<TAB>error: reason` (JSON:
+    `error` set), a warning naming the file, and exit code 1 unless --skip-bad."""
     from strtool.engine.predict import expand_inputs, predict_paths
+    from strtool.engine.reader import open_reader
 
+    check_device(device)
     files = expand_inputs(paths)
-    from strtool.cli.mstr import is_mstr_model, predict_mstr_cmd  # Spotter / Refiner checkpoints
-
-    if is_mstr_model(model):
-        return predict_mstr_cmd(files, model, batch_size, device, json_, quiet)
-    rec = load_recognizer(model, device)
-    info(f"{len(files)} images, model {rec.config.model.arch}", quiet)
+    rec = open_reader(model, device)
+    info(f"{len(files)} images, model {rec.config.model.arch} ({rec.family})", quiet)
     preds = predict_paths(rec, files, batch_size, rotate_vertical)
     failed = 0
     if json_:
         out = [asdict(p) for p in preds]
         failed = sum(p["error"] is not None for p in out)
+        for p in out:
+            if p["error"]:
+                warn(p["error"])
         print_json(out)
     else:
         for p in preds:
             if p.error:
                 failed += 1
                 warn(p.error)
+                sys.stdout.write(f"{p.path}\t\t0.0000\terror: {_one_line(p.error)}\n")
                 continue
-            sys.stdout.write(f"{p.path}\t{p.text}\t{p.confidence:.4f}\n")
+            sys.stdout.write(f"{p.path}\t{_one_line(p.text)}\t{p.confidence:.4f}\n")
     if failed:
-        warn(f"{failed} image(s) could not be read")
+        warn(f"{failed} of {len(files)} image(s) could not be read" + ("" if skip_bad else
+             " (exit code 1; --skip-bad exits 0)"))  # fmt: skip
+        if not skip_bad:
+            raise typer.Exit(1)
+
+
+def _one_line(text: str) -> str:
+    """A text for one TSV field: backslash, tab and newline escaped."""
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")

@@ -1,4 +1,4 @@
-"""`strtool train`: one command for every CTC recogniser."""
+"""`strtool train`: one command for every model family."""
 
 from __future__ import annotations
 
@@ -35,37 +35,31 @@ def train_cmd(
     json_: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Train a recogniser (CRNN, SVTR) with CTC; resumable; DDP under torchrun."""
-    from strtool.engine.checkpoint import load_checkpoint
-    from strtool.engine.config import config_from_dict, load_run_config
+    """Train any model family (CRNN, SVTR, mCLIP, Spotter, Refiner): the family comes
+    from model.arch. Resumable; DDP under torchrun."""
+    from strtool.engine.config import load_run_config
     from strtool.engine.loop import train
+    from strtool.engine.setup import resume_config
 
     overrides = list(set_ or [])
-    from strtool.cli.mstr import is_mstr_run, train_mstr_cmd  # mSTR stages (mclip/spotter/refiner)
-
-    if is_mstr_run(config, overrides, output, resume):
-        return train_mstr_cmd(output, config, overrides, resume, json_, quiet)
     if resume and config is None and (output / "last.pt").is_file():
-        base = load_checkpoint(output / "last.pt")["config"]
-        from strtool.config import apply_overrides
-
-        cfg = config_from_dict(apply_overrides(base, overrides))
+        cfg = resume_config(output, overrides)
     else:
         cfg = load_run_config(config, overrides)
     result = run_with_progress(
-        "train",
+        f"train {cfg.model.arch}",
         cfg.train.steps,
         lambda on_event: train(cfg, output, resume=resume, init=init, on_event=on_event),
         quiet,
     )
-    print_training_summary(result, json_)
+    print_training_summary(result, json_, family=cfg.family)
 
 
 def run_with_progress(
     label: str, total: int, run: Callable[[Callable[[dict[str, Any]], None]], Any], quiet: bool
 ) -> Any:
     """Call `run(on_event)` under a progress bar fed by the engine's train/val events;
-    returns what `run` returns. Shared by the CTC and mSTR training commands."""
+    returns what `run` returns."""
     with make_progress(quiet) as progress:
         task = progress.add_task(label, total=total, rate="")
 
@@ -85,7 +79,8 @@ def print_training_summary(result: Any, json_: bool, **extra: Any) -> None:
     summary = {
         "output": str(result.output), **extra, "step": result.step, "best": result.best,
         "best_step": result.best_step, "data": result.data_report,
-        "val": {k: v for k, v in result.last_val.items() if k != "report"},
+        "val": {k: v for k, v in result.last_val.items()
+                if k not in ("report", "alternatives")},
     }  # fmt: skip
     if json_:
         print_json(summary)

@@ -1,9 +1,12 @@
 """Checkpoints: atomic writes, loading with clear errors, RNG state capture, and
 cascade initialisation across charsets.
 
-A checkpoint is a `torch.save` dict (see docs/internal-api.md): `model`, `config`,
-`arch`, `tokenizer`, `charset`, `step`, `epoch`, `cursor`, `optimizer`, `scheduler`,
-`scaler`, `rng`, `best`, `versions`.
+A checkpoint is a `torch.save` dict (see docs/internal-api.md): `family`, `model`,
+`config`, `arch`, `versions`, the family's own entries (`tokenizer` + `charset`, `bank`,
+`spotter`, `prompt_tokens`), and for resume `step`, `epoch`, `cursor`, `optimizer`,
+`scheduler`, `scaler`, `rng`, `best`. Every family's checkpoints are read here
+(`load_checkpoint`, `checkpoint_family`), including those written before `family`
+was stored.
 """
 
 from __future__ import annotations
@@ -49,9 +52,39 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         ckpt = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:  # noqa: BLE001 - any unpickling failure is a bad file
         raise InputError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from None
-    if not isinstance(ckpt, dict) or "model" not in ckpt or "tokenizer" not in ckpt:
-        raise InputError(f"{path}: not a strtool checkpoint (no model/tokenizer entries)")
+    if not isinstance(ckpt, dict) or "model" not in ckpt or "config" not in ckpt:
+        raise InputError(f"{path}: not a strtool checkpoint (no model/config entries)")
+    if checkpoint_family(ckpt) is None:
+        raise InputError(f"{path}: not a strtool checkpoint (no family/task/tokenizer entry)")
     return ckpt
+
+
+def checkpoint_family(ckpt: dict[str, Any]) -> str | None:
+    """The model family of a checkpoint dict: its `family` entry; for checkpoints
+    written before it existed, the mSTR `task` entry or `ctc` for a CTC tokenizer."""
+    if isinstance(ckpt.get("family"), str):
+        return str(ckpt["family"])
+    if ckpt.get("task") in ("mclip", "spotter", "refiner"):
+        return str(ckpt["task"])
+    tok = ckpt.get("tokenizer")
+    if isinstance(tok, dict) and tok.get("type", "ctc") == "ctc" and "kind" not in tok:
+        return "ctc"
+    return None
+
+
+def weights_only_copy(ckpt: dict[str, Any], half: bool = True) -> dict[str, Any]:
+    """A checkpoint without optimiser/scheduler/RNG state (for shipping or warm starts),
+    floating-point weights in fp16 when `half`. It still loads for reading and `--init`."""
+    drop = {"optimizer", "scheduler", "scaler", "rng", "cursor"}
+    out = {k: v for k, v in ckpt.items() if k not in drop}
+
+    def conv(sd: dict[str, Any]) -> dict[str, Any]:
+        return {k: (v.half() if half and torch.is_floating_point(v) else v) for k, v in sd.items()}
+
+    out["model"] = conv(ckpt["model"])
+    if isinstance(out.get("spotter"), dict) and "model" in out["spotter"]:
+        out["spotter"] = {**out["spotter"], "model": conv(out["spotter"]["model"])}
+    return out
 
 
 def capture_rng() -> dict[str, Any]:

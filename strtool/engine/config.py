@@ -1,9 +1,13 @@
-"""Training configuration: dataclasses with the defaults in code.
+"""Run configuration of every model family: dataclasses with the defaults in code.
 
-A YAML preset (`configs/crnn.yaml`, `svtr.yaml`, `tiny.yaml`) states only what
-differs; `--set train.lr=3e-4` overrides any key; unknown keys are a `ConfigError`
-naming the key path (see `strtool.config`). The resolved config is written to the run
-folder and stored in every checkpoint.
+One `RunConfig` type: the shared sections `model`, `data`, `train`, `eval`, plus one
+optional section per family that has options of its own (`mstr` for the mCLIP /
+Spotter / Refiner stages). The family comes from `model.arch` through the one table of
+architectures (`strtool.models.REGISTRY`). A YAML preset (`crnn.yaml`, `svtr.yaml`,
+`tiny.yaml`, `mclip.yaml`, ... in `strtool/configs`) states only what differs;
+`--set train.lr=3e-4` overrides any key; unknown keys are a `ConfigError` naming the
+key path (see `strtool.config`). The resolved config is written to the run folder and
+stored in every checkpoint.
 """
 
 from __future__ import annotations
@@ -12,18 +16,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from strtool.config import from_dict, load_config, to_dict
+from strtool.config import (
+    from_dict,
+    in_range,
+    load_config,
+    non_negative,
+    one_of,
+    positive,
+    probability,
+    to_dict,
+)
 from strtool.errors import ConfigError
+from strtool.models import family_of
 
 
 @dataclass
 class ModelConfig:
-    """Architecture (a `strtool.models.REGISTRY` key) and input geometry."""
+    """Architecture (a `strtool.models.REGISTRY` key, which also gives the task family)
+    and input geometry."""
 
     arch: str = "crnn"
-    channels: int = 3  # 3 = RGB, 1 = grey
-    height: int = 32
-    width: int = 100
+    channels: int = one_of(3, 1)  # 3 = RGB, 1 = grey
+    height: int = in_range(32, 8, 4096)
+    width: int = in_range(100, 8, 16384)
     keep_ratio: bool = False  # resize keeping the aspect ratio + right padding
     options: dict[str, Any] = field(default_factory=dict)  # builder overrides
 
@@ -36,13 +51,13 @@ class DataConfig:
     val: list[str] = field(default_factory=list)
     langs: list[str] = field(default_factory=list)  # codes or groups; empty = all
     charset: str | None = None  # lang spec ("LAT,ARA"), a charset file, or None = labels
-    unit: str = "codepoint"
+    unit: str = one_of("codepoint", "grapheme")
     unk: bool = False  # map unknown characters to an explicit UNK class
-    max_len: int = 25  # longer labels are filtered (and counted)
+    max_len: int = positive(25)  # longer labels are filtered (and counted)
     cap: int | None = None  # max training samples per language
     caps: dict[str, int] = field(default_factory=dict)  # per-language caps
     balanced: bool = False  # language-balanced sampling
-    workers: int = 2
+    workers: int = non_negative(2)
     val_max: int | None = None  # cap on validation samples per LMDB
 
 
@@ -50,21 +65,22 @@ class DataConfig:
 class TrainConfig:
     """Optimisation: AdamW + one-cycle, clipping, accumulation, precision."""
 
-    steps: int = 20000  # optimiser steps
-    batch_size: int = 128  # per process, per micro-batch
-    accum: int = 1  # micro-batches per optimiser step
-    lr: float = 1e-3
-    weight_decay: float = 0.05
-    pct_start: float = 0.1  # warm-up fraction of the one-cycle schedule
-    grad_clip: float = 5.0
-    amp: str = "auto"  # auto (CUDA: bf16 if supported, else fp16; CPU: fp32), bf16, fp16, none
+    steps: int = positive(20000)  # optimiser steps
+    batch_size: int = positive(128)  # per process, per micro-batch
+    accum: int = positive(1)  # micro-batches per optimiser step
+    lr: float = in_range(1e-3, 0, 10, lo_open=True)
+    weight_decay: float = non_negative(0.05)
+    pct_start: float = in_range(0.1, 0, 1, hi_open=True)  # warm-up fraction of the one-cycle
+    grad_clip: float = positive(5.0)
+    # auto (CUDA: bf16 if supported, else fp16; CPU: fp32), bf16, fp16, none
+    amp: str = one_of("auto", "bf16", "fp16", "none")
     channels_last: bool = True
-    seed: int = 42
-    log_every: int = 20
-    val_every: int = 1000
-    ckpt_every: int = 500
+    seed: int = non_negative(42)
+    log_every: int = positive(20)
+    val_every: int = positive(1000)
+    ckpt_every: int = positive(500)
     freeze: list[str] = field(default_factory=list)  # e.g. [backbone]
-    threads: int = 0  # torch CPU threads (0 = leave torch's default)
+    threads: int = non_negative(0)  # torch CPU threads (0 = leave torch's default)
     device: str = "auto"
 
 
@@ -72,9 +88,30 @@ class TrainConfig:
 class EvalConfig:
     """Validation: which metric picks the best checkpoint, with which profile."""
 
-    metric: str = "wrr"  # wrr | crr | ned (1-NED), pooled over languages
+    metric: str = one_of("wrr", "crr", "ned")  # pooled over languages (ned = 1-NED)
     profile: str = "default"
-    batch_size: int = 256
+    batch_size: int = positive(256)
+
+
+@dataclass
+class MstrConfig:
+    """mSTR stage options. mCLIP: loss weights and the group-token rate. Spotter: the
+    bank. Refiner: the frozen Spotter checkpoint, top-k and the source of its training
+    inputs (`spotter` = real Spotter top-k, `simulate` = `SpotterSimulator`)."""
+
+    group_token_p: float = probability(0.5)  # mCLIP prompts use <lang=GROUP> with this prob.
+    arcface_weight: float = non_negative(0.0)
+    arcface_margin: float = in_range(0.2, 0, 1.5)
+    arcface_scale: float = positive(30.0)
+    subtype_weight: float = non_negative(0.0)
+    bank: str | None = None  # Spotter: bank file from `strtool bank export`
+    spotter: str | None = None  # Refiner: Spotter checkpoint (carries its bank)
+    topk: int = positive(5)
+    source: str = one_of("simulate", "spotter")  # Refiner inputs: simulated or real top-k
+    sim_sub: float = probability(0.1)
+    sim_ins: float = probability(0.03)
+    sim_del: float = probability(0.03)
+    sim_neighbours: int = positive(8)
 
 
 @dataclass
@@ -83,25 +120,29 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    mstr: MstrConfig = field(default_factory=MstrConfig)
 
-
-AMP_MODES = ("auto", "bf16", "fp16", "none")
-METRICS = ("wrr", "crr", "ned")
+    @property
+    def family(self) -> str:
+        """The task family of `model.arch` (`ConfigError` for an unknown arch)."""
+        return family_of(self.model.arch)
 
 
 def validate(cfg: RunConfig) -> RunConfig:
-    """Check cross-field constraints; raise `ConfigError` naming the key."""
-    if cfg.train.amp not in AMP_MODES:
-        raise ConfigError(f"train.amp: expected one of {AMP_MODES}, got '{cfg.train.amp}'")
-    if cfg.eval.metric not in METRICS:
-        raise ConfigError(f"eval.metric: expected one of {METRICS}, got '{cfg.eval.metric}'")
-    if cfg.model.channels not in (1, 3):
-        raise ConfigError(f"model.channels: expected 1 or 3, got {cfg.model.channels}")
-    for key in ("steps", "batch_size", "accum", "log_every", "val_every", "ckpt_every"):
-        if getattr(cfg.train, key) < 1:
-            raise ConfigError(f"train.{key}: must be >= 1")
-    if cfg.data.unit not in ("codepoint", "grapheme"):
-        raise ConfigError(f"data.unit: expected codepoint or grapheme, got '{cfg.data.unit}'")
+    """Cross-field constraints (single values are range-checked from the field
+    metadata when the config is built); raise `ConfigError` naming the key."""
+    if cfg.data.caps and cfg.data.cap is not None:
+        raise ConfigError("data.cap and data.caps: give one or the other")
+    if cfg.data.cap is not None and cfg.data.cap < 1:
+        raise ConfigError(f"data.cap: {cfg.data.cap} is out of range; allowed: >= 1")
+    for lang, n in cfg.data.caps.items():
+        if n < 1:
+            raise ConfigError(f"data.caps.{lang}: {n} is out of range; allowed: >= 1")
+    family = cfg.family
+    if family == "spotter" and not cfg.mstr.bank:
+        raise ConfigError("mstr.bank: the Spotter needs a bank (strtool bank export)")
+    if family == "refiner" and not cfg.mstr.spotter:
+        raise ConfigError("mstr.spotter: the Refiner needs a trained Spotter checkpoint")
     return cfg
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from strtool.device import resolve_device
+
 
 @dataclass(frozen=True)
 class DistInfo:
@@ -30,14 +32,9 @@ class DistInfo:
 
 
 def pick_device(spec: str, local_rank: int = 0) -> torch.device:
-    """`auto` -> this process's CUDA device if available, else CPU."""
-    if spec == "auto":
-        return (
-            torch.device(f"cuda:{local_rank}") if torch.cuda.is_available() else torch.device("cpu")
-        )
-    if spec == "cuda":
-        return torch.device(f"cuda:{local_rank}")
-    return torch.device(spec)
+    """`strtool.device.resolve_device`: `auto` -> this process's CUDA device if
+    available, else CPU; a device this machine lacks is a one-line `ConfigError`."""
+    return resolve_device(spec, local_rank)
 
 
 def init_distributed(device: str = "auto") -> DistInfo:

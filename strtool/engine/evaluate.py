@@ -1,184 +1,41 @@
-"""Inference and evaluation of CTC recognisers.
+"""Evaluation of a checkpoint on LMDBs: the library side of
+`strtool eval --model CKPT --data LMDB...` for every model family.
 
-`load_recognizer(ckpt)` rebuilds model + tokenizer + transform from a checkpoint
-alone; `recognize` runs batches; `recognize_dataset` reads a whole dataset;
-`evaluate_samples` scores it with the metrics module (per-language WRR, CRR, 1-NED)
-for validation; `evaluate_model` is the library side of
-`strtool eval --model CKPT --data LMDB...` (a `CheckpointEvaluation` holding the
-metrics `Report`), `evaluate_checkpoint` its dict form.
+`evaluate_model` opens the checkpoint with the one reader (`strtool.engine.reader`),
+reads the data and scores it with the metrics module (per-language WRR, CRR, 1-NED);
+its `CheckpointEvaluation` holds the `Report`, reports of the model's alternative
+outputs (the Spotter's own reading under a Refiner), speed and size figures.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-from torch import nn
-from torch.utils.data import DataLoader
-
-from strtool.data.dataset import LmdbDataset, collate
-from strtool.data.transforms import ResizeNormalize
-from strtool.engine.checkpoint import load_checkpoint
-from strtool.engine.config import RunConfig, config_from_dict
 from strtool.engine.data import build_dataset
-from strtool.engine.distributed import pick_device
-from strtool.evaluation.report import POOLED, Report
-from strtool.models import build_model, count_parameters
-
-
-@dataclass
-class Recognizer:
-    """Everything needed to read text: model (eval mode), tokenizer, transform."""
-
-    model: nn.Module
-    tokenizer: Any  # strtool.text.tokenizer.CTCTokenizer
-    transform: ResizeNormalize
-    config: RunConfig
-    device: torch.device
-    meta: dict[str, Any] = field(default_factory=dict)
-
-
-def make_tokenizer(chars: Sequence[str], unit: str, unk: bool) -> Any:
-    """A CTC tokenizer (blank = 0, chars = 1..N, optional UNK last)."""
-    from strtool.text.tokenizer import CTCTokenizer
-
-    return CTCTokenizer(list(chars), unit=unit, unk=unk)
-
-
-def tokenizer_from_dict(d: dict[str, Any]) -> Any:
-    from strtool.text.tokenizer import CTCTokenizer
-
-    return CTCTokenizer.from_dict(d)
-
-
-def make_transform(cfg: RunConfig) -> ResizeNormalize:
-    m = cfg.model
-    return ResizeNormalize(m.height, m.width, m.channels, keep_ratio=m.keep_ratio)
-
-
-def model_from_config(cfg: RunConfig, num_classes: int) -> nn.Module:
-    m = cfg.model
-    return build_model(m.arch, num_classes, m.channels, (m.height, m.width), **m.options)
-
-
-def load_recognizer(path: str | Path, device: str = "auto") -> Recognizer:
-    """Model + tokenizer + transform from a checkpoint file (nothing else needed)."""
-    ckpt = load_checkpoint(path)
-    cfg = config_from_dict(ckpt["config"])
-    tok = tokenizer_from_dict(ckpt["tokenizer"])
-    model = model_from_config(cfg, tok.num_classes)
-    model.load_state_dict(ckpt["model"])
-    dev = pick_device(device)
-    model.to(dev).eval()
-    meta = {k: ckpt.get(k) for k in ("arch", "step", "versions", "best")}
-    meta["params"] = count_parameters(model)
-    return Recognizer(model, tok, make_transform(cfg), cfg, dev, meta)
-
-
-@torch.inference_mode()
-def recognize(rec: Recognizer, images: torch.Tensor) -> tuple[list[str], list[float]]:
-    """Texts and confidences of a batch `(N, C, H, W)` of transformed images."""
-    logits = rec.model(images.to(rec.device, non_blocking=True))
-    return rec.tokenizer.decode(logits.float().cpu())
-
-
-def score_predictions(
-    preds: Sequence[str],
-    gts: Sequence[str],
-    langs: Sequence[str] | None,
-    profile: str,
-    unit: str = "codepoint",
-    script_acc: bool = False,
-) -> Report:
-    """The metrics `Report` (per-language rows, then `pooled` and `macro`)."""
-    from strtool.evaluation.metrics import score
-
-    return score(
-        list(preds), list(gts), langs=list(langs) if langs else None, profile=profile,
-        unit=unit, script_acc=script_acc,  # type: ignore[arg-type]
-    )  # fmt: skip
-
-
-def pooled(report: dict[str, Any] | Report) -> dict[str, float]:
-    """`wrr`, `wrr_ci`, `crr`, `ned` (1-NED) of the pooled row of a metrics report
-    (a `Report` or its `to_dict()` form)."""
-    if isinstance(report, Report):
-        row = report.pooled.to_dict()
-    else:
-        row = next(r for r in report["rows"] if r["group"] == POOLED)
-    return {"wrr": row["wrr"], "wrr_ci": row["wrr_ci"], "crr": row["crr"], "ned": row["1-ned"]}
-
-
-@dataclass
-class DatasetPredictions:
-    """Predictions over a dataset, in dataset order. `seconds`: model forward +
-    decode time only (data loading excluded)."""
-
-    preds: list[str]
-    confidences: list[float]
-    gts: list[str]
-    langs: list[str]
-    seconds: float
-
-    @property
-    def ms_per_image(self) -> float:
-        return 1000.0 * self.seconds / max(len(self.preds), 1)
-
-
-def recognize_dataset(
-    rec: Recognizer, ds: LmdbDataset, batch_size: int = 256, workers: int = 0
-) -> DatasetPredictions:
-    """Recognise every sample of `ds` (a dataset with `rec.transform`) in order."""
-    loader = DataLoader(
-        ds, batch_size=batch_size, shuffle=False, num_workers=workers, collate_fn=collate
-    )
-    out = DatasetPredictions([], [], [], [], 0.0)
-    for images, labels, tags in loader:
-        t0 = time.perf_counter()
-        texts, confs = recognize(rec, images)
-        out.seconds += time.perf_counter() - t0
-        out.preds.extend(texts)
-        out.confidences.extend(float(c) for c in confs)
-        out.gts.extend(labels)
-        out.langs.extend(tags)
-    return out
-
-
-def evaluate_samples(
-    rec: Recognizer,
-    ds: LmdbDataset,
-    batch_size: int = 256,
-    workers: int = 0,
-    profile: str = "default",
-    unit: str = "codepoint",
-) -> dict[str, Any]:
-    """Recognise every sample of `ds`; return the metrics report dict
-    (`Report.to_dict()`) plus `ms_per_image` (model + decode time, data loading
-    excluded) and `predictions`."""
-    res = recognize_dataset(rec, ds, batch_size, workers)
-    report = score_predictions(res.preds, res.gts, res.langs, profile, unit).to_dict()
-    report["ms_per_image"] = res.ms_per_image
-    report["predictions"] = res.preds
-    return report
+from strtool.engine.reader import Reader, open_reader
+from strtool.evaluation.metrics import score
+from strtool.evaluation.report import Report
+from strtool.tasks.base import DatasetReading
 
 
 @dataclass
 class CheckpointEvaluation:
-    """What `evaluate_checkpoint` measured. `filtered`: samples removed from the data
-    by reason (language filter, caps); `predictions` in dataset order."""
+    """What `evaluate_model` measured. `filtered`: samples removed from the data by
+    reason (language filter, caps); `predictions` in dataset order."""
 
     report: Report
     ms_per_image: float
     params: int
     arch: str
+    family: str
     checkpoint: str
     device: str
     filtered: dict[str, int]
-    predictions: DatasetPredictions = field(repr=False)
+    predictions: DatasetReading = field(repr=False)
+    alternatives: dict[str, Report] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -188,9 +45,42 @@ class CheckpointEvaluation:
         """JSON-ready: `Report.to_dict()` plus the run figures (no predictions)."""
         return {
             **self.report.to_dict(), "ms_per_image": self.ms_per_image, "params": self.params,
-            "arch": self.arch, "checkpoint": self.checkpoint, "device": self.device,
-            "filtered": self.filtered,
+            "arch": self.arch, "family": self.family, "checkpoint": self.checkpoint,
+            "device": self.device, "filtered": self.filtered,
+            "alternatives": {k: v.to_dict() for k, v in self.alternatives.items()},
         }  # fmt: skip
+
+
+def evaluate_reader(
+    reader: Reader,
+    data: Sequence[str | Path],
+    langs: Sequence[str] | None = None,
+    batch_size: int = 256,
+    profile: str | None = None,
+    workers: int = 0,
+    max_samples: int | None = None,
+    unit: str = "codepoint",
+    script_acc: bool = False,
+) -> CheckpointEvaluation:
+    """Read LMDBs `data` (optionally only `langs`, at most `max_samples` per language)
+    with `reader` and score them under `profile` (None: the family's default) counting
+    `unit`s, with script detection accuracy when `script_acc`."""
+    prof = profile or reader.task.default_profile
+    ds = build_dataset(
+        data, reader.transform, langs=langs, unit=reader.task.unit, caps=max_samples
+    )
+    res = reader.read_dataset(ds, batch_size, workers)
+
+    def rep(texts: list[str]) -> Report:
+        return score(texts, res.gts, langs=res.langs, profile=prof, unit=unit,  # type: ignore[arg-type]
+                     script_acc=script_acc)  # fmt: skip
+
+    return CheckpointEvaluation(
+        report=rep(res.preds), ms_per_image=res.ms_per_image, params=reader.params,
+        arch=reader.config.model.arch, family=reader.family, checkpoint=reader.checkpoint,
+        device=str(reader.device), filtered={k: v for k, v in ds.report.removed.items() if v},
+        predictions=res, alternatives={k: rep(v) for k, v in res.alternatives.items()},
+    )  # fmt: skip
 
 
 def evaluate_model(
@@ -198,44 +88,15 @@ def evaluate_model(
     data: Sequence[str | Path],
     langs: Sequence[str] | None = None,
     batch_size: int = 256,
-    profile: str = "default",
+    profile: str | None = None,
     device: str = "auto",
     workers: int = 0,
     max_samples: int | None = None,
     unit: str = "codepoint",
     script_acc: bool = False,
 ) -> CheckpointEvaluation:
-    """Evaluate checkpoint `model` on LMDBs `data` (optionally only `langs`, at most
-    `max_samples` per language): per-language WRR, WRR-ci, CRR, 1-NED under metric
-    `profile` counting `unit`s (and script detection accuracy with `script_acc`),
-    ms per image (model + decode), parameters, and the predictions. The library side
-    of `strtool eval --model CKPT --data LMDB...`."""
-    rec = load_recognizer(model, device)
-    ds = build_dataset(
-        data, rec.transform, langs=langs, unit=rec.config.data.unit, caps=max_samples
+    """`evaluate_reader(open_reader(model, device), ...)`."""
+    reader = open_reader(model, device)
+    return evaluate_reader(
+        reader, data, langs, batch_size, profile, workers, max_samples, unit, script_acc
     )
-    res = recognize_dataset(rec, ds, batch_size, workers)
-    return CheckpointEvaluation(
-        report=score_predictions(res.preds, res.gts, res.langs, profile, unit, script_acc),
-        ms_per_image=res.ms_per_image, params=rec.meta["params"], arch=rec.config.model.arch,
-        checkpoint=str(model), device=str(rec.device),
-        filtered={k: v for k, v in ds.report.removed.items() if v}, predictions=res,
-    )  # fmt: skip
-
-
-def evaluate_checkpoint(
-    model: str | Path,
-    data: Sequence[str | Path],
-    langs: Sequence[str] | None = None,
-    batch_size: int = 256,
-    profile: str = "default",
-    device: str = "auto",
-    workers: int = 0,
-    max_samples: int | None = None,
-    unit: str = "codepoint",
-) -> dict[str, Any]:
-    """`evaluate_model(...).to_dict()`: the report dict (`rows`, `n`, ...) with
-    `ms_per_image`, `params`, `arch`, `checkpoint`, `device`, `filtered`."""
-    return evaluate_model(
-        model, data, langs, batch_size, profile, device, workers, max_samples, unit
-    ).to_dict()

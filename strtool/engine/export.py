@@ -1,57 +1,71 @@
-"""ONNX export of a recogniser checkpoint: input `images` (N, C, H, W) float32 in
-[-1, 1], output `logits` (N, T, classes); the batch axis is dynamic. The charset and
-tokenizer settings are stored in the ONNX metadata (`strtool_tokenizer`, JSON)."""
+"""ONNX export of a checkpoint, for the families that have an exportable module
+(`Task.onnx_module`): input `images` (N, C, H, W) float32 in [-1, 1], output `logits`
+(N, T, classes), dynamic batch axis. What decodes the logits is stored in the ONNX
+metadata (e.g. `strtool_tokenizer`, JSON)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from strtool.engine.evaluate import load_recognizer
+from strtool.engine.reader import open_reader
 from strtool.errors import InputError
+
+MIN_OPSET, MAX_OPSET = 11, 20
 
 
 def export_onnx(
     model: str | Path, output: str | Path, opset: int = 17, check: bool = True
 ) -> dict[str, Any]:
-    """Export checkpoint `model` to `output`; with `check` and onnxruntime installed,
-    compare against PyTorch on a random batch. Returns paths, shapes, `max_abs_diff`."""
-    rec = load_recognizer(model, "cpu")
-    m = rec.config.model
-    x = torch.rand(2, m.channels, m.height, m.width) * 2 - 1
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.tmp")
-    try:
-        torch.onnx.export(
-            rec.model, (x,), str(tmp), input_names=["images"], output_names=["logits"],
-            dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}},
-            opset_version=opset, dynamo=False,
-        )  # fmt: skip
-    except Exception as e:  # noqa: BLE001 - report exporter failures as user errors
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"ONNX export of {model} failed: {e}") from None
-    _add_metadata(tmp, rec.tokenizer.to_dict())
-    tmp.replace(output)
-    result: dict[str, Any] = {"model": str(model), "output": str(output), "opset": opset,
-                              "input": list(x.shape[1:]), "max_abs_diff": None}  # fmt: skip
-    if check:
-        result["max_abs_diff"] = _compare(output, rec.model, x)
-    return result
-
-
-def _add_metadata(path: Path, tokenizer: dict[str, Any]) -> None:
+    """Export checkpoint `model` to `output` (written atomically); with `check`,
+    compare against PyTorch on a random batch with onnxruntime. Returns paths, shapes,
+    `max_abs_diff`. Needs the `onnx` package (`pip install 'strtool[onnx]'`)."""
+    if not MIN_OPSET <= opset <= MAX_OPSET:
+        raise InputError(f"--opset {opset}: supported opsets are {MIN_OPSET} to {MAX_OPSET}")
     try:
         import onnx
     except ImportError:
-        return
-    proto = onnx.load(str(path))
-    entry = proto.metadata_props.add()
-    entry.key, entry.value = "strtool_tokenizer", json.dumps(tokenizer, ensure_ascii=False)
-    onnx.save(proto, str(path))
+        raise InputError(
+            "ONNX export needs the onnx package: pip install 'strtool[onnx]' "
+            "(onnx and onnxruntime)"
+        ) from None
+    rec = open_reader(model, "cpu")
+    module, metadata = rec.task.onnx_module()
+    m = rec.config.model
+    x = torch.rand(2, m.channels, m.height, m.width) * 2 - 1
+    output = Path(output)
+    if output.is_dir():
+        raise InputError(f"--output {output}: is a folder; give the .onnx file to write")
+    if not output.parent.is_dir():
+        raise InputError(f"--output {output}: folder {output.parent} does not exist")
+    tmp = output.with_name(f".{output.name}.tmp")
+    try:
+        torch.onnx.export(
+            module, (x,), str(tmp), input_names=["images"], output_names=["logits"],
+            dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}},
+            opset_version=opset, dynamo=False,
+        )  # fmt: skip
+        proto = onnx.load(str(tmp))
+        for key, value in metadata.items():
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = key, value
+        onnx.save(proto, str(tmp))
+        tmp.replace(output)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"--output {output}: cannot write ({e.strerror or e})") from None
+    except Exception as e:  # noqa: BLE001 - exporter failures are reported in one line
+        tmp.unlink(missing_ok=True)
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise InputError(f"ONNX export of {model} failed: {first}") from None
+    result: dict[str, Any] = {"model": str(model), "output": str(output), "opset": opset,
+                              "family": rec.family, "input": list(x.shape[1:]),
+                              "max_abs_diff": None}  # fmt: skip
+    if check:
+        result["max_abs_diff"] = _compare(output, module, x)
+    return result
 
 
 def _compare(path: Path, model: torch.nn.Module, x: torch.Tensor) -> float | None:

@@ -1,6 +1,7 @@
-"""The one training loop for every CTC recogniser.
+"""The one training loop for every model family.
 
-AdamW + one-cycle, gradient accumulation, clipping, AMP (bf16, or fp16 with a
+The family's task (`strtool.tasks`) gives the model, the loss of a batch, validation
+and the static checkpoint entries; the loop owns the rest: AdamW + one-cycle, gradient accumulation, clipping, AMP (bf16, or fp16 with a
 GradScaler) on CUDA, channels_last, DDP under torchrun, validation every N steps with
 per-language WRR/CRR/1-NED, best checkpoint by a chosen metric, JSONL log + PNG curves,
 and exact resume (model, optimiser, scheduler, scaler, step, RNG, sampler position).
@@ -20,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 import yaml
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
@@ -38,7 +38,6 @@ from strtool.engine.distributed import (
     cleanup,
     init_distributed,
 )
-from strtool.engine.evaluate import Recognizer, evaluate_samples, make_transform, pooled
 from strtool.engine.schedule import build_optimizer, build_scheduler
 from strtool.engine.setup import RunParts, prepare_run
 from strtool.errors import DataError
@@ -57,17 +56,6 @@ class TrainResult:
     last_val: dict[str, Any] = field(default_factory=dict)
     data_report: dict[str, int] = field(default_factory=dict)
     model: nn.Module | None = field(default=None, repr=False)  # trained, unwrapped
-
-
-def ctc_loss(logits: torch.Tensor, targets: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Mean CTC loss of logits (N, T, C); log-softmax in float32, blank 0,
-    `zero_infinity=True` (impossible alignments contribute no gradient)."""
-    log_probs = logits.float().log_softmax(-1).transpose(0, 1)  # (T, N, C)
-    n, t = logits.shape[0], logits.shape[1]
-    input_lengths = torch.full((n,), t, dtype=torch.long)
-    return F.ctc_loss(
-        log_probs, targets, input_lengths, lengths, blank=0, reduction="mean", zero_infinity=True
-    )
 
 
 def _amp(cfg: RunConfig, device: torch.device) -> tuple[torch.dtype | None, bool]:
@@ -128,6 +116,7 @@ class Trainer:
 
     def __init__(self, parts: RunParts, info: DistInfo, on_event: Event | None) -> None:
         self.p, self.info, self.cfg = parts, info, parts.cfg
+        self.task = parts.task
         self.on_event = on_event or (lambda e: None)
         self.model = parts.model.to(info.device)
         if self.cfg.train.channels_last:
@@ -145,7 +134,6 @@ class Trainer:
         self.best: float | None = None
         self.best_step: int | None = None
         self.last_val: dict[str, Any] = {}
-        self.unknown: dict[str, int] = {}
         if parts.resume_ckpt is not None:
             self._load_state(parts.resume_ckpt)
 
@@ -192,20 +180,17 @@ class Trainer:
 
     # -- training ----------------------------------------------------------------
     def _micro_step(self, batch: tuple[torch.Tensor, list[str], list[str]], sync: bool) -> float:
+        """Forward + backward of one micro-batch through the task's loss."""
         dev = self.info.device
         images = batch[0].to(dev, non_blocking=True)
         if self.cfg.train.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
-        enc = self.p.tokenizer.encode(batch[1])
-        for ch, n in enc.unknown.items():
-            self.unknown[ch] = self.unknown.get(ch, 0) + n
         ctx = contextlib.nullcontext() if sync or self.info.world == 1 else self.ddp.no_sync()
         with ctx:
             with torch.autocast(dev.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
-                logits = self.ddp(images)
-            loss = ctc_loss(logits, enc.targets, enc.lengths) / self.cfg.train.accum
-            self.scaler.scale(loss).backward()
-        return float(loss.detach()) * self.cfg.train.accum
+                loss = self.task.loss(self.ddp, (images, batch[1], batch[2]), dev)
+            self.scaler.scale(loss / self.cfg.train.accum).backward()
+        return float(loss.detach())
 
     def _opt_step(self) -> None:
         self.scaler.unscale_(self.opt)
@@ -259,18 +244,14 @@ class Trainer:
         )  # fmt: skip
 
     def score_val(self) -> tuple[float, dict[str, Any], dict[str, Any]]:
-        """Score the validation set (called on rank 0): the value of `eval.metric`, the
-        fields to log, and what `TrainResult.last_val` keeps. Families of models
-        override this (and `_micro_step`) and share the rest of the loop."""
-        rec = Recognizer(self.model.eval(), self.p.tokenizer, make_transform(self.cfg),
-                         self.cfg, self.info.device)  # fmt: skip
-        report = evaluate_samples(
-            rec, self.p.val_set, self.cfg.eval.batch_size, 0, self.cfg.eval.profile
-        )
-        report.pop("predictions")
-        metrics = pooled(report)
-        fields = {**metrics, "rows": report.get("rows", []), "unknown_chars": dict(self.unknown)}
-        return float(metrics[self.cfg.eval.metric]), fields, {**metrics, "report": report}
+        """Score the validation set (called on rank 0) with the task: the value of
+        `eval.metric`, the fields to log, and what `TrainResult.last_val` keeps."""
+        self.model.eval()
+        assert self.p.val_set is not None
+        with torch.inference_mode():
+            metrics = self.task.validate(self.model, self.p.val_set, self.info.device)
+        fields = {**metrics, "unknown_chars": dict(self.task.unknown)}
+        return float(metrics[self.cfg.eval.metric]), fields, metrics
 
     def validate(self) -> None:
         """Score the validation set (rank 0), keep the best checkpoint, save last."""
@@ -300,8 +281,8 @@ def train(
     init: str | Path | None = None,
     on_event: Event | None = None,
 ) -> TrainResult:
-    """Train `cfg` into run folder `output`. `resume=True` continues from
-    `output/last.pt`; `init` starts from another checkpoint's weights (cascade
+    """Train `cfg` (any family) into run folder `output`. `resume=True` continues
+    from `output/last.pt`; `init` starts from another checkpoint's weights (cascade
     learning, charsets may differ). `on_event` receives every log record."""
     info = init_distributed(cfg.train.device)
     try:
@@ -317,4 +298,4 @@ def train(
         cleanup(info)
 
 
-__all__ = ["TrainResult", "Trainer", "ctc_loss", "load_checkpoint", "train"]
+__all__ = ["TrainResult", "Trainer", "load_checkpoint", "train"]

@@ -1,4 +1,4 @@
-"""`predict`: read text from image files with a checkpoint.
+"""`predict`: read text from image files with any checkpoint (through `Reader`).
 
 Inputs are files, folders (recursively, image extensions) or glob patterns; images are
 decoded by the data layer (`decode_image`: RGBA composited on white, greyscale,
@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import glob
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from strtool.data.decode import decode_image
-from strtool.engine.evaluate import Recognizer, recognize
+from strtool.engine.reader import Reader
 from strtool.errors import DataError, InputError
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
@@ -25,11 +25,15 @@ IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
 
 @dataclass
 class Prediction:
+    """One input's reading; `error` names why a file could not be read (then `text` is
+    empty); `alternatives`: the model's other outputs (e.g. `spotter` under a Refiner)."""
+
     path: str
     text: str
     confidence: float
     rotated: bool = False
     error: str | None = None
+    alternatives: dict[str, str] = field(default_factory=dict)
 
 
 def expand_inputs(items: Sequence[str | Path]) -> list[Path]:
@@ -53,8 +57,8 @@ def expand_inputs(items: Sequence[str | Path]) -> list[Path]:
 def _load(path: Path, channels: int, rotate_vertical: bool) -> tuple[np.ndarray, bool]:
     try:
         arr = decode_image(path.read_bytes(), channels)
-    except OSError as e:
-        raise DataError(f"{path}: {e}") from None
+    except (OSError, ValueError, DataError) as e:
+        raise DataError(f"{path}: cannot read the image ({e})") from None
     h, w = arr.shape[:2]
     if rotate_vertical and h >= 1.5 * w:
         return np.ascontiguousarray(np.rot90(arr)), True
@@ -62,7 +66,7 @@ def _load(path: Path, channels: int, rotate_vertical: bool) -> tuple[np.ndarray,
 
 
 def predict_paths(
-    rec: Recognizer, paths: Sequence[Path], batch_size: int = 64, rotate_vertical: bool = False
+    rec: Reader, paths: Sequence[Path], batch_size: int = 64, rotate_vertical: bool = False
 ) -> Iterator[Prediction]:
     """Predictions in input order; an undecodable file yields a `Prediction` with
     `error` set (never silently skipped)."""
@@ -78,8 +82,11 @@ def predict_paths(
             tensors.append(rec.transform(arr))
             ok.append((i, rot))
         if tensors:
-            texts, confs = recognize(rec, torch.stack(tensors))
-            for (i, rot), t, c in zip(ok, texts, confs, strict=True):
-                preds[i] = Prediction(str(chunk[i]), t, float(c), rot)
+            reading = rec.read(torch.stack(tensors))
+            for k, ((i, rot), t, c) in enumerate(
+                zip(ok, reading.texts, reading.confidences, strict=True)
+            ):
+                alts = {name: texts[k] for name, (texts, _) in reading.alternatives.items()}
+                preds[i] = Prediction(str(chunk[i]), t, float(c), rot, None, alts)
         for i in range(len(chunk)):
             yield preds[i]

@@ -1,6 +1,7 @@
-"""Everything a run needs before its first step: run folder, seeds, datasets,
-tokenizer (charset), model (with cascade init and freezing), the static part of the
-checkpoint, and the checkpoint to resume from."""
+"""Everything a run needs before its first step: run folder, seeds, the family's task
+(model, charset or bank), datasets, cascade init and freezing, the static part of the
+checkpoint, and the checkpoint to resume from. Works for every family through the task
+contract (`strtool.tasks.base.Task`)."""
 
 from __future__ import annotations
 
@@ -14,31 +15,31 @@ import numpy as np
 import torch
 from torch import nn
 
+from strtool.config import apply_overrides
 from strtool.data.dataset import LmdbDataset
-from strtool.engine.checkpoint import init_from, load_checkpoint, versions
-from strtool.engine.config import RunConfig, config_to_dict
-from strtool.engine.data import build_dataset, label_units
+from strtool.engine.checkpoint import checkpoint_family, load_checkpoint
+from strtool.engine.config import RunConfig, config_from_dict
+from strtool.engine.data import build_dataset
 from strtool.engine.distributed import DistInfo
-from strtool.engine.evaluate import (
-    make_tokenizer,
-    make_transform,
-    model_from_config,
-    tokenizer_from_dict,
-)
 from strtool.errors import ConfigError, InputError
+from strtool.tasks.base import Task
+from strtool.tasks.registry import build_task
 
 
 @dataclass
 class RunParts:
     cfg: RunConfig
     output: Path
-    tokenizer: Any
-    model: nn.Module
+    task: Task
     train_set: LmdbDataset
     val_set: LmdbDataset | None
     static_payload: dict[str, Any]
     resume_ckpt: dict[str, Any] | None
     init_report: dict[str, int] | None = None
+
+    @property
+    def model(self) -> nn.Module:
+        return self.task.model
 
 
 def seed_everything(seed: int) -> None:
@@ -47,17 +48,10 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def resolve_chars(cfg: RunConfig) -> list[str]:
-    """The charset: a file path, a language spec (`LAT,ARA`), or (None) every unit
-    seen in the training labels, sorted by code point."""
-    spec, unit = cfg.data.charset, cfg.data.unit
-    if spec is None:
-        return label_units(cfg.data.train, unit)
-    from strtool.text import charset as cs
-
-    if Path(spec).is_file():
-        return list(cs.charset_from_file(spec))
-    return list(cs.union_chars(cs.load_charsets(spec)))
+def resume_config(output: str | Path, overrides: list[str] | None = None) -> RunConfig:
+    """The config stored in `output/last.pt`, with `key=value` overrides applied."""
+    ckpt = load_checkpoint(Path(output) / "last.pt")
+    return config_from_dict(apply_overrides(ckpt["config"], list(overrides or [])))
 
 
 def _truncate_log(path: Path, step: int) -> None:
@@ -84,18 +78,38 @@ def _freeze(model: nn.Module, names: list[str]) -> None:
             p.requires_grad_(False)
 
 
-def _datasets(cfg: RunConfig, chars: list[str]) -> tuple[LmdbDataset, LmdbDataset | None]:
-    """Training set (langs, max_len, caps, charset filters) and validation set (langs
-    filter and `val_max` per language only: unknown characters count as errors)."""
+def _datasets(cfg: RunConfig, task: Task) -> tuple[LmdbDataset, LmdbDataset | None]:
+    """Training set (langs, max_len, caps, the task's label filter) and validation set
+    (langs filter and `val_max` per language only: unknown characters count as errors)."""
     d = cfg.data
-    tf = make_transform(cfg)
+    if not d.train:
+        raise ConfigError("data.train: no training LMDB given")
+    tf, unit = task.transform, task.unit
     caps: int | dict[str, int] | None = dict(d.caps) if d.caps else d.cap
-    if d.caps and d.cap is not None:
-        raise ConfigError("data.cap and data.caps: give one or the other")
-    charset = None if d.unk else chars
-    train_set = build_dataset(d.train, tf, d.langs, d.max_len, d.unit, caps, charset)
-    val_set = build_dataset(d.val, tf, d.langs, None, d.unit, d.val_max) if d.val else None
+    langs = d.langs or None
+    train_set = build_dataset(d.train, tf, langs, d.max_len, unit, caps, task.label_chars)
+    val_set = build_dataset(d.val, tf, langs, None, unit, d.val_max) if d.val else None
     return train_set, val_set
+
+
+RUN_FILES = {"config.yaml", "metrics.jsonl", "curves.png", "last.pt", "best.pt"}
+
+
+def check_run_folder(output: Path) -> None:
+    """A new run may only go into a missing or empty folder, or one that holds nothing
+    but the files of a run stopped before its first checkpoint: a run never writes over
+    a user's files (`InputError` naming one of them)."""
+    if output.exists() and not output.is_dir():
+        raise InputError(f"--output {output}: exists and is not a folder")
+    if not output.is_dir():
+        return
+    foreign = sorted(p.name for p in output.iterdir()
+                     if p.name not in RUN_FILES and not p.name.startswith("."))  # fmt: skip
+    if foreign:
+        raise InputError(
+            f"--output {output}: the folder holds files that are not a strtool run "
+            f"({foreign[0]}{', ...' if len(foreign) > 1 else ''}); choose an empty or new folder"
+        )
 
 
 def open_run(
@@ -114,6 +128,8 @@ def open_run(
             _truncate_log(output / "metrics.jsonl", ckpt["step"])
     elif last.exists():
         raise InputError(f"{output} already holds a run (use --resume or another --output)")
+    else:
+        check_run_folder(output)
     if info.main:
         output.mkdir(parents=True, exist_ok=True)
     if threads > 0:
@@ -125,24 +141,18 @@ def open_run(
 def prepare_run(
     cfg: RunConfig, output: Path, info: DistInfo, resume: bool, init: str | Path | None
 ) -> RunParts:
-    """Build the parts of a run; `resume` loads `output/last.pt` (its config wins)."""
+    """Build the parts of a run; `resume` loads `output/last.pt`, whose stored entries
+    (charset, bank, ...) win; `init` warm-starts from another checkpoint's weights."""
     ckpt = open_run(output, info, resume, cfg.train.threads, cfg.train.seed)
-    if not cfg.data.train:
-        raise ConfigError("data.train: no training LMDB given")
-    if ckpt is not None:
-        tok = tokenizer_from_dict(ckpt["tokenizer"])
-        chars = list(ckpt["charset"])
-    else:
-        chars = resolve_chars(cfg)
-        tok = make_tokenizer(chars, cfg.data.unit, cfg.data.unk)
-    train_set, val_set = _datasets(cfg, chars)
-    model = model_from_config(cfg, tok.num_classes)
+    if ckpt is not None and checkpoint_family(ckpt) != cfg.family:
+        raise InputError(
+            f"cannot resume: {output / 'last.pt'} holds a {checkpoint_family(ckpt)} run, "
+            f"the config a {cfg.family} one"
+        )
+    task = build_task(cfg, ckpt)
+    train_set, val_set = _datasets(cfg, task)
     init_report = None
     if init is not None and ckpt is None:
-        init_report = init_from(model, load_checkpoint(init), chars)
-    _freeze(model, cfg.train.freeze)
-    static = {
-        "config": config_to_dict(cfg), "arch": cfg.model.arch, "tokenizer": tok.to_dict(),
-        "charset": chars, "versions": versions(),
-    }  # fmt: skip
-    return RunParts(cfg, output, tok, model, train_set, val_set, static, ckpt, init_report)
+        init_report = task.init_from(load_checkpoint(init))
+    _freeze(task.model, cfg.train.freeze)
+    return RunParts(cfg, output, task, train_set, val_set, task.payload(), ckpt, init_report)

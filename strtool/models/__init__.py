@@ -1,10 +1,16 @@
-"""Recognition models: pure `nn.Module`s mapping images (N, C, H, W) to CTC logits
-(N, T, num_classes). `REGISTRY` is the explicit list of architectures; each builder is
-`builder(num_classes, in_channels=3, img_size=(H, W), **overrides) -> nn.Module`."""
+"""Recognition models: pure `nn.Module`s. `REGISTRY` is the one explicit table of
+architectures: name -> `Arch(family, builder)`, every builder
+`builder(spec: ModelSpec, **options) -> nn.Module` (see `strtool.models.spec`).
+
+The family names the training task (`strtool.tasks`): `ctc` models map images
+(N, C, H, W) to logits (N, T, classes); `mclip` is the dual encoder of mSTR stage 1;
+`spotter` and `refiner` are mSTR stage 2.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from torch import nn
@@ -12,33 +18,61 @@ from torch import nn
 from strtool.errors import ConfigError
 from strtool.models.blocks import count_parameters
 from strtool.models.crnn import crnn, crnn_small, crnn_tiny
+from strtool.models.mclip import mclip, mclip_tiny
+from strtool.models.refiner import refiner, refiner_tiny
+from strtool.models.spec import ModelSpec
+from strtool.models.spotter import spotter, spotter_tiny
 from strtool.models.svtr import svtr_nano, svtr_tiny
 
-REGISTRY: dict[str, Callable[..., nn.Module]] = {
-    "crnn": crnn,
-    "crnn_small": crnn_small,
-    "crnn_tiny": crnn_tiny,
-    "svtr_tiny": svtr_tiny,
-    "svtr_nano": svtr_nano,
+Builder = Callable[..., nn.Module]
+
+
+@dataclass(frozen=True)
+class Arch:
+    """A registered architecture: its task family and its builder."""
+
+    family: str
+    builder: Builder
+
+
+REGISTRY: dict[str, Arch] = {
+    "crnn": Arch("ctc", crnn),
+    "crnn_small": Arch("ctc", crnn_small),
+    "crnn_tiny": Arch("ctc", crnn_tiny),
+    "svtr_tiny": Arch("ctc", svtr_tiny),
+    "svtr_nano": Arch("ctc", svtr_nano),
+    "mclip": Arch("mclip", mclip),
+    "mclip_tiny": Arch("mclip", mclip_tiny),
+    "spotter": Arch("spotter", spotter),
+    "spotter_tiny": Arch("spotter", spotter_tiny),
+    "refiner": Arch("refiner", refiner),
+    "refiner_tiny": Arch("refiner", refiner_tiny),
 }
 
 
-def build_model(
-    arch: str,
-    num_classes: int,
-    in_channels: int = 3,
-    img_size: tuple[int, int] = (32, 100),
-    **overrides: Any,
-) -> nn.Module:
-    """Build a registered architecture; unknown names raise `ConfigError`."""
-    if arch not in REGISTRY:
+def arch_entry(arch: str) -> Arch:
+    """The registry entry of `arch`; an unknown name is a `ConfigError` naming the key."""
+    try:
+        return REGISTRY[arch]
+    except KeyError:
         raise ConfigError(
             f"model.arch: unknown architecture '{arch}' (known: {', '.join(REGISTRY)})"
-        )
+        ) from None
+
+
+def family_of(arch: str) -> str:
+    """The task family of `arch` (`ctc`, `mclip`, `spotter`, `refiner`)."""
+    return arch_entry(arch).family
+
+
+def build_model(arch: str, spec: ModelSpec, **options: Any) -> nn.Module:
+    """Build a registered architecture; unknown names or options raise `ConfigError`."""
+    entry = arch_entry(arch)
     try:
-        return REGISTRY[arch](num_classes, in_channels, tuple(img_size), **overrides)
+        return entry.builder(spec, **options)
     except TypeError as e:
         raise ConfigError(f"model.options for '{arch}': {e}") from None
 
 
-__all__ = ["REGISTRY", "build_model", "count_parameters"]
+__all__ = ["REGISTRY", "Arch", "ModelSpec", "arch_entry", "build_model", "count_parameters",
+           "family_of"]  # fmt: skip

@@ -20,6 +20,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from strtool.models.blocks import BiLSTM, ConvBNAct, CTCHead, seq_from_map
+from strtool.models.spec import ModelSpec
 
 
 class VGGBackbone(nn.Module):
@@ -86,30 +87,24 @@ class CRNN(nn.Module):
         return self.head(self.neck(feats.contiguous()))
 
 
-def crnn(
-    num_classes: int, in_channels: int = 3, img_size: tuple[int, int] = (32, 100), **kw: int
-) -> CRNN:
+def crnn(spec: ModelSpec, **kw: int) -> CRNN:
     """The CLL-STR CRNN (about 9.65M parameters at 4,680 classes)."""
-    return CRNN(num_classes, in_channels, **{"width": 512, "hidden": 256, **kw})
+    return CRNN(spec.num_classes, spec.channels, **{"width": 512, "hidden": 256, **kw})
 
 
-def crnn_small(
-    num_classes: int, in_channels: int = 3, img_size: tuple[int, int] = (32, 100), **kw: int
-) -> CRNN:
+def crnn_small(spec: ModelSpec, **kw: int) -> CRNN:
     """A ~2.1M-parameter CRNN (width 256, hidden 128, stride-2 stem) for CPU runs."""
     return CRNN(
-        num_classes,
-        in_channels,
+        spec.num_classes,
+        spec.channels,
         **{"width": 256, "hidden": 128, "stem_stride": 2, "bn_all": True, **kw},
     )
 
 
-def crnn_tiny(
-    num_classes: int, in_channels: int = 3, img_size: tuple[int, int] = (32, 100), **kw: int
-) -> CRNN:
+def crnn_tiny(spec: ModelSpec, **kw: int) -> CRNN:
     """A tiny CRNN for tests and the demo (~0.53M parameters + 64 x classes)."""
     return CRNN(
-        num_classes,
-        in_channels,
+        spec.num_classes,
+        spec.channels,
         **{"width": 128, "hidden": 64, "stem_stride": 2, "bn_all": True, **kw},
     )

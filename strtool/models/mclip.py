@@ -5,9 +5,10 @@ the two-stage mSTR recogniser).
   character crops (N, C, H, W) -> global average pool -> Linear -> (N, D), L2-normalised.
 - Text encoder: a 2-layer pre-norm Transformer over a prompt
   `<lang=hi> <type=diacritic> <char=ा>` tokenised WITHOUT a learned vocabulary of
-  characters: token ids below `NUM_SPECIAL` are special tokens (PAD, CLS, one `<lang=xx>`
-  per language, one `<lang=GRP>` per MLT script group, one `<type=t>` per subtype);
-  an id `NUM_SPECIAL + cp` is the code point `cp`, embedded as the sum of three learned
+  characters: token ids below S are the model's S special tokens (PAD, CLS, one
+  `<lang=xx>` per language, one `<lang=GRP>` per MLT script group, one `<type=t>` per
+  subtype; the list is stored with the model, see `PromptVocab`);
+  an id `S + cp` is the code point `cp`, embedded as the sum of three learned
   tables for its Unicode plane (cp >> 16), row ((cp >> 8) & 255) and cell (cp & 255).
   Every code point therefore has an embedding and new characters (or languages of an
   already known script) need no new vocabulary. The outputs of the code-point tokens
@@ -27,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from strtool.models.spec import ModelSpec
 from strtool.text.langs import GROUPS, LANGS
 
 SUBTYPES: tuple[str, ...] = ("letter", "diacritic", "digit", "punctuation", "common")
@@ -39,17 +41,51 @@ CATEGORY_SUBTYPE: dict[str, str] = {
     "common": "common",
 }
 LANG_TOKENS: tuple[str, ...] = tuple(LANGS) + tuple(GROUPS)
-SPECIALS: tuple[str, ...] = (
-    ("<pad>", "<cls>", "<lang=?>")
-    + tuple(f"<lang={x}>" for x in LANG_TOKENS)
-    + tuple(f"<type={t}>" for t in SUBTYPES)
-)
-SPECIAL_ID: dict[str, int] = {s: i for i, s in enumerate(SPECIALS)}
-NUM_SPECIAL = len(SPECIALS)
 PAD, CLS = 0, 1
 MAX_CODEPOINTS = 4  # an entry is one code point; allow short clusters
 PROMPT_TEMPLATE = "<lang={lang}> <type={type}> <char={char}>"
 MAX_LOGIT_SCALE = math.log(100.0)
+
+
+def default_prompt_tokens(langs: Sequence[str] = LANG_TOKENS) -> tuple[str, ...]:
+    """The special tokens of a new text tower: PAD, CLS, `<lang=?>`, one `<lang=x>` per
+    language code and group known today, one `<type=t>` per subtype. A checkpoint stores
+    its own list, so languages added later never change its weight shapes."""
+    return (
+        ("<pad>", "<cls>", "<lang=?>")
+        + tuple(f"<lang={x}>" for x in langs)
+        + tuple(f"<type={t}>" for t in SUBTYPES)
+    )
+
+
+class PromptVocab:
+    """Special tokens -> ids 0..S-1; code point `cp` -> id `S + cp`."""
+
+    def __init__(self, tokens: Sequence[str]) -> None:
+        self.tokens = tuple(tokens)
+        if self.tokens[:3] != ("<pad>", "<cls>", "<lang=?>"):
+            raise ValueError("prompt tokens must start with <pad>, <cls>, <lang=?>")
+        self.ids = {t: i for i, t in enumerate(self.tokens)}
+        self.num_special = len(self.tokens)
+
+    def tokenize(self, items: Sequence[tuple[str, str, str]]) -> Tensor:
+        """Token ids (M, 3 + MAX_CODEPOINTS) of prompts `(char, lang_token, subtype)`.
+
+        `lang_token` is a language code (`hi`) or a group name (`LAT`); ones without a
+        token map to `<lang=?>`, unknown subtypes to `common`. Characters longer than
+        `MAX_CODEPOINTS` code points are truncated (never happens for charset entries)."""
+        out = torch.full((len(items), 3 + MAX_CODEPOINTS), PAD, dtype=torch.long)
+        unknown_type = self.ids.get("<type=common>", self.ids["<lang=?>"])
+        for i, (char, lang, subtype) in enumerate(items):
+            out[i, 0] = CLS
+            out[i, 1] = self.ids.get(f"<lang={lang}>", self.ids["<lang=?>"])
+            out[i, 2] = self.ids.get(f"<type={subtype}>", unknown_type)
+            for j, ch in enumerate(char[:MAX_CODEPOINTS]):
+                out[i, 3 + j] = self.num_special + ord(ch)
+        return out
+
+
+DEFAULT_VOCAB = PromptVocab(default_prompt_tokens())
 
 
 def prompt_text(char: str, lang: str, subtype: str) -> str:
@@ -57,21 +93,11 @@ def prompt_text(char: str, lang: str, subtype: str) -> str:
     return PROMPT_TEMPLATE.format(lang=lang, type=subtype, char=char)
 
 
-def tokenize_prompts(items: Sequence[tuple[str, str, str]]) -> Tensor:
-    """Token ids (M, 3 + MAX_CODEPOINTS) of prompts `(char, lang_token, subtype)`.
-
-    `lang_token` is a language code (`hi`) or a group name (`LAT`); unknown ones map to
-    `<lang=?>`. Unknown subtypes map to `common`. Characters longer than
-    `MAX_CODEPOINTS` code points are truncated (never happens for charset entries).
-    """
-    out = torch.full((len(items), 3 + MAX_CODEPOINTS), PAD, dtype=torch.long)
-    for i, (char, lang, subtype) in enumerate(items):
-        out[i, 0] = CLS
-        out[i, 1] = SPECIAL_ID.get(f"<lang={lang}>", SPECIAL_ID["<lang=?>"])
-        out[i, 2] = SPECIAL_ID.get(f"<type={subtype}>", SPECIAL_ID["<type=common>"])
-        for j, ch in enumerate(char[:MAX_CODEPOINTS]):
-            out[i, 3 + j] = NUM_SPECIAL + ord(ch)
-    return out
+def tokenize_prompts(
+    items: Sequence[tuple[str, str, str]], vocab: PromptVocab = DEFAULT_VOCAB
+) -> Tensor:
+    """`vocab.tokenize(items)` (the default vocabulary of a new model)."""
+    return vocab.tokenize(items)
 
 
 class BasicBlock(nn.Module):
@@ -124,18 +150,19 @@ class CodepointEmbedding(nn.Module):
     """Embedding of token ids: specials from a table, code points as
     plane + row + cell embeddings (see module docstring). (M, L) -> (M, L, d)."""
 
-    def __init__(self, width: int) -> None:
+    def __init__(self, width: int, num_special: int) -> None:
         super().__init__()
-        self.special = nn.Embedding(NUM_SPECIAL, width)
+        self.num_special = num_special
+        self.special = nn.Embedding(num_special, width)
         self.plane = nn.Embedding(17, width)
         self.row = nn.Embedding(256, width)
         self.cell = nn.Embedding(256, width)
 
     def forward(self, ids: Tensor) -> Tensor:
-        is_cp = ids >= NUM_SPECIAL
-        cp = (ids - NUM_SPECIAL).clamp(min=0, max=0x10FFFF)
+        is_cp = ids >= self.num_special
+        cp = (ids - self.num_special).clamp(min=0, max=0x10FFFF)
         cp_emb = self.plane(cp >> 16) + self.row((cp >> 8) & 255) + self.cell(cp & 255)
-        sp_emb = self.special(ids.clamp(max=NUM_SPECIAL - 1))
+        sp_emb = self.special(ids.clamp(max=self.num_special - 1))
         return torch.where(is_cp.unsqueeze(-1), cp_emb, sp_emb)
 
 
@@ -143,9 +170,12 @@ class CharTextEncoder(nn.Module):
     """(M, L) prompt token ids -> (M, D) unit embeddings (mean of the code-point token
     outputs)."""
 
-    def __init__(self, dim: int = 256, width: int = 128, layers: int = 2, heads: int = 4) -> None:
+    def __init__(
+        self, num_special: int, dim: int = 256, width: int = 128, layers: int = 2, heads: int = 4
+    ) -> None:
         super().__init__()
-        self.embed = CodepointEmbedding(width)
+        self.num_special = num_special
+        self.embed = CodepointEmbedding(width, num_special)
         self.pos = nn.Parameter(torch.zeros(1, 3 + MAX_CODEPOINTS, width))
         nn.init.normal_(self.pos, std=0.02)
         layer = nn.TransformerEncoderLayer(
@@ -160,7 +190,7 @@ class CharTextEncoder(nn.Module):
     def forward(self, ids: Tensor) -> Tensor:
         x = self.embed(ids) + self.pos[:, : ids.shape[1]]
         x = self.encoder(x, src_key_padding_mask=ids == PAD)
-        is_cp = (ids >= NUM_SPECIAL).unsqueeze(-1).to(x.dtype)
+        is_cp = (ids >= self.num_special).unsqueeze(-1).to(x.dtype)
         pooled = (x * is_cp).sum(1) / is_cp.sum(1).clamp(min=1.0)
         return F.normalize(self.proj(self.norm(pooled)), dim=-1)
 
@@ -177,10 +207,14 @@ class MCLIP(nn.Module):
         text_width: int = 128,
         text_layers: int = 2,
         text_heads: int = 4,
+        prompt_tokens: Sequence[str] = (),
     ) -> None:
         super().__init__()
+        self.vocab = PromptVocab(prompt_tokens or default_prompt_tokens())
         self.image_encoder = CharImageEncoder(in_channels, dim, widths)
-        self.text_encoder = CharTextEncoder(dim, text_width, text_layers, text_heads)
+        self.text_encoder = CharTextEncoder(
+            self.vocab.num_special, dim, text_width, text_layers, text_heads
+        )
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
         self.subtype_head = nn.Linear(dim, len(SUBTYPES))
         self.dim = self.out_channels = dim
@@ -195,6 +229,10 @@ class MCLIP(nn.Module):
     def encode_text(self, ids: Tensor) -> Tensor:
         return self.text_encoder(ids)
 
+    def tokenize(self, items: Sequence[tuple[str, str, str]]) -> Tensor:
+        """Prompt ids in this model's own vocabulary (see `PromptVocab.tokenize`)."""
+        return self.vocab.tokenize(items)
+
     def subtype_logits(self, img_emb: Tensor) -> Tensor:
         return self.subtype_head(img_emb)
 
@@ -202,16 +240,13 @@ class MCLIP(nn.Module):
         return self.encode_image(images), self.encode_text(ids), self.scale()
 
 
-def mclip(in_channels: int = 3, **overrides: object) -> MCLIP:
+def mclip(spec: ModelSpec, **overrides: object) -> MCLIP:
     """Default mCLIP: D=256, image widths 32-64-128-256, text width 128 x 2 layers."""
-    return MCLIP(in_channels, **overrides)  # type: ignore[arg-type]
+    return MCLIP(spec.channels, prompt_tokens=spec.prompt_tokens, **overrides)  # type: ignore[arg-type]
 
 
-def mclip_tiny(in_channels: int = 3, **overrides: object) -> MCLIP:
+def mclip_tiny(spec: ModelSpec, **overrides: object) -> MCLIP:
     """Test-size mCLIP: D=64, image widths 16-32-64, text width 64 x 1 layer."""
     kw: dict[str, object] = dict(dim=64, widths=(16, 32, 64), text_width=64, text_layers=1)
     kw.update(overrides)
-    return MCLIP(in_channels, **kw)  # type: ignore[arg-type]
-
-
-MCLIP_REGISTRY = {"mclip": mclip, "mclip_tiny": mclip_tiny}
+    return MCLIP(spec.channels, prompt_tokens=spec.prompt_tokens, **kw)  # type: ignore[arg-type]

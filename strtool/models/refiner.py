@@ -22,6 +22,7 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from strtool.models.spec import ModelSpec
 
 EOS, BOS, OFFSET = 0, 1, 2
 
@@ -180,16 +181,14 @@ class Refiner(nn.Module):
         return rows, logp.exp().tolist()
 
 
-def refiner(bank: Tensor, level_channels: tuple[int, ...], **overrides: object) -> Refiner:
+def refiner(spec: ModelSpec, **overrides: object) -> Refiner:
     """Default Refiner: width 256, 2 layers x 8 heads, top-5 prefix."""
-    return Refiner(bank, level_channels, **overrides)  # type: ignore[arg-type]
+    kw: dict[str, object] = {"max_len": spec.max_len, **overrides}
+    return Refiner(spec.need_bank("refiner"), spec.level_channels, **kw)  # type: ignore[arg-type]
 
 
-def refiner_tiny(bank: Tensor, level_channels: tuple[int, ...], **overrides: object) -> Refiner:
+def refiner_tiny(spec: ModelSpec, **overrides: object) -> Refiner:
     """Test-size Refiner: width 64, 1 layer x 2 heads, top-3 prefix, no dropout."""
     kw: dict[str, object] = dict(topk=3, width=64, layers=1, heads=2, dropout=0.0)
-    kw.update(overrides)
-    return Refiner(bank, level_channels, **kw)  # type: ignore[arg-type]
-
-
-REFINER_REGISTRY = {"refiner": refiner, "refiner_tiny": refiner_tiny}
+    kw.update({"max_len": spec.max_len, **overrides})
+    return Refiner(spec.need_bank("refiner_tiny"), spec.level_channels, **kw)  # type: ignore[arg-type]

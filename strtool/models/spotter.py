@@ -32,6 +32,7 @@ from torch import Tensor, nn
 
 from strtool.models.blocks import ConvBNAct
 from strtool.models.mclip import BasicBlock
+from strtool.models.spec import ModelSpec
 
 
 class SpotterOutput(NamedTuple):
@@ -105,18 +106,15 @@ class Spotter(nn.Module):
         return self.features(images).logits
 
 
-def spotter(bank: Tensor, in_channels: int = 3, img_size: tuple[int, int] = (32, 128),
-            **overrides: object) -> Spotter:  # fmt: skip
+def spotter(spec: ModelSpec, **overrides: object) -> Spotter:
     """Default Spotter: widths 64-128-256, width 256, 2 layers x 8 heads."""
-    return Spotter(bank, in_channels, img_size, **overrides)  # type: ignore[arg-type]
+    bank = spec.need_bank("spotter")
+    return Spotter(bank, spec.channels, spec.img_size, **overrides)  # type: ignore[arg-type]
 
 
-def spotter_tiny(bank: Tensor, in_channels: int = 3, img_size: tuple[int, int] = (32, 128),
-                 **overrides: object) -> Spotter:  # fmt: skip
+def spotter_tiny(spec: ModelSpec, **overrides: object) -> Spotter:
     """Test-size Spotter: widths 16-32-64, width 64, 1 layer x 2 heads."""
     kw: dict[str, object] = dict(widths=(16, 32, 64), width=64, layers=1, heads=2)
     kw.update(overrides)
-    return Spotter(bank, in_channels, img_size, **kw)  # type: ignore[arg-type]
-
-
-SPOTTER_REGISTRY = {"spotter": spotter, "spotter_tiny": spotter_tiny}
+    bank = spec.need_bank("spotter_tiny")
+    return Spotter(bank, spec.channels, spec.img_size, **kw)  # type: ignore[arg-type]

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from strtool.models.blocks import ConvBNAct, CTCHead, DropPath, Mlp
+from strtool.models.spec import ModelSpec
 
 
 def local_mask(h: int, w: int, window: tuple[int, int], device: torch.device) -> Tensor:
@@ -199,19 +200,15 @@ def _init_weights(m: nn.Module) -> None:
         nn.init.zeros_(m.bias)
 
 
-def svtr_tiny(
-    num_classes: int, in_channels: int = 3, img_size: tuple[int, int] = (32, 100), **kw: object
-) -> SVTR:
+def svtr_tiny(spec: ModelSpec, **kw: object) -> SVTR:
     """SVTR-Tiny as adapted by CLL-STR (about 8.0M parameters at 4,680 classes)."""
-    return SVTR(num_classes, in_channels, img_size, **kw)  # type: ignore[arg-type]
+    return SVTR(spec.num_classes, spec.channels, spec.img_size, **kw)  # type: ignore[arg-type]
 
 
-def svtr_nano(
-    num_classes: int, in_channels: int = 3, img_size: tuple[int, int] = (32, 100), **kw: object
-) -> SVTR:
+def svtr_nano(spec: ModelSpec, **kw: object) -> SVTR:
     """A tiny SVTR for tests and CPU demos (~0.44M parameters + 128 x classes)."""
     base: dict[str, object] = {
         "dims": (32, 64, 96), "depths": (1, 2, 1), "heads": (1, 2, 3),
         "num_local": 2, "out_channels": 128, "drop_path": 0.0,
     }  # fmt: skip
-    return SVTR(num_classes, in_channels, img_size, **{**base, **kw})  # type: ignore[arg-type]
+    return SVTR(spec.num_classes, spec.channels, spec.img_size, **{**base, **kw})  # type: ignore[arg-type]

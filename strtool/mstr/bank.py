@@ -33,7 +33,6 @@ from strtool.models.mclip import (
     MCLIP,
     PROMPT_TEMPLATE,
     prompt_text,
-    tokenize_prompts,
 )
 from strtool.text.langs import lang_group
 from strtool.text.script import char_script
@@ -199,7 +198,7 @@ def encode_entries(model: MCLIP, entries: Sequence[BankEntry], batch_size: int =
     out = [torch.empty(0, model.dim)]
     for i in range(0, len(entries), batch_size):
         chunk = entries[i : i + batch_size]
-        ids = tokenize_prompts([(e.char, e.prompt_lang, e.subtype) for e in chunk])
+        ids = model.tokenize([(e.char, e.prompt_lang, e.subtype) for e in chunk])
         out.append(model.encode_text(ids.to(dev)).float().cpu())
     return torch.cat(out)
 
@@ -261,12 +260,15 @@ def _check_extendable(bank: PrototypeBank, per_language: bool, sha: str) -> None
 
 def load_mclip(path: str | Path) -> MCLIP:
     """The mCLIP model of a stage-1 checkpoint (eval mode, CPU)."""
-    from strtool.models.mclip import MCLIP_REGISTRY
-    from strtool.mstr.infer import load_mstr_payload
+    from strtool.engine.checkpoint import checkpoint_family, load_checkpoint
+    from strtool.engine.config import config_from_dict
+    from strtool.tasks.mclip import build_mclip
 
-    ckpt = load_mstr_payload(path, expect="mclip")
-    m = ckpt["config"]["model"]
-    model = MCLIP_REGISTRY[m["arch"]](m["channels"], **m.get("options", {}))
+    ckpt = load_checkpoint(path)
+    family = checkpoint_family(ckpt)
+    if family != "mclip":
+        raise InputError(f"{path}: not an mclip checkpoint (family: {family})")
+    model = build_mclip(config_from_dict(ckpt["config"]), ckpt)
     model.load_state_dict(ckpt["model"])
     return model.eval()
 

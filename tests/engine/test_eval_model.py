@@ -11,9 +11,10 @@ from typer.testing import CliRunner
 
 from strtool.cli import app
 from strtool.engine.config import load_run_config
-from strtool.engine.evaluate import evaluate_checkpoint, evaluate_model, pooled
+from strtool.engine.evaluate import evaluate_model
 from strtool.engine.loop import train
 from strtool.evaluation.metrics import score
+from strtool.tasks.base import pooled
 
 from .conftest import WORDS
 
@@ -45,8 +46,8 @@ def test_evaluate_model_matches_its_predictions(ckpt: Path, tiny_lmdb: Path) -> 
     assert ev.report.rows == score(res.preds, res.gts, langs).rows
     assert ev.params > 0 and ev.ms_per_image > 0 and ev.arch == "crnn_tiny"
     assert all(0.0 <= c <= 1.0 for c in res.confidences)
-    d = evaluate_checkpoint(ckpt, [tiny_lmdb], device="cpu")
-    assert d["n"] == 32 and d["params"] == ev.params
+    d = evaluate_model(ckpt, [tiny_lmdb], device="cpu").to_dict()
+    assert d["n"] == 32 and d["params"] == ev.params and d["family"] == "ctc"
     assert pooled(d) == pooled(ev.report)
     assert set(pooled(d)) == {"wrr", "wrr_ci", "crr", "ned"}
 

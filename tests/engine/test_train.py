@@ -14,10 +14,10 @@ pytest.importorskip("strtool.evaluation.metrics")
 
 from strtool.engine.checkpoint import init_from, load_checkpoint  # noqa: E402
 from strtool.engine.config import load_run_config  # noqa: E402
-from strtool.engine.evaluate import evaluate_checkpoint  # noqa: E402
+from strtool.engine.evaluate import evaluate_model  # noqa: E402
 from strtool.engine.loop import train  # noqa: E402
 from strtool.errors import ConfigError, InputError  # noqa: E402
-from strtool.models import build_model  # noqa: E402
+from strtool.models import ModelSpec, build_model  # noqa: E402
 
 
 def _cfg(db: Path, *extra: str, val: bool = False):
@@ -39,7 +39,7 @@ def test_tiny_model_overfits_32_images(tiny_lmdb: Path, tmp_path: Path) -> None:
         assert (out / name).is_file(), name
     records = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     assert {r["kind"] for r in records} == {"train", "val"}
-    report = evaluate_checkpoint(out / "best.pt", [tiny_lmdb], device="cpu")
+    report = evaluate_model(out / "best.pt", [tiny_lmdb], device="cpu").to_dict()
     assert report["n"] == 32 and report["params"] > 0 and report["ms_per_image"] > 0
 
 
@@ -82,7 +82,7 @@ def test_cascade_init_copies_shared_rows_and_freezes(tiny_lmdb: Path, tmp_path: 
     ckpt = load_checkpoint(tmp_path / "a" / "last.pt")
     old = ckpt["charset"]
     new = ["z", old[2], old[0], "y"]
-    model = build_model("crnn_tiny", len(new) + 1)
+    model = build_model("crnn_tiny", ModelSpec(num_classes=len(new) + 1))
     counts = init_from(model, ckpt, new)
     w = model.head.fc.weight.detach()
     torch.testing.assert_close(w[2], ckpt["model"]["head.fc.weight"][3])

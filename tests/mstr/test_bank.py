@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from strtool.errors import InputError
-from strtool.models.mclip import mclip_tiny
+from strtool.models import ModelSpec
+from strtool.models.mclip import mclip_tiny as _mclip_tiny
 from strtool.mstr.bank import build_bank, load_bank, plan_entries
 from strtool.text.charset import Charset
 
@@ -47,7 +48,7 @@ def test_plan_per_language() -> None:
 
 def test_round_trip_and_row_lookup(tmp_path: Path) -> None:
     torch.manual_seed(0)
-    model = mclip_tiny(1)
+    model = _mclip_tiny(ModelSpec(1))
     bank, n_new = build_bank(model, [EN, HI], checkpoint_sha256="ab" * 32)
     assert n_new == len(bank) == 10
     assert torch.allclose(bank.embeddings.norm(dim=1), torch.ones(len(bank)), atol=1e-5)
@@ -66,7 +67,7 @@ def test_round_trip_and_row_lookup(tmp_path: Path) -> None:
 
 def test_extend_keeps_existing_rows_bitwise(tmp_path: Path) -> None:
     torch.manual_seed(0)
-    model = mclip_tiny(1)
+    model = _mclip_tiny(ModelSpec(1))
     base, _ = build_bank(model, [EN], checkpoint_sha256="cd" * 32)
     base.save(tmp_path / "b.pt")
     loaded = load_bank(tmp_path / "b.pt")
@@ -83,7 +84,7 @@ def test_extend_keeps_existing_rows_bitwise(tmp_path: Path) -> None:
 
 
 def test_extend_refuses_other_checkpoint_or_mode(tmp_path: Path) -> None:
-    model = mclip_tiny(1)
+    model = _mclip_tiny(ModelSpec(1))
     base, _ = build_bank(model, [EN], checkpoint_sha256="cd" * 32)
     with pytest.raises(InputError, match="another mCLIP checkpoint"):
         build_bank(model, [FR], checkpoint_sha256="ef" * 32, extend=base)

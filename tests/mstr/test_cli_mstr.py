@@ -1,5 +1,5 @@
-"""The mSTR pipeline through the CLI: train (mCLIP, Spotter, Refiner presets), bank
-export / info / extend, predict, mstr eval; bad input gives one-line errors."""
+"""The mSTR pipeline through the shared CLI: train (mCLIP, Spotter, Refiner presets),
+bank export / info / extend, predict, eval --model; bad input gives one-line errors."""
 
 from __future__ import annotations
 
@@ -63,24 +63,25 @@ def test_predict_and_eval(pipeline: dict, tmp_path: Path) -> None:
     img.write_bytes(LmdbReader(pipeline["words"]).image(0))
     out = json.loads(run("predict", str(img), "-m", str(root / "refiner" / "last.pt"), "--json",
                          "--device", "cpu", "--quiet"))  # fmt: skip
-    assert set(out[0]) >= {"spotter", "refined", "spotter_conf", "refined_conf"}
+    assert out[0]["error"] is None and set(out[0]["alternatives"]) == {"spotter"}
+    assert isinstance(out[0]["text"], str) and 0.0 <= out[0]["confidence"] <= 1.0
     line = run("predict", str(img), "-m", str(root / "spotter" / "last.pt"), "--quiet")
-    assert line.count("\t") == 2
+    assert line.count("\t") == 2 and line.startswith(str(img))
     ref = str(root / "refiner" / "last.pt")
-    rep = json.loads(run("mstr", "eval", "-m", ref, "-d", str(pipeline["words"]), "--json",
-                         "--device", "cpu", "--quiet"))  # fmt: skip
-    assert rep["stage"] == "refiner" and rep["n"] == 32 and rep["profile"] == "mstr"
-    pooled = next(r for r in rep["refined"]["rows"] if r["group"] == "pooled")
-    assert 0.0 <= pooled["wrr"] <= 1.0 and "accuracy" in rep["spotter"]["script"]
-    assert "Spotter + Refiner" in run("mstr", "eval", "-m", str(root / "refiner" / "last.pt"),
-                                      "-d", str(pipeline["words"]), "--device", "cpu")  # fmt: skip
+    rep = json.loads(run("eval", "-m", ref, "-d", str(pipeline["words"]), "--json",
+                         "--device", "cpu", "--quiet", "--script-acc"))  # fmt: skip
+    assert rep["family"] == "refiner" and rep["n"] == 32 and rep["profile"] == "mstr"
+    spot = next(r for r in rep["alternatives"]["spotter"]["rows"] if r["group"] == "pooled")
+    assert spot["n"] == 32 and spot["script_acc"] is not None
+    table = run("eval", "-m", ref, "-d", str(pipeline["words"]), "--device", "cpu")
+    assert "spotter alone:" in table and "refiner" in table
 
 
-def test_resume_routes_to_mstr(pipeline: dict) -> None:
+def test_resume_takes_the_family_from_the_checkpoint(pipeline: dict) -> None:
     root = pipeline["root"]
     out = run("train", "-o", str(root / "spotter"), "--resume", "--set", "train.steps=6",
               "--json", "--quiet")  # fmt: skip
-    assert json.loads(out)["stage"] == "spotter"
+    assert json.loads(out)["family"] == "spotter" and json.loads(out)["step"] == 6
 
 
 def test_errors_are_one_line(pipeline: dict, tmp_path: Path) -> None:
@@ -90,7 +91,9 @@ def test_errors_are_one_line(pipeline: dict, tmp_path: Path) -> None:
         ["bank", "export", "-m", str(root / "spotter" / "last.pt"), "-o", str(tmp_path / "b.pt")],
         ["bank", "export", "-m", str(root / "mclip" / "last.pt"), "-o", str(root / "bank.pt")],
         ["train", "-c", str(configs_dir() / "spotter_tiny.yaml"), "-o", str(tmp_path / "r")],
-        ["mstr", "eval", "-m", str(root / "mclip" / "last.pt"), "-d", str(pipeline["words"])],
+        ["eval", "-m", str(root / "mclip" / "last.pt"), "-d", str(pipeline["words"])],
+        ["export", "onnx", "-m", str(root / "mclip" / "last.pt"), "-o", str(tmp_path / "m.onnx")],
+        ["export", "onnx", "-m", str(root / "refiner" / "last.pt"), "-o", str(tmp_path / "r.onnx")],
     ]
     for args in cases:
         res = runner.invoke(app, args)

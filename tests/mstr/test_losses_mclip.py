@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
+from pathlib import Path
+
 import math
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from strtool.models.mclip import NUM_SPECIAL, SPECIAL_ID, mclip_tiny, tokenize_prompts
+from strtool.models import ModelSpec
+from strtool.models.mclip import DEFAULT_VOCAB, PromptVocab, default_prompt_tokens, tokenize_prompts
+from strtool.models.mclip import mclip_tiny as _mclip_tiny
 from strtool.mstr.losses import (
     arcface_loss,
     bank_ctc_loss,
@@ -86,6 +91,10 @@ def test_arcface_gradient_stays_bounded_near_collapse() -> None:
     assert torch.allclose(img.grad[0], expected, atol=1e-4)
 
 
+def mclip_tiny(channels: int):  # noqa: ANN201 - test helper
+    return _mclip_tiny(ModelSpec(channels))
+
+
 def test_mclip_text_embeddings_start_spread() -> None:
     # Pooling the code-point tokens: fresh prompts are not all the same vector (CLS
     # pooling started at cosine 0.996, which the mCLIP losses then collapsed).
@@ -98,6 +107,36 @@ def test_mclip_text_embeddings_start_spread() -> None:
     assert sim[~torch.eye(len(chars), dtype=torch.bool)].mean() < 0.9
 
 
+def test_prompt_tokens_are_stored_so_new_languages_keep_weight_shapes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An mCLIP checkpoint keeps its own prompt-token list: after a language is added to
+    the known ones (here: a longer default list), the stored checkpoint still loads with
+    its original shapes and gives the same text embeddings."""
+    from strtool.engine.config import load_run_config
+    from strtool.engine.reader import open_reader
+    from strtool.tasks.mclip import MclipTask
+
+    cfg = load_run_config(None, ["model.arch=mclip_tiny", "model.height=32", "model.width=32"])
+    task = MclipTask(cfg)
+    path = tmp_path / "m.pt"
+    torch.save({**task.payload(), "model": task.model.state_dict()}, path)
+    items = [("a", "en", "letter"), ("ب", "ar", "letter")]
+    with torch.no_grad():
+        want = task.mclip.encode_text(task.mclip.tokenize(items))
+    grown = default_prompt_tokens(("en", "ar", "xx-new", "yy-new"))
+    assert len(grown) != len(task.mclip.vocab.tokens)
+    monkeypatch.setattr(importlib.import_module("strtool.tasks.mclip"), "default_prompt_tokens",
+                        lambda: grown)  # fmt: skip
+    assert MclipTask(cfg).mclip.vocab.tokens == grown  # new runs see the new list
+    rec = open_reader(path, "cpu")  # the stored list wins: same shapes, same outputs
+    mclip = rec.task.mclip  # type: ignore[attr-defined]
+    assert mclip.vocab.tokens == task.mclip.vocab.tokens
+    with torch.no_grad():
+        got = mclip.encode_text(mclip.tokenize(items))
+    torch.testing.assert_close(got, want)
+
+
 def test_bank_ctc_loss_finite() -> None:
     logits = torch.randn(2, 10, 6, requires_grad=True)
     loss = bank_ctc_loss(logits, torch.tensor([1, 2, 3, 4, 5]), torch.tensor([2, 3]))
@@ -107,10 +146,14 @@ def test_bank_ctc_loss_finite() -> None:
 
 def test_tokenize_prompts_codepoints_need_no_vocabulary() -> None:
     ids = tokenize_prompts([("ा", "hi", "diacritic"), ("𝄞", "LAT", "common"), ("x", "zz", "?")])
-    assert ids[0, 1] == SPECIAL_ID["<lang=hi>"] and ids[0, 2] == SPECIAL_ID["<type=diacritic>"]
-    assert ids[0, 3] == NUM_SPECIAL + 0x093E and ids[0, 4] == 0
-    assert ids[1, 3] == NUM_SPECIAL + 0x1D11E  # outside the BMP still embeds
-    assert ids[2, 1] == SPECIAL_ID["<lang=?>"] and ids[2, 2] == SPECIAL_ID["<type=common>"]
+    v = DEFAULT_VOCAB
+    assert ids[0, 1] == v.ids["<lang=hi>"] and ids[0, 2] == v.ids["<type=diacritic>"]
+    assert ids[0, 3] == v.num_special + 0x093E and ids[0, 4] == 0
+    assert ids[1, 3] == v.num_special + 0x1D11E  # outside the BMP still embeds
+    assert ids[2, 1] == v.ids["<lang=?>"] and ids[2, 2] == v.ids["<type=common>"]
+    small = PromptVocab(("<pad>", "<cls>", "<lang=?>", "<lang=hi>"))
+    ids = small.tokenize([("ा", "hi", "diacritic")])
+    assert ids[0, 1] == 3 and ids[0, 3] == 4 + 0x093E  # code points follow the specials
 
 
 def test_mclip_shapes_unit_norm_and_clamped_scale() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from strtool.models import ModelSpec
 from strtool.models.refiner import BOS, EOS, OFFSET, refiner_tiny
 from strtool.models.spotter import spotter_tiny
 from strtool.mstr.decode import ctc_greedy, ctc_targets, refiner_io, script_accuracy, topk
@@ -15,7 +16,7 @@ BANK = F.normalize(torch.randn(12, 16, generator=torch.Generator().manual_seed(0
 
 
 def test_spotter_shapes_levels_and_bank_swap() -> None:
-    sp = spotter_tiny(BANK, 1, (32, 128)).eval()
+    sp = spotter_tiny(ModelSpec(1, (32, 128), bank=BANK)).eval()
     out = sp.features(torch.randn(2, 1, 32, 128))
     assert out.logits.shape == (2, 32, 13) and out.steps.shape == (2, 32, 16)
     assert [f.shape[1:] for f in out.levels] == [(32, 8, 32), (64, 4, 32)]
@@ -27,8 +28,8 @@ def test_spotter_shapes_levels_and_bank_swap() -> None:
 
 
 def test_refiner_forward_and_generate() -> None:
-    sp = spotter_tiny(BANK, 1, (32, 128)).eval()
-    ref = refiner_tiny(BANK, sp.level_channels, max_len=6).eval()
+    sp = spotter_tiny(ModelSpec(1, (32, 128), bank=BANK)).eval()
+    ref = refiner_tiny(ModelSpec(bank=BANK, level_channels=sp.level_channels, max_len=6)).eval()
     out = sp.features(torch.randn(3, 1, 32, 128))
     idx, prob = topk(out.logits, 3)
     tgt_in, tgt = refiner_io([[1, 2], [3], []], 6)

@@ -1,6 +1,7 @@
-"""Each mSTR stage trains with the engine loop and overfits a tiny set on CPU:
-mCLIP -> bank export -> Spotter -> Refiner (real top-k and simulated), then
-inference from the checkpoints alone."""
+"""Each mSTR stage trains with the one engine loop and overfits a tiny set on CPU:
+mCLIP -> bank export -> Spotter -> Refiner (real top-k and simulated), then reading
+from the checkpoints alone through the one reader. Stages chain through fixtures, so a
+broken stage fails the tests after it instead of skipping them."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ import torch
 
 from strtool.data.lmdb_io import LmdbReader
 from strtool.data.transforms import ResizeNormalize
+from strtool.engine.config import load_run_config
+from strtool.engine.distributed import init_distributed
+from strtool.engine.loop import TrainResult, train
+from strtool.engine.reader import open_reader
+from strtool.engine.setup import prepare_run
+from strtool.errors import ConfigError
 from strtool.mstr.bank import export_bank, file_sha256, load_bank, load_mclip
-from strtool.mstr.config import load_mstr_config
-from strtool.mstr.infer import load_mstr, predict_images
-from strtool.mstr.train import train_mstr
 
 from .conftest import WORDS
 
@@ -22,28 +26,64 @@ COMMON = ["train.device=cpu", "train.threads=1", "train.log_every=10", "data.wor
           "train.channels_last=false"]  # fmt: skip
 
 
+def read_all(ckpt: Path, lmdb: Path) -> tuple[list[str], list[str], dict[str, list[str]]]:
+    """Texts of every image of `lmdb` read by `ckpt`, the labels, and alternatives."""
+    rec = open_reader(ckpt, "cpu")
+    reader = LmdbReader(lmdb)
+    from strtool.data.decode import decode_image
+
+    arrays = [decode_image(reader.image(i), rec.config.model.channels) for i in range(len(reader))]
+    reading = rec.read_arrays(arrays)
+    alts = {k: v[0] for k, v in reading.alternatives.items()}
+    return reading.texts, [reader.label(i) for i in range(len(reader))], alts
+
+
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return {"root": tmp_path_factory.mktemp("runs")}
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("runs")
 
 
-def test_mclip_overfits_and_exports_bank(char_lmdb: Path, runs: dict[str, Path]) -> None:
-    out = runs["root"] / "mclip"
-    cfg = load_mstr_config(None, COMMON + [
+@pytest.fixture(scope="module")
+def mclip_run(char_lmdb: Path, root: Path) -> tuple[Path, TrainResult]:
+    out = root / "mclip"
+    cfg = load_run_config(None, COMMON + [
         "model.arch=mclip_tiny", "model.height=32", "model.width=32", "model.keep_ratio=false",
         f"data.train=[{char_lmdb}]", f"data.val=[{char_lmdb}]", "train.steps=80",
         "train.batch_size=20", "train.lr=3e-3", "train.val_every=80", "eval.metric=crr",
         "mstr.arcface_weight=0.5", "mstr.subtype_weight=0.2",
     ])  # fmt: skip
-    res = train_mstr(cfg, out)
+    return out, train(cfg, out)
+
+
+@pytest.fixture(scope="module")
+def bank_file(mclip_run: tuple[Path, TrainResult], root: Path) -> Path:
+    bank, _ = export_bank(mclip_run[0] / "best.pt", "en")
+    return bank.save(root / "bank.pt")[0]
+
+
+@pytest.fixture(scope="module")
+def spotter_ckpt(word_lmdb: Path, bank_file: Path, root: Path) -> Path:
+    out = root / "spotter"
+    cfg = load_run_config(None, COMMON + [
+        "model.arch=spotter_tiny", "model.options={dropout: 0.0}", f"mstr.bank={bank_file}",
+        f"data.train=[{word_lmdb}]", "train.steps=250", "train.batch_size=16",
+        "train.lr=3e-3", "train.val_every=1000", "train.weight_decay=0.0",
+    ])  # fmt: skip
+    train(cfg, out)
+    return out / "last.pt"
+
+
+def test_mclip_overfits_and_exports_bank(
+    char_lmdb: Path, mclip_run: tuple[Path, TrainResult], bank_file: Path
+) -> None:
+    out, res = mclip_run
     assert res.step == 80 and res.last_val["accuracy"] >= 0.9, res.last_val
-    bank, n = export_bank(out / "best.pt", "en")
-    assert n == len(bank) > 100  # the whole en charset
+    ckpt = torch.load(out / "best.pt", weights_only=False)
+    assert ckpt["family"] == "mclip" and ckpt["prompt_tokens"][:3] == ["<pad>", "<cls>", "<lang=?>"]
+    bank = load_bank(bank_file)
+    assert len(bank) > 100  # the whole en charset
     assert bank.meta["checkpoint_sha256"] == file_sha256(out / "best.pt")
-    bank.save(runs["root"] / "bank.pt")
-    runs["bank"] = runs["root"] / "bank.pt"
-    # the crops are read by their nearest bank row, among all 110 rows of the bank
-    bank = load_bank(runs["bank"])
+    # the crops are read by their nearest bank row, among all rows of the bank
     model = load_mclip(out / "best.pt")
     reader = LmdbReader(char_lmdb)
     tf = ResizeNormalize(32, 32, 3, keep_ratio=False)
@@ -54,59 +94,51 @@ def test_mclip_overfits_and_exports_bank(char_lmdb: Path, runs: dict[str, Path])
     assert hits / len(reader) >= 0.8, [bank.chars[r] for r in rows]
 
 
-def test_spotter_overfits(word_lmdb: Path, runs: dict[str, Path]) -> None:
-    if "bank" not in runs:
-        pytest.skip("needs the mCLIP bank")
-    out = runs["root"] / "spotter"
-    cfg = load_mstr_config(None, COMMON + [
-        "model.arch=spotter_tiny", "model.options={dropout: 0.0}", f"mstr.bank={runs['bank']}",
-        f"data.train=[{word_lmdb}]", "train.steps=250", "train.batch_size=16",
-        "train.lr=3e-3", "train.val_every=1000", "train.weight_decay=0.0",
-    ])  # fmt: skip
-    train_mstr(cfg, out)
-    runs["spotter"] = out / "last.pt"
-    mm = load_mstr(out / "last.pt", "cpu")
-    assert mm.refiner is None and len(mm.bank) > 100
-    reader = LmdbReader(word_lmdb)
-    preds = predict_images(mm, [reader.image(i) for i in range(len(reader))])
-    hits = sum(p["spotter"] == reader.label(i) for i, p in enumerate(preds))
-    assert hits / len(reader) >= 0.8, [p["spotter"] for p in preds]
+def test_mclip_reads_no_text_and_says_so(mclip_run: tuple[Path, TrainResult]) -> None:
+    from strtool.errors import InputError
+
+    rec = open_reader(mclip_run[0] / "best.pt", "cpu")
+    with pytest.raises(InputError, match="mclip checkpoint reads no text"):
+        rec.read(torch.zeros(1, 3, 32, 32))
+
+
+def test_spotter_overfits(word_lmdb: Path, spotter_ckpt: Path) -> None:
+    rec = open_reader(spotter_ckpt, "cpu")
+    assert rec.family == "spotter" and len(rec.task.bank) > 100  # type: ignore[attr-defined]
+    preds, labels, alts = read_all(spotter_ckpt, word_lmdb)
+    assert alts == {}
+    hits = sum(p == g for p, g in zip(preds, labels, strict=True))
+    assert hits / len(labels) >= 0.8, preds
 
 
 @pytest.mark.parametrize("source", ["spotter", "simulate"])
-def test_refiner_overfits(word_lmdb: Path, runs: dict[str, Path], source: str) -> None:
-    if "spotter" not in runs:
-        pytest.skip("needs the Spotter")
-    out = runs["root"] / f"refiner-{source}"
-    cfg = load_mstr_config(None, COMMON + [
-        "model.arch=refiner_tiny", f"mstr.spotter={runs['spotter']}", f"mstr.source={source}",
+def test_refiner_overfits(word_lmdb: Path, spotter_ckpt: Path, root: Path, source: str) -> None:
+    out = root / f"refiner-{source}"
+    cfg = load_run_config(None, COMMON + [
+        "model.arch=refiner_tiny", f"mstr.spotter={spotter_ckpt}", f"mstr.source={source}",
         "mstr.topk=3", f"data.train=[{word_lmdb}]", "train.steps=150", "train.batch_size=16",
         "train.lr=2e-3", "train.val_every=1000", "data.max_len=8", "train.weight_decay=0.0",
     ])  # fmt: skip
-    train_mstr(cfg, out)
+    train(cfg, out)
     ckpt = torch.load(out / "last.pt", weights_only=False)
-    assert ckpt["task"] == "refiner" and ckpt["config"]["mstr"]["source"] == source
-    mm = load_mstr(out / "last.pt", "cpu")
-    reader = LmdbReader(word_lmdb)
-    preds = predict_images(mm, [reader.image(i) for i in range(len(reader))])
-    hits = sum(p["refined"] == reader.label(i) for i, p in enumerate(preds))
-    assert hits / len(reader) >= 0.8, [p["refined"] for p in preds]
-    assert set(WORDS) >= {reader.label(i) for i in range(len(reader))}
+    assert ckpt["family"] == "refiner" and ckpt["config"]["mstr"]["source"] == source
+    preds, labels, alts = read_all(out / "last.pt", word_lmdb)
+    hits = sum(p == g for p, g in zip(preds, labels, strict=True))
+    assert hits / len(labels) >= 0.8, preds
+    assert len(alts["spotter"]) == len(labels)  # the Spotter's own reading comes along
+    assert set(WORDS) >= set(labels)
 
 
-def test_one_three_or_all_languages_by_configuration(runs: dict[str, Path], tmp_path: Path) -> None:
+def test_one_three_or_all_languages_by_configuration(
+    mclip_run: tuple[Path, TrainResult], tmp_path: Path
+) -> None:
     """`data.langs` alone selects 1, 3 or all languages of a multilingual LMDB; a
     language the bank lacks is a config error naming the key."""
-    if "bank" not in runs:
-        pytest.skip("needs the mCLIP checkpoint")
-    from strtool.engine.distributed import init_distributed
-    from strtool.errors import ConfigError
-    from strtool.mstr.train import prepare_mstr_run
     from strtool.synth.words import synth_words
 
     words = tmp_path / "words"
     synth_words(words, 30, "en,ar,hi,ko", seed=0, workers=1)
-    bank, _ = export_bank(runs["root"] / "mclip" / "best.pt", "en,ar,hi")
+    bank, _ = export_bank(mclip_run[0] / "best.pt", "en,ar,hi")
     bank.save(tmp_path / "bank.pt")
     base = COMMON + ["model.arch=spotter_tiny", f"mstr.bank={tmp_path / 'bank.pt'}",
                      f"data.train=[{words}]", "train.steps=2", "train.batch_size=4",
@@ -115,8 +147,8 @@ def test_one_three_or_all_languages_by_configuration(runs: dict[str, Path], tmp_
     for i, (langs, want) in enumerate([
         ("[hi]", {"hi"}), ("[en, ar, hi]", {"en", "ar", "hi"}), ("[]", {"en", "ar", "hi"}),
     ]):  # fmt: skip
-        cfg = load_mstr_config(None, base + [f"data.langs={langs}"])
-        parts, task = prepare_mstr_run(cfg, tmp_path / f"run{i}", info, resume=False)
+        cfg = load_run_config(None, base + [f"data.langs={langs}"])
+        parts = prepare_run(cfg, tmp_path / f"run{i}", info, resume=False, init=None)
         got = set(parts.train_set.langs)
         if langs == "[]":
             # every language of the LMDB; Korean words have no bank rows and are dropped
@@ -126,8 +158,8 @@ def test_one_three_or_all_languages_by_configuration(runs: dict[str, Path], tmp_
                        for c in parts.train_set[i][1])  # fmt: skip
         else:
             assert got == want, (langs, got)
-        res = train_mstr(cfg, tmp_path / f"trained{i}")
+        res = train(cfg, tmp_path / f"trained{i}")
         assert res.step == 2
     with pytest.raises(ConfigError, match="data.langs: ko not in the bank"):
-        cfg = load_mstr_config(None, base + ["data.langs=[hi, ko]"])
-        prepare_mstr_run(cfg, tmp_path / "bad", info, resume=False)
+        cfg = load_run_config(None, base + ["data.langs=[hi, ko]"])
+        prepare_run(cfg, tmp_path / "bad", info, resume=False, init=None)

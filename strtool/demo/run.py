@@ -2,7 +2,7 @@
 
 `run_demo(output, settings, on_event)`:
 
-1. builds a closed vocabulary in seven scripts (`strtool.demo_data`: the 100 most
+1. builds a closed vocabulary in seven scripts (`strtool.demo.data`: the 100 most
    frequent 2-6 code-point words of en, ar, hi, bn, zh, ja, ko) and renders it with the
    synth library into `data/train.lmdb`, `data/val.lmdb` (same words, new renderings)
    and `data/unseen.lmdb` (other words made of the same characters);
@@ -21,69 +21,22 @@ Re-running with the same `output` reuses finished LMDBs and resumes training fro
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from strtool.data.lmdb_io import LmdbReader
-from strtool.demo_data import DEMO_LANGS, Vocabulary, build_vocabulary, render_set
+from strtool.demo.data import Vocabulary, build_vocabulary, render_set
+from strtool.demo.report import evaluate_and_report
+from strtool.demo.settings import DemoResult, DemoSettings, Event, TimeUp
 from strtool.engine.checkpoint import load_checkpoint
 from strtool.engine.config import RunConfig, config_from_dict, load_run_config
-from strtool.engine.loop import ctc_loss, train
-from strtool.evaluation.report import Report
+from strtool.engine.curves import read_jsonl
+from strtool.engine.loop import train
+from strtool.models import ModelSpec, build_model
 from strtool.paths import configs_dir
-
-Event = Callable[[dict[str, Any]], None]
-
-
-@dataclass
-class DemoSettings:
-    """What the demo renders and trains (defaults: about 8 minutes on 2 cores)."""
-
-    minutes: float = 6.0  # training budget
-    langs: tuple[str, ...] = DEMO_LANGS
-    words: int = 100  # vocabulary per language
-    min_len: int = 2  # code points
-    max_len: int = 6
-    train_images: int = 30000
-    val_per_lang: int = 100  # on average (languages are drawn at random per sample)
-    unseen_per_lang: int = 50
-    arch: str = "crnn_tiny"  # a `strtool.models.REGISTRY` key (grey 32x128 input)
-    batch_size: int = 64
-    lr: float = 5e-3
-    workers: int = 2  # rendering processes
-    threads: int = 0  # torch threads (0 = torch's default)
-    seed: int = 0
-    evals: int = 6  # validations during training
-    samples: int = 2  # exported sample images per language
-    sheet_per_lang: int = 6  # contact-sheet crops per language
-
-
-@dataclass
-class DemoResult:
-    """Everything the demo measured; `files` maps report names to paths."""
-
-    output: Path
-    val: Report
-    unseen: Report
-    params: int
-    ms_per_image: float
-    steps: int
-    total_steps: int
-    samples_seen: int
-    train_img_s: float
-    stopped_early: bool
-    seconds: dict[str, float] = field(default_factory=dict)
-    files: dict[str, Path] = field(default_factory=dict)
-    metrics: dict[str, Any] = field(default_factory=dict)
-
-
-class TimeUp(Exception):
-    """Raised from the training callback when the time guard fires."""
-
+from strtool.tasks.ctc import ctc_loss, resolve_chars
 
 def _threads(s: DemoSettings) -> int:
     return s.threads if s.threads > 0 else torch.get_num_threads()
@@ -104,11 +57,11 @@ def base_config(data: Path, s: DemoSettings) -> RunConfig:
 def measure_img_s(cfg: RunConfig, num_classes: int, seconds: float = 4.0) -> float:
     """Training images/s of `cfg`'s model on random batches (forward, CTC, backward,
     AdamW), after two warm-up steps; at least 3 timed steps."""
-    from strtool.engine.evaluate import model_from_config
-
     torch.set_num_threads(cfg.train.threads)
     m = cfg.model
-    model = model_from_config(cfg, num_classes).to(memory_format=torch.channels_last).train()
+    spec = ModelSpec(m.channels, (m.height, m.width), num_classes)
+    model = build_model(m.arch, spec, **m.options)
+    model = model.to(memory_format=torch.channels_last).train()
     opt = torch.optim.AdamW(model.parameters(), 1e-3)
     n = cfg.train.batch_size
     x = torch.randn(n, m.channels, m.height, m.width).contiguous(memory_format=torch.channels_last)
@@ -184,8 +137,6 @@ def run_training(run: Path, cfg: RunConfig, s: DemoSettings, emit: Event) -> dic
         cfg = config_from_dict(load_checkpoint(last)["config"])
     else:
         (run / "metrics.jsonl").unlink(missing_ok=True)
-        from strtool.engine.setup import resolve_chars
-
         cfg = plan_steps(cfg, pick_speed(cfg, len(resolve_chars(cfg)) + 1), s)
     emit({"kind": "train_start", "steps": cfg.train.steps, "resume": resume,
           "threads": cfg.train.threads, "amp": cfg.train.amp})  # fmt: skip
@@ -211,24 +162,14 @@ def run_training(run: Path, cfg: RunConfig, s: DemoSettings, emit: Event) -> dic
 
 def median_img_s(log: Path) -> float:
     """Median training images/s over the `train` records of a run's metrics log."""
-    from strtool.engine.curves import read_jsonl
-
     rates = sorted(r["img_s"] for r in read_jsonl(log) if r.get("kind") == "train")
     return rates[len(rates) // 2] if rates else 0.0
-
-
-def settings_dict(s: DemoSettings) -> dict[str, Any]:
-    d = asdict(s)
-    d["langs"] = list(s.langs)
-    return d
 
 
 def run_demo(
     output: str | Path, settings: DemoSettings | None = None, on_event: Event | None = None
 ) -> DemoResult:
     """Run the whole demo into `output` (see the module docstring)."""
-    from strtool.demo_report import evaluate_and_report
-
     s = settings or DemoSettings()
     emit = on_event or (lambda e: None)
     out = Path(output)
@@ -246,4 +187,4 @@ def run_demo(
     return evaluate_and_report(out, vocab, s, counts, training, seconds, emit)
 
 
-__all__ = ["DemoResult", "DemoSettings", "TimeUp", "run_demo"]
+__all__ = ["run_demo"]

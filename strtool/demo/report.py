@@ -16,14 +16,22 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from strtool.data.dataset import LmdbDataset
 from strtool.data.transforms import decode_image
+from strtool.demo.data import Vocabulary
+from strtool.demo.settings import DemoResult, DemoSettings, Event, settings_dict
 from strtool.engine.checkpoint import load_checkpoint, save_atomic
+from strtool.engine.evaluate import CheckpointEvaluation, evaluate_reader
+from strtool.engine.predict import predict_paths
+from strtool.engine.reader import Reader, open_reader
+from strtool.evaluation.metrics import normalize_for_metric
 from strtool.synth.fonts import shipped_fonts
 from strtool.text.langs import lang_group
 from strtool.text.script import detect_group
 
 #: Checkpoint entries kept in the report's model (what `predict` needs).
-SLIM_KEYS = ("model", "config", "arch", "tokenizer", "charset", "step", "best", "versions")
+SLIM_KEYS = ("family", "model", "config", "arch", "tokenizer", "charset", "step", "best",
+             "versions")
 
 
 @dataclass(frozen=True)
@@ -140,25 +148,22 @@ def _first_per_lang(langs: Sequence[str], k: int) -> list[int]:
 
 
 def _images(path: Path, idx: list[int]) -> list[bytes]:
-    from strtool.data.dataset import LmdbDataset
-
     ds = LmdbDataset([path])  # no filters: the order evaluate_model scored
     return [ds[i][0] for i in idx]
 
 
-def predict_samples(ckpt: Path, ev: Any, lmdb: Path, folder: Path, k: int) -> list[dict[str, Any]]:
+def predict_samples(
+    reader: Reader, ev: CheckpointEvaluation, lmdb: Path, folder: Path, k: int
+) -> list[dict[str, Any]]:
     """Export the first `k` samples per language of `lmdb` as PNG files into `folder`,
     read them back through the `predict` path and return one record per file."""
-    from strtool.engine.evaluate import load_recognizer
-    from strtool.engine.predict import predict_paths
-
     res = ev.predictions
     idx = _first_per_lang(res.langs, k)
     folder.mkdir(parents=True, exist_ok=True)
     files = []
     for n, (i, image) in enumerate(zip(idx, _images(lmdb, idx), strict=True)):
         files.append(export_png(image, folder / f"{n:02d}_{res.langs[i]}.png"))
-    preds = predict_paths(load_recognizer(ckpt, "cpu"), files)
+    preds = predict_paths(reader, files)
     out = []
     for i, f, p in zip(idx, files, preds, strict=True):
         out.append({"file": f.name, "lang": res.langs[i], "gt": res.gts[i], "pred": p.text,
@@ -166,7 +171,7 @@ def predict_samples(ckpt: Path, ev: Any, lmdb: Path, folder: Path, k: int) -> li
     return out
 
 
-def sheet_samples(ev: Any, lmdb: Path, k: int) -> list[Shown]:
+def sheet_samples(ev: CheckpointEvaluation, lmdb: Path, k: int) -> list[Shown]:
     """The first `k` evaluated samples per language with their predictions."""
     res = ev.predictions
     idx = _first_per_lang(res.langs, k)
@@ -176,10 +181,8 @@ def sheet_samples(ev: Any, lmdb: Path, k: int) -> list[Shown]:
     ]
 
 
-def prediction_rows(name: str, ev: Any) -> list[tuple[Any, ...]]:
+def prediction_rows(name: str, ev: CheckpointEvaluation) -> list[tuple[Any, ...]]:
     """tsv rows; `correct` as the report's WRR counts it (after its profile)."""
-    from strtool.evaluation.metrics import normalize_for_metric
-
     r = ev.predictions
 
     def same(p: str, g: str) -> bool:
@@ -197,24 +200,22 @@ def prediction_rows(name: str, ev: Any) -> list[tuple[Any, ...]]:
 
 def evaluate_and_report(
     out: Path,
-    vocab: Any,
-    s: Any,
+    vocab: Vocabulary,
+    s: DemoSettings,
     counts: dict[str, Any],
     training: dict[str, Any],
     seconds: dict[str, float],
-    emit: Any,
-) -> Any:
+    emit: Event,
+) -> DemoResult:
     """Evaluate the best checkpoint of `out/run` on `val` and `unseen`, write
     `out/report/*` and return the `DemoResult`."""
-    from strtool.demo import DemoResult, settings_dict
-    from strtool.engine.evaluate import evaluate_model
-
     t0 = time.perf_counter()
     run, data, rep = out / "run", out / "data", out / "report"
     ckpt = run / "best.pt" if (run / "best.pt").is_file() else run / "last.pt"
     rep.mkdir(parents=True, exist_ok=True)
-    val = evaluate_model(ckpt, [data / "val.lmdb"], device="cpu")
-    unseen = evaluate_model(ckpt, [data / "unseen.lmdb"], device="cpu")
+    reader = open_reader(ckpt, "cpu")
+    val = evaluate_reader(reader, [data / "val.lmdb"])
+    unseen = evaluate_reader(reader, [data / "unseen.lmdb"])
     files = {"model": slim_checkpoint(ckpt, rep / "model.pt")}
     for name in ("curves.png", "config.yaml"):
         if (run / name).is_file():
@@ -224,7 +225,7 @@ def evaluate_and_report(
     files["predictions"] = write_predictions(rep / "predictions.tsv", rows)
     shown = sheet_samples(val, data / "val.lmdb", s.sheet_per_lang)
     files["contact_sheet"] = contact_sheet(shown, rep / "contact_sheet.png")
-    samples = predict_samples(ckpt, val, data / "val.lmdb", rep / "samples", s.samples)
+    samples = predict_samples(reader, val, data / "val.lmdb", rep / "samples", s.samples)
     files["samples"] = write_json(rep / "samples" / "predictions.json", samples)
     seconds["report"] = time.perf_counter() - t0
     steps, bs = training["step"], training["batch_size"]

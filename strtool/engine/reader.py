@@ -1,0 +1,97 @@
+"""One reader for every strtool checkpoint: `open_reader(path)` loads a checkpoint
+once and returns a `Reader` (images -> texts + confidences, whole datasets), whatever
+the model family. `predict`, `eval --model`, `export onnx`, the demo and the benches
+use it; nothing outside `strtool.tasks` knows the families."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from strtool.data.transforms import ResizeNormalize
+from strtool.engine.checkpoint import checkpoint_family, load_checkpoint
+from strtool.engine.config import RunConfig, config_from_dict
+from strtool.engine.distributed import pick_device
+from strtool.errors import InputError
+from strtool.models import count_parameters
+from strtool.tasks.base import DatasetReading, Reading, Task
+from strtool.tasks.registry import build_task
+
+
+@dataclass
+class Reader:
+    """A loaded checkpoint ready to read: the task (model in eval mode on `device`)."""
+
+    task: Task
+    device: torch.device
+    checkpoint: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model(self) -> nn.Module:
+        return self.task.model
+
+    @property
+    def config(self) -> RunConfig:
+        return self.task.cfg
+
+    @property
+    def family(self) -> str:
+        return self.task.family
+
+    @property
+    def transform(self) -> ResizeNormalize:
+        return self.task.transform
+
+    @property
+    def params(self) -> int:
+        return count_parameters(self.model)
+
+    @torch.inference_mode()
+    def read(self, images: torch.Tensor) -> Reading:
+        """Texts + confidences of transformed images (N, C, H, W)."""
+        return self.task.read(self.model, images.to(self.device, non_blocking=True))
+
+    def read_arrays(self, arrays: Sequence[np.ndarray]) -> Reading:
+        """Texts of decoded images (H, W[, C] uint8, channels as `config.model`)."""
+        if not arrays:
+            return Reading([], [])
+        return self.read(torch.stack([self.transform(a) for a in arrays]))
+
+    def read_dataset(
+        self, ds: Dataset, batch_size: int = 256, workers: int = 0
+    ) -> DatasetReading:
+        """Every sample of `ds` (built with `self.transform`) in order."""
+        with torch.inference_mode():
+            return self.task.read_dataset(self.model, ds, self.device, batch_size, workers)
+
+
+def open_reader(model: str | Path, device: str = "auto") -> Reader:
+    """Load checkpoint `model` once (any family, any strtool version that wrote a
+    `config`), on `device`; `InputError` for a missing or foreign file."""
+    ckpt = load_checkpoint(model)
+    family = checkpoint_family(ckpt)
+    cfg = config_from_dict(ckpt["config"])
+    if family != cfg.family:
+        raise InputError(
+            f"{model}: its config names arch '{cfg.model.arch}' ({cfg.family}) but the "
+            f"checkpoint is a {family} one"
+        )
+    task = build_task(cfg, ckpt)
+    try:
+        task.model.load_state_dict(ckpt["model"])
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()[0]
+        raise InputError(f"{model}: weights do not fit the stored config ({first})") from None
+    dev = pick_device(device)
+    task.model.to(dev).eval()
+    meta = {k: ckpt.get(k) for k in ("arch", "step", "versions", "best")}
+    meta["family"] = family
+    return Reader(task, dev, str(model), meta)

@@ -1,0 +1,192 @@
+"""The task contract: what the one training loop and the one reader need from a family.
+
+A task (in the spirit of PARSeq's base system) owns everything family-specific:
+
+- `__init__(cfg, stored)` builds the model from the config; `stored` is a checkpoint
+  dict (resume, inference) whose entries (charset, bank, prompt tokens, ...) win over
+  the config, or None for a fresh run.
+- `loss(model, batch, device)`: the training loss of a batch `(images, labels, langs)`.
+- `read(model, images)`: decode a batch to texts + confidences (`Reading`).
+- `validate(model, ds, device)`: scores on a validation set (default: `read` + metrics).
+- `payload()`: the static checkpoint entries that `read` needs later.
+- `init_from(ckpt)`: warm start from another checkpoint (default: matching tensors).
+- `onnx_module()`: what `strtool export onnx` exports, if anything.
+
+The loop (`strtool.engine.loop.Trainer`) does the rest: DDP, AMP, accumulation,
+clipping, schedules, logging, checkpoints and exact resume.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, Dataset
+
+from strtool.data.dataset import collate
+from strtool.data.transforms import ResizeNormalize
+from strtool.engine.checkpoint import versions
+from strtool.engine.config import RunConfig, config_to_dict
+from strtool.errors import InputError
+from strtool.evaluation.metrics import score
+from strtool.evaluation.report import POOLED, Report
+
+Batch = tuple[Tensor, list[str], list[str]]
+
+
+@dataclass
+class Reading:
+    """Texts and confidences of a batch, in batch order. `alternatives`: other outputs
+    of the same model by name (e.g. the Spotter's own reading under a Refiner)."""
+
+    texts: list[str]
+    confidences: list[float]
+    alternatives: dict[str, tuple[list[str], list[float]]] = field(default_factory=dict)
+
+
+@dataclass
+class DatasetReading:
+    """A `Reading` of a whole dataset with its ground truth; `seconds` = model +
+    decode time only (data loading excluded)."""
+
+    preds: list[str]
+    confidences: list[float]
+    gts: list[str]
+    langs: list[str]
+    seconds: float
+    alternatives: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def ms_per_image(self) -> float:
+        return 1000.0 * self.seconds / max(len(self.preds), 1)
+
+
+def pooled(report: dict[str, Any] | Report) -> dict[str, float]:
+    """`wrr`, `wrr_ci`, `crr`, `ned` (1-NED) of the pooled row of a metrics report
+    (a `Report` or its `to_dict()` form)."""
+    if isinstance(report, Report):
+        row = report.pooled.to_dict()
+    else:
+        row = next(r for r in report["rows"] if r["group"] == POOLED)
+    return {"wrr": row["wrr"], "wrr_ci": row["wrr_ci"], "crr": row["crr"], "ned": row["1-ned"]}
+
+
+def transform_of(cfg: RunConfig) -> ResizeNormalize:
+    """The image transform of a run's input geometry."""
+    m = cfg.model
+    return ResizeNormalize(m.height, m.width, m.channels, keep_ratio=m.keep_ratio)
+
+
+def eval_loader(ds: Dataset, batch_size: int, workers: int = 0) -> DataLoader:
+    """In-order batches `(images, labels, langs)` of a dataset."""
+    return DataLoader(
+        ds, batch_size=batch_size, shuffle=False, num_workers=workers, collate_fn=collate
+    )
+
+
+class Task(ABC):
+    """One model family's side of training and reading (see the module docstring)."""
+
+    family: ClassVar[str]
+    #: Metric profile used when a checkpoint of this family is evaluated by default.
+    default_profile: ClassVar[str] = "default"
+
+    def __init__(self, cfg: RunConfig, stored: dict[str, Any] | None = None) -> None:
+        self.cfg = cfg
+        self.unknown: Counter[str] = Counter()
+        self.model: nn.Module
+
+    # -- data ----------------------------------------------------------------------
+    @property
+    def transform(self) -> ResizeNormalize:
+        return transform_of(self.cfg)
+
+    @property
+    def label_chars(self) -> Sequence[str] | None:
+        """Training labels with units outside this list are removed (and counted);
+        None keeps every label."""
+        return None
+
+    @property
+    def unit(self) -> str:
+        return self.cfg.data.unit
+
+    # -- training ------------------------------------------------------------------
+    @abstractmethod
+    def loss(self, model: nn.Module, batch: Batch, device: torch.device) -> Tensor:
+        """Mean loss of a batch; `model` may be wrapped in DDP."""
+
+    def payload(self) -> dict[str, Any]:
+        """Static checkpoint entries: family, arch, config, versions, plus what the
+        family needs to rebuild itself (override and extend)."""
+        return {
+            "family": self.family, "arch": self.cfg.model.arch,
+            "config": config_to_dict(self.cfg), "versions": versions(),
+        }  # fmt: skip
+
+    def init_from(self, ckpt: dict[str, Any]) -> dict[str, int]:
+        """Warm start from another checkpoint: copy every tensor whose name and shape
+        match. Returns counts `copied`, `skipped`."""
+        src, dst = ckpt["model"], self.model.state_dict()
+        copied = 0
+        for name, tensor in dst.items():
+            if name in src and src[name].shape == tensor.shape:
+                dst[name] = src[name].clone()
+                copied += 1
+        self.model.load_state_dict(dst)
+        return {"copied": copied, "skipped": len(dst) - copied}
+
+    # -- reading -------------------------------------------------------------------
+    def read(self, model: nn.Module, images: Tensor) -> Reading:
+        """Texts of a batch of transformed images (N, C, H, W) on the model's device."""
+        raise InputError(f"a {self.family} checkpoint reads no text")
+
+    def onnx_module(self) -> tuple[nn.Module, dict[str, str]]:
+        """The module `strtool export onnx` exports (images -> logits) and the ONNX
+        metadata that decodes its output; `InputError` when the family has none."""
+        raise InputError(f"a {self.family} checkpoint cannot be exported to ONNX")
+
+    @torch.inference_mode()
+    def read_dataset(
+        self, model: nn.Module, ds: Dataset, device: torch.device, batch_size: int,
+        workers: int = 0,
+    ) -> DatasetReading:  # fmt: skip
+        """Read every sample of `ds` in order (its transform must be `self.transform`)."""
+        out = DatasetReading([], [], [], [], 0.0)
+        for images, labels, tags in eval_loader(ds, batch_size, workers):
+            t0 = time.perf_counter()
+            r = self.read(model, images.to(device, non_blocking=True))
+            out.seconds += time.perf_counter() - t0
+            out.preds += r.texts
+            out.confidences += [float(c) for c in r.confidences]
+            for name, (texts, _) in r.alternatives.items():
+                out.alternatives.setdefault(name, []).extend(texts)
+            out.gts += labels
+            out.langs += tags
+        return out
+
+    def validate(self, model: nn.Module, ds: Dataset, device: torch.device) -> dict[str, Any]:
+        """Pooled `wrr`, `wrr_ci`, `crr`, `ned` of the validation set under
+        `eval.profile`, plus `report` (the metrics report dict) and `alternatives`."""
+        res = self.read_dataset(model, ds, device, self.cfg.eval.batch_size)
+        return scores(res, self.cfg.eval.profile, self.unit, script_acc=False)
+
+
+def scores(
+    res: DatasetReading, profile: str, unit: str = "codepoint", script_acc: bool = False
+) -> dict[str, Any]:
+    """Pooled figures + report dict of a dataset reading (and of its alternatives)."""
+    report = score(res.preds, res.gts, langs=res.langs, profile=profile, unit=unit,  # type: ignore[arg-type]
+                   script_acc=script_acc)  # fmt: skip
+    alts = {
+        name: score(texts, res.gts, langs=res.langs, profile=profile, unit=unit,  # type: ignore[arg-type]
+                    script_acc=script_acc).to_dict()
+        for name, texts in res.alternatives.items()
+    }  # fmt: skip
+    return {**pooled(report), "report": report.to_dict(), "alternatives": alts}

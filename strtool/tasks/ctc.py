@@ -1,0 +1,87 @@
+"""CTC recognisers (CRNN, SVTR): a softmax head over a charset, CTC loss, greedy
+decoding. Checkpoints store the charset and the tokenizer settings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from strtool.engine.checkpoint import init_from
+from strtool.engine.config import RunConfig
+from strtool.engine.data import label_units
+from strtool.models import ModelSpec, build_model
+from strtool.tasks.base import Batch, Reading, Task
+from strtool.text.tokenizer import CTCTokenizer
+
+
+def ctc_loss(logits: Tensor, targets: Tensor, lengths: Tensor) -> Tensor:
+    """Mean CTC loss of logits (N, T, C); log-softmax in float32, blank 0,
+    `zero_infinity=True` (impossible alignments contribute no gradient)."""
+    log_probs = logits.float().log_softmax(-1).transpose(0, 1)  # (T, N, C)
+    n, t = logits.shape[0], logits.shape[1]
+    input_lengths = torch.full((n,), t, dtype=torch.long)
+    return F.ctc_loss(
+        log_probs, targets, input_lengths, lengths, blank=0, reduction="mean", zero_infinity=True
+    )
+
+
+def resolve_chars(cfg: RunConfig) -> list[str]:
+    """The charset: a file path, a language spec (`LAT,ARA`), or (None) every unit
+    seen in the training labels, sorted by code point."""
+    spec, unit = cfg.data.charset, cfg.data.unit
+    if spec is None:
+        return label_units(cfg.data.train, unit)
+    from strtool.text import charset as cs
+
+    if Path(spec).is_file():
+        return list(cs.charset_from_file(spec))
+    return list(cs.union_chars(cs.load_charsets(spec)))
+
+
+class CtcTask(Task):
+    """CRNN / SVTR with a CTC head of `1 + len(charset) [+ UNK]` classes."""
+
+    family = "ctc"
+
+    def __init__(self, cfg: RunConfig, stored: dict[str, Any] | None = None) -> None:
+        super().__init__(cfg, stored)
+        if stored is not None:
+            self.tokenizer = CTCTokenizer.from_dict(stored["tokenizer"])
+            self.chars = list(stored["charset"])
+        else:
+            self.chars = resolve_chars(cfg)
+            self.tokenizer = CTCTokenizer(self.chars, unit=cfg.data.unit, unk=cfg.data.unk)  # type: ignore[arg-type]
+        m = cfg.model
+        spec = ModelSpec(m.channels, (m.height, m.width), self.tokenizer.num_classes)
+        self.model: nn.Module = build_model(m.arch, spec, **m.options)
+
+    @property
+    def label_chars(self) -> list[str] | None:
+        return None if self.cfg.data.unk else self.chars
+
+    def loss(self, model: nn.Module, batch: Batch, device: torch.device) -> Tensor:
+        images, labels, _ = batch
+        enc = self.tokenizer.encode(labels)
+        self.unknown.update(enc.unknown)
+        return ctc_loss(model(images), enc.targets, enc.lengths)
+
+    def read(self, model: nn.Module, images: Tensor) -> Reading:
+        texts, confs = self.tokenizer.decode(model(images).float().cpu())
+        return Reading(texts, [float(c) for c in confs])
+
+    def payload(self) -> dict[str, Any]:
+        return {**super().payload(), "tokenizer": self.tokenizer.to_dict(), "charset": self.chars}
+
+    def init_from(self, ckpt: dict[str, Any]) -> dict[str, int]:
+        """Cascade learning: matching tensors, and the classifier rows of characters
+        the two charsets share (see `engine.checkpoint.init_from`)."""
+        return init_from(self.model, ckpt, self.chars)
+
+    def onnx_module(self) -> tuple[nn.Module, dict[str, str]]:
+        meta = json.dumps(self.tokenizer.to_dict(), ensure_ascii=False)
+        return self.model, {"strtool_tokenizer": meta}
