@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -53,3 +54,21 @@ def tiny_lmdb(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture()
 def rng() -> random.Random:
     return random.Random(0)
+
+
+@pytest.fixture(scope="session")
+def overfit_run(tiny_lmdb: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    """A tiny CRNN trained until it reads the 32 images of `tiny_lmdb` (shared by the
+    training, eval, predict and export tests, which then check real texts)."""
+    from strtool.engine.config import load_run_config
+    from strtool.engine.loop import train
+
+    torch.manual_seed(0)
+    cfg = load_run_config(None, [
+        f"data.train=[{tiny_lmdb}]", f"data.val=[{tiny_lmdb}]", "data.workers=0",
+        "model.arch=crnn_tiny", "train.threads=2", "train.batch_size=16",
+        "train.weight_decay=0.0", "train.log_every=10", "train.steps=800", "train.lr=1e-2",
+        "train.val_every=200", "train.pct_start=0.15",
+    ])  # fmt: skip
+    out = tmp_path_factory.mktemp("overfit") / "run"
+    return out, train(cfg, out)

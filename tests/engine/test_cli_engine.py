@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -46,35 +47,101 @@ def test_train_bad_override_is_one_line_error(tmp_path: Path) -> None:
     assert res.exit_code == 1 and "train.nope" in res.output and "Traceback" not in res.output
 
 
-def test_predict_files_folders_and_odd_images(run_dir: Path, tmp_path: Path) -> None:
-    imgs = tmp_path / "imgs"
-    (imgs / "sub").mkdir(parents=True)
-    (imgs / "a.png").write_bytes(render("cafe"))
-    rgba = Image.open(io.BytesIO(render("12"))).convert("RGBA")
-    rgba.save(imgs / "sub" / "b.png")
-    grey16 = np.asarray(Image.open(io.BytesIO(render("ab"))).convert("L")).astype(np.uint16) * 257
-    Image.fromarray(grey16).save(imgs / "c16.png")
-    Image.open(io.BytesIO(render("7"))).rotate(90, expand=True).save(imgs / "vert.png")
-    (imgs / "broken.png").write_bytes(b"not an image")
-    res = runner.invoke(app, ["predict", str(imgs), "--model", str(run_dir / "last.pt"),
+def _odd_images(folder: Path) -> dict[str, str]:
+    """Training words saved in the ways users' files come: PNG, RGBA in a subfolder,
+    16-bit grey, a vertical crop, an EXIF-rotated file. Returns file name -> text."""
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.png").write_bytes(render("cafe"))
+    Image.open(io.BytesIO(render("12"))).convert("RGBA").save(folder / "sub" / "b.png")
+    grey = np.asarray(Image.open(io.BytesIO(render("bad"))).convert("L"))
+    Image.fromarray(grey.astype(np.uint16) * 257).save(folder / "c16.png")
+    Image.open(io.BytesIO(render("fed"))).rotate(90, expand=True).save(folder / "vert.png")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored rotated: viewers turn it 90 degrees clockwise
+    stored = Image.open(io.BytesIO(render("deed"))).rotate(90, expand=True)
+    stored.save(folder / "exif.png", exif=exif)
+    return {"a.png": "cafe", "b.png": "12", "c16.png": "bad", "vert.png": "fed", "exif.png": "deed"}
+
+
+def test_predict_reads_files_folders_and_odd_images(overfit_run: tuple, tmp_path: Path) -> None:
+    ckpt = str(overfit_run[0] / "best.pt")
+    want = _odd_images(tmp_path / "imgs")
+    res = runner.invoke(app, ["predict", str(tmp_path / "imgs"), "--model", ckpt,
                               "--rotate-vertical", "--json", "-q"])  # fmt: skip
     assert res.exit_code == 0, res.output
     out = {Path(p["path"]).name: p for p in json.loads(res.stdout)}
-    assert set(out) == {"a.png", "b.png", "c16.png", "vert.png", "broken.png"}
-    assert out["broken.png"]["error"] and out["vert.png"]["rotated"]
-    assert all(0.0 <= p["confidence"] <= 1.0 for p in out.values())
-    res = runner.invoke(app, ["predict", str(tmp_path / "none*.png"), "--model", "x.pt"])
+    assert set(out) == set(want)
+    assert all(p["error"] is None for p in out.values()), out
+    assert out["vert.png"]["rotated"] and not out["a.png"]["rotated"]
+    hits = sum(out[name]["text"] == text for name, text in want.items())
+    assert hits >= 4, {k: v["text"] for k, v in out.items()}  # the model reads its words
+    assert all(0.0 < p["confidence"] <= 1.0 for p in out.values())
+    # the TSV mode gives the same texts, one row per image
+    res = runner.invoke(app, ["predict", str(tmp_path / "imgs"), "--model", ckpt,
+                              "--rotate-vertical", "-q"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    rows = [line.split("\t") for line in res.stdout.splitlines()]
+    assert len(rows) == len(want) and all(len(r) == 3 for r in rows)
+    assert {Path(r[0]).name: r[1] for r in rows} == {k: v["text"] for k, v in out.items()}
+
+
+def test_predict_broken_images_get_a_row_and_fail_the_exit_code(
+    overfit_run: tuple, tmp_path: Path
+) -> None:
+    ckpt = str(overfit_run[0] / "best.pt")
+    (tmp_path / "good.png").write_bytes(render("cafe"))
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    (tmp_path / "cut.png").write_bytes(render("bed")[:60])
+    args = ["predict", str(tmp_path), "--model", ckpt]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 1, res.output
+    rows = {Path(r.split("\t")[0]).name: r.split("\t") for r in res.stdout.splitlines()}
+    assert set(rows) == {"good.png", "broken.png", "cut.png"}
+    for bad in ("broken.png", "cut.png"):
+        assert len(rows[bad]) == 4 and rows[bad][1] == "" and rows[bad][3].startswith("error:")
+        assert bad in res.stderr  # the warning names the file
+    assert len(rows["good.png"]) == 3
+    assert "2 of 3 image(s) could not be read" in res.stderr and "Traceback" not in res.output
+    res = runner.invoke(app, args + ["--skip-bad", "--json"])
+    assert res.exit_code == 0, res.output
+    out = {Path(p["path"]).name: p for p in json.loads(res.stdout)}
+    assert out["good.png"]["error"] is None and out["broken.png"]["error"]
+    res = runner.invoke(app, ["predict", str(tmp_path / "none*.png"), "--model", ckpt])
     assert res.exit_code == 1 and "no image" in res.output
+    res = runner.invoke(app, args + ["--device", "tpu"])
+    assert res.exit_code == 1 and "--device 'tpu'" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
 
 
-def test_export_onnx_matches_pytorch(run_dir: Path, tmp_path: Path) -> None:
-    pytest.importorskip("onnx")
-    pytest.importorskip("onnxruntime")
-    res = runner.invoke(app, ["export", "onnx", "--model", str(run_dir / "last.pt"),
+def test_export_onnx_matches_pytorch(overfit_run: tuple, tmp_path: Path) -> None:
+    """onnx and onnxruntime are in the [dev] extra: this test never skips."""
+    import onnx
+    import onnxruntime as ort
+
+    from strtool.engine.reader import open_reader
+    from strtool.text.tokenizer import tokenizer_from_dict
+
+    ckpt = overfit_run[0] / "best.pt"
+    res = runner.invoke(app, ["export", "onnx", "--model", str(ckpt),
                               "--output", str(tmp_path / "m.onnx"), "--json"])  # fmt: skip
     assert res.exit_code == 0, res.output
     result = json.loads(res.stdout)
     assert result["max_abs_diff"] is not None and result["max_abs_diff"] < 1e-3
+    # the exported graph + its metadata alone read the word like PyTorch does
+    meta = {p.key: p.value for p in onnx.load(str(tmp_path / "m.onnx")).metadata_props}
+    tok = tokenizer_from_dict(json.loads(meta["strtool_tokenizer"]))
+    rec = open_reader(ckpt, "cpu")
+    x = torch.stack([rec.transform(np.asarray(Image.open(io.BytesIO(render(w))).convert("RGB")))
+                     for w in ("cafe", "12")])  # fmt: skip
+    sess = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    (logits,) = sess.run(["logits"], {"images": x.numpy()})
+    texts, _ = tok.decode(torch.from_numpy(logits))
+    assert texts == rec.read(x).texts
+    for opset in ("5", "99"):
+        res = runner.invoke(app, ["export", "onnx", "--model", str(ckpt), "--opset", opset,
+                                  "--output", str(tmp_path / "o.onnx")])  # fmt: skip
+        assert res.exit_code == 1 and "--opset" in res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1
     res = runner.invoke(app, ["export", "onnx", "--model", str(tmp_path / "nope.pt"),
                               "--output", str(tmp_path / "n.onnx")])  # fmt: skip
     assert res.exit_code == 1 and "not found" in res.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -28,13 +29,9 @@ def _cfg(db: Path, *extra: str, val: bool = False):
     return load_run_config(None, base + list(extra))
 
 
-def test_tiny_model_overfits_32_images(tiny_lmdb: Path, tmp_path: Path) -> None:
-    torch.manual_seed(0)
-    cfg = _cfg(tiny_lmdb, "train.steps=800", "train.lr=1e-2", "train.val_every=200",
-               "train.pct_start=0.15", val=True)  # fmt: skip
-    result = train(cfg, tmp_path / "run")
+def test_tiny_model_overfits_32_images(tiny_lmdb: Path, overfit_run: tuple[Path, Any]) -> None:
+    out, result = overfit_run
     assert result.best is not None and result.best >= 0.9, result.last_val
-    out = tmp_path / "run"
     for name in ("config.yaml", "metrics.jsonl", "curves.png", "last.pt", "best.pt"):
         assert (out / name).is_file(), name
     records = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
