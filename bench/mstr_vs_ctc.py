@@ -57,7 +57,7 @@ def synth_demo(
 ) -> tuple[dict[str, Path], list[str]]:
     """Closed demo vocabulary: train/val/unseen LMDBs rendered by `demo_data` and
     `synth chars` of the vocabulary's characters. Returns (paths, characters)."""
-    from strtool.demo_data import build_vocabulary, render_set
+    from strtool.demo.data import build_vocabulary, render_set
     from strtool.synth.chars import synth_chars
 
     codes = langs.split(",")
@@ -117,14 +117,14 @@ def run_ctc(paths: dict[str, Path], out: Path, budget: float, threads: int) -> P
 
 
 def _mstr(config: str, overrides: list[str], steps: int, output: Path, on_event: Any) -> None:
-    from strtool.mstr.config import load_mstr_config
-    from strtool.mstr.train import train_mstr
+    from strtool.engine.config import load_run_config
+    from strtool.engine.loop import train
     from strtool.paths import configs_dir
 
-    cfg = load_mstr_config(configs_dir() / config, overrides + [
+    cfg = load_run_config(configs_dir() / config, overrides + [
         f"train.steps={steps}", f"train.val_every={steps}", "train.log_every=1",
     ])  # fmt: skip
-    train_mstr(cfg, output, on_event=on_event)
+    train(cfg, output, on_event=on_event)
 
 
 def make_bank(ckpt: Path, langs: str, only: list[str] | None) -> Any:
@@ -189,17 +189,14 @@ def evaluate(work: Path, ctc: Path, test: Path) -> tuple[dict[str, Any], dict[st
 
     img/s is the same measure for all three: test images over the wall time of the whole
     evaluation call (checkpoint load, decoding, scoring; batch 128), best of 2 runs."""
-    from strtool.engine.evaluate import evaluate_checkpoint
-    from strtool.mstr.infer import evaluate_mstr
+    from strtool.engine.evaluate import evaluate_model
 
-    calls = {
-        "ctc": lambda: evaluate_checkpoint(ctc, [test], batch_size=128, profile="mstr",
-                                           device="cpu"),
-        "spotter": lambda: evaluate_mstr(work / "spotter" / "last.pt", [test], batch_size=128,
-                                         profile="mstr", device="cpu"),
-        "spotter+refiner": lambda: evaluate_mstr(work / "refiner" / "last.pt", [test],
-                                                 batch_size=128, profile="mstr", device="cpu"),
-    }  # fmt: skip
+    def call(ckpt: Path) -> Any:
+        return lambda: evaluate_model(ckpt, [test], batch_size=128, profile="mstr",
+                                      device="cpu").to_dict()  # fmt: skip
+
+    calls = {"ctc": call(ctc), "spotter": call(work / "spotter" / "last.pt"),
+             "spotter+refiner": call(work / "refiner" / "last.pt")}  # fmt: skip
     reports: dict[str, Any] = {}
     speed: dict[str, float] = {}
     for name, call in calls.items():
@@ -209,8 +206,8 @@ def evaluate(work: Path, ctc: Path, test: Path) -> tuple[dict[str, Any], dict[st
             reports[name] = call()
             best = min(best, time.perf_counter() - t0)
         speed[name] = reports[name]["n"] / best
-    table = {"ctc": rows(reports["ctc"]), "spotter": rows(reports["spotter"]["spotter"]),
-             "spotter+refiner": rows(reports["spotter+refiner"]["refined"])}  # fmt: skip
+    table = {"ctc": rows(reports["ctc"]), "spotter": rows(reports["spotter"]),
+             "spotter+refiner": rows(reports["spotter+refiner"])}  # fmt: skip
     return table, speed, reports["ctc"]["n"]
 
 

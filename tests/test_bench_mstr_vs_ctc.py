@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +18,19 @@ def _bench() -> Any:
     return mod
 
 
-def test_steps_for_excludes_setup_and_slow_first_steps() -> None:
+def test_steps_for_excludes_setup_and_slow_first_steps(monkeypatch: Any) -> None:
+    """A fake clock (no real sleeps): setup 0.3 s, two slow 0.2 s steps, then 0.01 s
+    steps. The calibrated step time must be the steady 0.01 s (10 s -> 1000 steps); a
+    mean over the whole probe would give about 0.04 s (250 steps)."""
+    bench = _bench()
+    clock = {"t": 100.0}
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: clock["t"])
+
     def fake_train(steps: int, output: Path, on_event: Any = None) -> None:
-        time.sleep(0.3)  # setup (model build, loader start)
+        clock["t"] += 0.3  # setup (model build, loader start)
         for i in range(steps):
-            time.sleep(0.2 if i < 2 else 0.01)  # slow first batches, then steady
+            clock["t"] += 0.2 if i < 2 else 0.01  # slow first batches, then steady
             on_event({"kind": "train", "step": i + 1})
 
-    steps = _bench().steps_for(fake_train, seconds=10.0, probe_steps=12, warmup=4)
-    assert 500 <= steps <= 1000  # ~0.01 s/step; a mean over the probe gives ~100
+    steps = bench.steps_for(fake_train, seconds=10.0, probe_steps=12, warmup=4)
+    assert 990 <= steps <= 1000  # float rounding of the 0.01 s gaps

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from strtool.cli import app
 from strtool.demo import DemoSettings, run_demo
-from strtool.demo_data import build_vocabulary
+from strtool.demo.data import build_vocabulary
 from strtool.errors import InputError
 
 torch.set_num_threads(2)
@@ -108,7 +108,7 @@ def test_cli_table_lists_every_language(demo) -> None:
 def test_interrupted_render_continues(tmp_path: Path, monkeypatch) -> None:
     import strtool.synth.pipeline as pipe
     from strtool.data.lmdb_io import LmdbReader
-    from strtool.demo_data import render_set
+    from strtool.demo.data import render_set
 
     words = build_vocabulary(("en", "hi"), words=10, min_len=2, max_len=4, unseen=2).train
     render_set(tmp_path / "ref", 30, words, seed=3, workers=1, tag="train")

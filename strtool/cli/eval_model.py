@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from strtool.cli.common import info
+from strtool.cli.common import check_device, info
 from strtool.engine.evaluate import CheckpointEvaluation, evaluate_reader
 from strtool.engine.reader import open_reader
-from strtool.cli.common import check_device
 from strtool.errors import InputError
 from strtool.text.langs import resolve_langs
+
 
 def run_model_eval(
     model: Path,

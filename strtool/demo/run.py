@@ -38,6 +38,7 @@ from strtool.models import ModelSpec, build_model
 from strtool.paths import configs_dir
 from strtool.tasks.ctc import ctc_loss, resolve_chars
 
+
 def _threads(s: DemoSettings) -> int:
     return s.threads if s.threads > 0 else torch.get_num_threads()
 

@@ -22,6 +22,7 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
 from strtool.models.spec import ModelSpec
 
 EOS, BOS, OFFSET = 0, 1, 2

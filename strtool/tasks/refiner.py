@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
-from strtool.engine.checkpoint import load_checkpoint, checkpoint_family
+from strtool.engine.checkpoint import checkpoint_family, load_checkpoint
 from strtool.engine.config import RunConfig, config_from_dict
 from strtool.errors import InputError
 from strtool.models import ModelSpec, build_model

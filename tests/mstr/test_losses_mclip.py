@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
-
 import math
+from pathlib import Path
 
 import pytest
 import torch
