@@ -32,7 +32,7 @@ __all__ = ["RULES", "AugmentConfig", "RenderConfig", "SynthConfig", "TextConfig"
 
 
 def _r(lo: float, hi: float) -> list[float]:
-    return field(default_factory=lambda: [lo, hi])  # type: ignore[return-value]
+    return field(default_factory=lambda: [lo, hi])
 
 
 def font_px(bounds: list[float], rng: np.random.Generator, out_px: int) -> int:
@@ -237,6 +237,7 @@ class SynthConfig:
 Bound = float | tuple[float, bool] | None
 RULES: dict[str, tuple[str, Bound, Bound]] = {
     "text.top_words": ("int", 1, None),
+    "text.skip_words": ("int", 0, None),
     "text.scene_prob": ("prob", 0, 1),
     "text.line_prob": ("prob", 0, 1),
     "text.line_words": ("choices", 1, 12),
@@ -364,3 +365,8 @@ def validate(cfg: SynthConfig) -> None:
         if rule is None:
             raise ConfigError(f"{key}: no validation rule (strtool.synth.config.RULES)")
         _check(key, value, rule)
+    if cfg.text.skip_words >= cfg.text.top_words:
+        raise ConfigError(
+            f"text.skip_words: {cfg.text.skip_words} leaves no word below text.top_words "
+            f"({cfg.text.top_words})"
+        )

@@ -40,7 +40,8 @@ CASED_LANGS: frozenset[str] = frozenset({"en", "fr", "de", "it"})
 class TextConfig:
     """What text `synth words` draws (rates are probabilities per sample)."""
 
-    top_words: int = 20000  # wordfreq words per language
+    top_words: int = 20000  # wordfreq words per language: ranks skip_words+1..top_words
+    skip_words: int = 0  # e.g. 20000 with top_words 30000: words a default model never saw
     scene_prob: float = 0.15  # numbers, prices, dates, times, phones, percentages, codes
     line_prob: float = 0.15  # short phrases: `line_words` words joined by a space
     line_words: list[int] = field(default_factory=lambda: [2, 2, 3])  # drawn uniformly
@@ -242,9 +243,8 @@ def build_corpus(
     if user_entries is not None:
         words, stats = filter_entries(user_entries, allowed_set, lang, "corpus")
         return Corpus(lang, words, allowed_set, cfg, generated=False), [stats]
-    words, stats = filter_entries(
-        wordfreq_words(lang, cfg.top_words), allowed_set, lang, "wordfreq"
-    )
+    ranked = wordfreq_words(lang, cfg.top_words)[cfg.skip_words :]
+    words, stats = filter_entries(ranked, allowed_set, lang, "wordfreq")
     return Corpus(lang, words, allowed_set, cfg), [stats]
 
 

@@ -170,3 +170,23 @@ def test_code_scene_strings() -> None:
     assert any(c[0].isalpha() and c[-1].isdigit() for c in codes)
     assert all(any(ch.isdigit() for ch in c) for c in codes)
     assert all(not any(ch.isalpha() for ch in code("hi", rng)) for _ in range(50))
+
+
+def test_skip_words_gives_words_outside_the_training_ranks() -> None:
+    """`text.skip_words` + `text.top_words` select a wordfreq rank range, so a
+    validation set can hold words the training corpus (top 20,000) never contains."""
+    from strtool.config import load_config
+    from strtool.errors import ConfigError
+    from strtool.synth.config import SynthConfig
+    from strtool.synth.corpus import TextConfig, build_corpus, wordfreq_words
+    from strtool.text.charset import load_charset
+
+    allowed = load_charset("en").chars + (" ",)
+    train, _ = build_corpus("en", allowed, TextConfig(top_words=2000))
+    held, _ = build_corpus("en", allowed, TextConfig(top_words=3000, skip_words=2000))
+    assert held.words and not set(held.words) & set(train.words)
+    assert set(held.words) <= set(wordfreq_words("en", 3000)[2000:])
+    cfg = load_config(SynthConfig, "synth/heldout_val", [])
+    assert (cfg.text.skip_words, cfg.text.top_words) == (20000, 30000)
+    with pytest.raises(ConfigError, match="text.skip_words"):
+        load_config(SynthConfig, None, ["text.skip_words=500", "text.top_words=500"])
