@@ -18,6 +18,7 @@ from torch import nn
 from strtool.errors import ConfigError
 from strtool.models.blocks import count_parameters
 from strtool.models.crnn import crnn, crnn_small, crnn_tiny
+from strtool.models.h8 import h8_small, h8_tiny
 from strtool.models.mclip import mclip, mclip_tiny
 from strtool.models.refiner import refiner, refiner_tiny
 from strtool.models.spec import ModelSpec
@@ -41,6 +42,8 @@ REGISTRY: dict[str, Arch] = {
     "crnn_tiny": Arch("ctc", crnn_tiny),
     "svtr_tiny": Arch("ctc", svtr_tiny),
     "svtr_nano": Arch("ctc", svtr_nano),
+    "h8_small": Arch("ctc", h8_small),
+    "h8_tiny": Arch("ctc", h8_tiny),
     "mclip": Arch("mclip", mclip),
     "mclip_tiny": Arch("mclip", mclip_tiny),
     "spotter": Arch("spotter", spotter),
