@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -21,6 +21,9 @@ from strtool.cli.common import (
     print_table,
 )
 from strtool.errors import InputError
+
+if TYPE_CHECKING:
+    from strtool.mstr.bank import PrototypeBank
 
 bank_app = typer.Typer(help="mSTR prototype bank: export from an mCLIP checkpoint, inspect.")
 
@@ -94,7 +97,7 @@ def info_cmd(
         )  # fmt: skip
 
 
-def _summary(path: Path, bank) -> dict:  # type: ignore[no-untyped-def]
+def _summary(path: Path, bank: PrototypeBank) -> dict[str, Any]:
     per_lang: Counter[str] = Counter()
     per_group: Counter[str] = Counter()
     for e in bank.entries:
@@ -111,7 +114,7 @@ def _summary(path: Path, bank) -> dict:  # type: ignore[no-untyped-def]
     }  # fmt: skip
 
 
-def _print_summary(s: dict) -> None:  # type: ignore[type-arg]
+def _print_summary(s: dict[str, Any]) -> None:
     rows = [[k, v] for k, v in s.items() if not isinstance(v, (dict, list))]
     rows.append(["langs", ",".join(s["langs"])])
     print_table(rows, ["bank", "value"], title="prototype bank")

@@ -53,10 +53,10 @@ def predict_cmd(
     failed = 0
     if json_:
         out = [asdict(p) for p in preds]
-        failed = sum(p["error"] is not None for p in out)
-        for p in out:
-            if p["error"]:
-                warn(p["error"])
+        failed = sum(row["error"] is not None for row in out)
+        for row in out:
+            if row["error"]:
+                warn(row["error"])
         print_json(out)
     else:
         for p in preds:

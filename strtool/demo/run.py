@@ -62,7 +62,8 @@ def measure_img_s(cfg: RunConfig, num_classes: int, seconds: float = 4.0) -> flo
     m = cfg.model
     spec = ModelSpec(m.channels, (m.height, m.width), num_classes)
     model = build_model(m.arch, spec, **m.options)
-    model = model.to(memory_format=torch.channels_last).train()
+    # Module.to's overloads omit memory_format, which it accepts (torch._C._nn._parse_to).
+    model = model.to(memory_format=torch.channels_last).train()  # type: ignore[call-overload]
     opt = torch.optim.AdamW(model.parameters(), 1e-3)
     n = cfg.train.batch_size
     x = torch.randn(n, m.channels, m.height, m.width).contiguous(memory_format=torch.channels_last)

@@ -16,7 +16,7 @@ PANEL_W, PANEL_H, PAD = 560, 300, 48
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     """Records of a JSONL log (a torn last line, from a kill, is ignored)."""
-    out = []
+    out: list[dict[str, Any]] = []
     p = Path(path)
     if not p.is_file():
         return out

@@ -19,6 +19,7 @@ from strtool.engine.reader import Reader, open_reader
 from strtool.evaluation.metrics import score
 from strtool.evaluation.report import Report
 from strtool.tasks.base import DatasetReading
+from strtool.text.normalize import as_unit
 
 
 @dataclass
@@ -66,13 +67,11 @@ def evaluate_reader(
     with `reader` and score them under `profile` (None: the family's default) counting
     `unit`s, with script detection accuracy when `script_acc`."""
     prof = profile or reader.task.default_profile
-    ds = build_dataset(
-        data, reader.transform, langs=langs, unit=reader.task.unit, caps=max_samples
-    )
+    ds = build_dataset(data, reader.transform, langs=langs, unit=reader.task.unit, caps=max_samples)
     res = reader.read_dataset(ds, batch_size, workers)
 
     def rep(texts: list[str]) -> Report:
-        return score(texts, res.gts, langs=res.langs, profile=prof, unit=unit,  # type: ignore[arg-type]
+        return score(texts, res.gts, langs=res.langs, profile=prof, unit=as_unit(unit),
                      script_acc=script_acc)  # fmt: skip
 
     return CheckpointEvaluation(

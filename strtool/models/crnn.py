@@ -17,10 +17,15 @@ stride-2 conv (the same output size, ~2x cheaper first stage): small presets too
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 from torch import Tensor, nn
 
 from strtool.models.blocks import BiLSTM, ConvBNAct, CTCHead, seq_from_map
 from strtool.models.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack is 3.11+
 
 
 class VGGBackbone(nn.Module):
@@ -87,24 +92,28 @@ class CRNN(nn.Module):
         return self.head(self.neck(feats.contiguous()))
 
 
-def crnn(spec: ModelSpec, **kw: int) -> CRNN:
+class CRNNOptions(TypedDict, total=False):
+    """Options of the CRNN builders (a run config's `model.options`)."""
+
+    width: int
+    hidden: int
+    stem_stride: int
+    bn_all: bool
+
+
+def crnn(spec: ModelSpec, **kw: Unpack[CRNNOptions]) -> CRNN:
     """The CLL-STR CRNN (about 9.65M parameters at 4,680 classes)."""
-    return CRNN(spec.num_classes, spec.channels, **{"width": 512, "hidden": 256, **kw})
+    opts: CRNNOptions = {"width": 512, "hidden": 256, **kw}
+    return CRNN(spec.num_classes, spec.channels, **opts)
 
 
-def crnn_small(spec: ModelSpec, **kw: int) -> CRNN:
+def crnn_small(spec: ModelSpec, **kw: Unpack[CRNNOptions]) -> CRNN:
     """A ~2.1M-parameter CRNN (width 256, hidden 128, stride-2 stem) for CPU runs."""
-    return CRNN(
-        spec.num_classes,
-        spec.channels,
-        **{"width": 256, "hidden": 128, "stem_stride": 2, "bn_all": True, **kw},
-    )
+    opts: CRNNOptions = {"width": 256, "hidden": 128, "stem_stride": 2, "bn_all": True, **kw}
+    return CRNN(spec.num_classes, spec.channels, **opts)
 
 
-def crnn_tiny(spec: ModelSpec, **kw: int) -> CRNN:
+def crnn_tiny(spec: ModelSpec, **kw: Unpack[CRNNOptions]) -> CRNN:
     """A tiny CRNN for tests and the demo (~0.53M parameters + 64 x classes)."""
-    return CRNN(
-        spec.num_classes,
-        spec.channels,
-        **{"width": 128, "hidden": 64, "stem_stride": 2, "bn_all": True, **kw},
-    )
+    opts: CRNNOptions = {"width": 128, "hidden": 64, "stem_stride": 2, "bn_all": True, **kw}
+    return CRNN(spec.num_classes, spec.channels, **opts)

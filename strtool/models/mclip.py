@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, TypedDict
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +31,9 @@ from torch import Tensor, nn
 
 from strtool.models.spec import ModelSpec
 from strtool.text.langs import GROUPS, LANGS
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack is 3.11+
 
 SUBTYPES: tuple[str, ...] = ("letter", "diacritic", "digit", "punctuation", "common")
 #: Charset category name -> subtype.
@@ -240,13 +244,23 @@ class MCLIP(nn.Module):
         return self.encode_image(images), self.encode_text(ids), self.scale()
 
 
-def mclip(spec: ModelSpec, **overrides: object) -> MCLIP:
+class MCLIPOptions(TypedDict, total=False):
+    """Options of the mCLIP builders (a run config's `model.options`)."""
+
+    dim: int
+    widths: Sequence[int]
+    text_width: int
+    text_layers: int
+    text_heads: int
+
+
+def mclip(spec: ModelSpec, **overrides: Unpack[MCLIPOptions]) -> MCLIP:
     """Default mCLIP: D=256, image widths 32-64-128-256, text width 128 x 2 layers."""
-    return MCLIP(spec.channels, prompt_tokens=spec.prompt_tokens, **overrides)  # type: ignore[arg-type]
+    return MCLIP(spec.channels, prompt_tokens=spec.prompt_tokens, **overrides)
 
 
-def mclip_tiny(spec: ModelSpec, **overrides: object) -> MCLIP:
+def mclip_tiny(spec: ModelSpec, **overrides: Unpack[MCLIPOptions]) -> MCLIP:
     """Test-size mCLIP: D=64, image widths 16-32-64, text width 64 x 1 layer."""
-    kw: dict[str, object] = dict(dim=64, widths=(16, 32, 64), text_width=64, text_layers=1)
+    kw: MCLIPOptions = {"dim": 64, "widths": (16, 32, 64), "text_width": 64, "text_layers": 1}
     kw.update(overrides)
-    return MCLIP(spec.channels, prompt_tokens=spec.prompt_tokens, **kw)  # type: ignore[arg-type]
+    return MCLIP(spec.channels, prompt_tokens=spec.prompt_tokens, **kw)

@@ -18,12 +18,16 @@ Output logits = s * cos(W h, [eos, bos, proj(bank)]) with a learnable scale s.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, TypedDict
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from strtool.models.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack is 3.11+
 
 EOS, BOS, OFFSET = 0, 1, 2
 
@@ -54,6 +58,8 @@ class Refiner(nn.Module):
     topk_idx (N, T, k) Spotter classes (0 = blank, 1 + r = bank row r); topk_p (N, T, k)
     their probabilities; levels: Spotter feature maps; tgt_in (N, L) refiner ids
     starting with BOS (teacher forcing)."""
+
+    bank: Tensor  # (K, D) unit rows, a registered buffer
 
     def __init__(
         self,
@@ -182,14 +188,25 @@ class Refiner(nn.Module):
         return rows, logp.exp().tolist()
 
 
-def refiner(spec: ModelSpec, **overrides: object) -> Refiner:
+class RefinerOptions(TypedDict, total=False):
+    """Options of the Refiner builders (a run config's `model.options`)."""
+
+    topk: int
+    width: int
+    layers: int
+    heads: int
+    max_len: int
+    dropout: float
+
+
+def refiner(spec: ModelSpec, **overrides: Unpack[RefinerOptions]) -> Refiner:
     """Default Refiner: width 256, 2 layers x 8 heads, top-5 prefix."""
-    kw: dict[str, object] = {"max_len": spec.max_len, **overrides}
-    return Refiner(spec.need_bank("refiner"), spec.level_channels, **kw)  # type: ignore[arg-type]
+    kw: RefinerOptions = {"max_len": spec.max_len, **overrides}
+    return Refiner(spec.need_bank("refiner"), spec.level_channels, **kw)
 
 
-def refiner_tiny(spec: ModelSpec, **overrides: object) -> Refiner:
+def refiner_tiny(spec: ModelSpec, **overrides: Unpack[RefinerOptions]) -> Refiner:
     """Test-size Refiner: width 64, 1 layer x 2 heads, top-3 prefix, no dropout."""
-    kw: dict[str, object] = dict(topk=3, width=64, layers=1, heads=2, dropout=0.0)
+    kw: RefinerOptions = {"topk": 3, "width": 64, "layers": 1, "heads": 2, "dropout": 0.0}
     kw.update({"max_len": spec.max_len, **overrides})
-    return Refiner(spec.need_bank("refiner_tiny"), spec.level_channels, **kw)  # type: ignore[arg-type]
+    return Refiner(spec.need_bank("refiner_tiny"), spec.level_channels, **kw)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypedDict
 
 import torch
 import torch.nn.functional as F
@@ -33,6 +33,9 @@ from torch import Tensor, nn
 from strtool.models.blocks import ConvBNAct
 from strtool.models.mclip import BasicBlock
 from strtool.models.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack is 3.11+
 
 
 class SpotterOutput(NamedTuple):
@@ -43,6 +46,8 @@ class SpotterOutput(NamedTuple):
 
 class Spotter(nn.Module):
     """`forward(images (N,C,H,W)) -> logits (N, T, 1 + K)`; `features()` gives all."""
+
+    bank: Tensor  # (K, D) unit rows, a registered buffer
 
     def __init__(
         self,
@@ -106,15 +111,26 @@ class Spotter(nn.Module):
         return self.features(images).logits
 
 
-def spotter(spec: ModelSpec, **overrides: object) -> Spotter:
+class SpotterOptions(TypedDict, total=False):
+    """Options of the Spotter builders (a run config's `model.options`)."""
+
+    widths: Sequence[int]
+    width: int
+    layers: int
+    heads: int
+    dropout: float
+    init_scale: float
+
+
+def spotter(spec: ModelSpec, **overrides: Unpack[SpotterOptions]) -> Spotter:
     """Default Spotter: widths 64-128-256, width 256, 2 layers x 8 heads."""
     bank = spec.need_bank("spotter")
-    return Spotter(bank, spec.channels, spec.img_size, **overrides)  # type: ignore[arg-type]
+    return Spotter(bank, spec.channels, spec.img_size, **overrides)
 
 
-def spotter_tiny(spec: ModelSpec, **overrides: object) -> Spotter:
+def spotter_tiny(spec: ModelSpec, **overrides: Unpack[SpotterOptions]) -> Spotter:
     """Test-size Spotter: widths 16-32-64, width 64, 1 layer x 2 heads."""
-    kw: dict[str, object] = dict(widths=(16, 32, 64), width=64, layers=1, heads=2)
+    kw: SpotterOptions = {"widths": (16, 32, 64), "width": 64, "layers": 1, "heads": 2}
     kw.update(overrides)
     bank = spec.need_bank("spotter_tiny")
-    return Spotter(bank, spec.channels, spec.img_size, **kw)  # type: ignore[arg-type]
+    return Spotter(bank, spec.channels, spec.img_size, **kw)

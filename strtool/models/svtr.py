@@ -20,6 +20,7 @@ position embedding 0.01M; projection 0.26M; head 2.40M -> about 7.96M.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, TypedDict
 
 import torch
 import torch.nn.functional as F
@@ -27,6 +28,9 @@ from torch import Tensor, nn
 
 from strtool.models.blocks import ConvBNAct, CTCHead, DropPath, Mlp
 from strtool.models.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack is 3.11+
 
 
 def local_mask(h: int, w: int, window: tuple[int, int], device: torch.device) -> Tensor:
@@ -182,7 +186,7 @@ class SVTR(nn.Module):
 
     def forward(self, images: Tensor) -> Tensor:
         x = self.patch_embed(images)
-        pos = self.pos_embed
+        pos: Tensor = self.pos_embed
         if pos.shape[2:] != x.shape[2:]:
             pos = F.interpolate(pos, size=x.shape[2:], mode="bilinear", align_corners=False)
         x = self.backbone(x + pos)
@@ -200,15 +204,28 @@ def _init_weights(m: nn.Module) -> None:
         nn.init.zeros_(m.bias)
 
 
-def svtr_tiny(spec: ModelSpec, **kw: object) -> SVTR:
+class SVTROptions(TypedDict, total=False):
+    """Options of the SVTR builders (a run config's `model.options`)."""
+
+    dims: Sequence[int]
+    depths: Sequence[int]
+    heads: Sequence[int]
+    num_local: int
+    window: tuple[int, int]
+    out_channels: int
+    drop_path: float
+    dropout: float
+
+
+def svtr_tiny(spec: ModelSpec, **kw: Unpack[SVTROptions]) -> SVTR:
     """SVTR-Tiny as adapted by CLL-STR (about 8.0M parameters at 4,680 classes)."""
-    return SVTR(spec.num_classes, spec.channels, spec.img_size, **kw)  # type: ignore[arg-type]
+    return SVTR(spec.num_classes, spec.channels, spec.img_size, **kw)
 
 
-def svtr_nano(spec: ModelSpec, **kw: object) -> SVTR:
+def svtr_nano(spec: ModelSpec, **kw: Unpack[SVTROptions]) -> SVTR:
     """A tiny SVTR for tests and CPU demos (~0.44M parameters + 128 x classes)."""
-    base: dict[str, object] = {
+    opts: SVTROptions = {
         "dims": (32, 64, 96), "depths": (1, 2, 1), "heads": (1, 2, 3),
-        "num_local": 2, "out_channels": 128, "drop_path": 0.0,
+        "num_local": 2, "out_channels": 128, "drop_path": 0.0, **kw,
     }  # fmt: skip
-    return SVTR(spec.num_classes, spec.channels, spec.img_size, **{**base, **kw})  # type: ignore[arg-type]
+    return SVTR(spec.num_classes, spec.channels, spec.img_size, **opts)

@@ -39,8 +39,13 @@ from strtool.text.script import char_script
 
 
 class CharsetLike(Protocol):
-    lang: str
-    script: str
+    """What a bank needs of a charset (`strtool.text.charset.Charset`, read-only)."""
+
+    @property
+    def lang(self) -> str: ...
+
+    @property
+    def script(self) -> str: ...
 
     @property
     def chars(self) -> tuple[str, ...]: ...
@@ -223,8 +228,10 @@ def build_bank(
     planned = plan_entries(charsets, per_language)
     langs = [cs.lang for cs in charsets]
     if extend is None:
-        meta = {"checkpoint_sha256": checkpoint_sha256, "prompt_template": PROMPT_TEMPLATE,
-                "per_language": per_language, "langs": langs}  # fmt: skip
+        meta: dict[str, Any] = {
+            "checkpoint_sha256": checkpoint_sha256, "prompt_template": PROMPT_TEMPLATE,
+            "per_language": per_language, "langs": langs,
+        }  # fmt: skip
         return PrototypeBank(encode_entries(model, planned), planned, meta), len(planned)
     _check_extendable(extend, per_language, checkpoint_sha256)
     entries = list(extend.entries)

@@ -84,7 +84,7 @@ def background(
     if kind == "image":
         src = images[int(rng.integers(len(images)))]
         return _image_crop(src, h, w, rng)
-    bg = np.empty((h, w, 3), np.float32)
+    bg: np.ndarray = np.empty((h, w, 3), np.float32)
     bg[:] = base
     if kind == "gradient":
         other = np.clip(base + rng.uniform(-70, 70, size=3), 0, 255).astype(np.float32)
@@ -131,7 +131,9 @@ def composite(
     out = bg
     if rng.random() < cfg.shadow.prob:
         d = int(round(uniform(rng, cfg.shadow.offset)))
-        s = cv2.warpAffine(a, np.float32([[1, 0, d], [0, 1, d]]), (a.shape[1], a.shape[0]))
+        s = cv2.warpAffine(
+            a, np.array([[1, 0, d], [0, 1, d]], np.float32), (a.shape[1], a.shape[0])
+        )
         sigma = uniform(rng, cfg.shadow.blur)
         if sigma > 0.1:
             s = cv2.GaussianBlur(s, (0, 0), sigma)

@@ -76,7 +76,7 @@ def mark_script(mark: str, hint: str | None = None) -> str:
         if word in name:
             return script
     if hint in CARRIERS:
-        return hint  # type: ignore[return-value]
+        return hint
     return "Latin"
 
 
@@ -207,7 +207,8 @@ def read_charset_entries(path: Path) -> list[str]:
         raise InputError(f"{path}: line {e.lineno}: invalid JSON ({e.msg})") from None
     if not isinstance(data, dict):
         raise InputError(f"{path}: a charset JSON must be an object")
-    cats = data.get("categories") if isinstance(data.get("categories"), dict) else {}
+    raw_cats = data.get("categories")
+    cats = raw_cats if isinstance(raw_cats, dict) else {}
     entries: list[str] = []
     for key in CHARSET_KEYS:
         value = data.get(key, cats.get(key, []))

@@ -95,11 +95,11 @@ class FontChecker:
     def why_not(self, text: str) -> str | None:
         """None when supported, else the first failing reason: `not-in-cmap`,
         `notdef`, `dotted-circle` or `empty-glyph`."""
-        hit = self._cache.get(text, _UNSET)
-        if hit is _UNSET:
-            hit = self._check(text)
-            self._cache[text] = hit
-        return hit  # type: ignore[return-value]
+        if text in self._cache:
+            return self._cache[text]
+        hit = self._check(text)
+        self._cache[text] = hit
+        return hit
 
     def has_glyph(self, ch: str) -> bool:
         """True when the code point is in the cmap."""
@@ -155,9 +155,6 @@ class FontChecker:
             hit = ext is None or ext.width == 0 or ext.height == 0
             self._empty[gid] = hit
         return hit
-
-
-_UNSET = object()
 
 
 def _open_hb_font(face: FontFace) -> tuple[hb.Font, hb.Font, int]:

@@ -14,7 +14,7 @@ None (the sample is skipped).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -51,7 +51,7 @@ class FontPool:
 
     @classmethod
     def build(
-        cls, faces: Sequence[FontFace], letters: dict[str, Iterable[str]], min_share: float = 0.5
+        cls, faces: Sequence[FontFace], letters: Mapping[str, Iterable[str]], min_share: float = 0.5
     ) -> FontPool:
         """Coverage of each language's `letters` by each face, once."""
         if not faces:

@@ -169,8 +169,8 @@ def load_manifest(root: Path | None = None) -> list[dict[str, Any]]:
     entries = data.get("fonts") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise FontError(f"{path}: key 'fonts' (a list) missing")
-    for i, e in enumerate(entries):
-        if not isinstance(e, dict) or not {"family", "file", "scripts"} <= e.keys():
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not {"family", "file", "scripts"} <= entry.keys():
             raise FontError(f"{path}: fonts[{i}] lacks family/file/scripts")
     return entries
 

@@ -81,7 +81,7 @@ def shear_matrix(degrees: float, h: int) -> np.ndarray:
 def _homography(w: int, h: int, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray | None:
     """3x3 matrix of stretch, shear, rotation about the centre and perspective corner
     jitter (None when no geometric augmentation fires)."""
-    m = np.eye(3)
+    m: np.ndarray = np.eye(3)
     fired = False
     if rng.random() < cfg.stretch.prob:
         m = np.diag([uniform(rng, cfg.stretch.factor), 1.0, 1.0]) @ m
@@ -96,7 +96,7 @@ def _homography(w: int, h: int, rng: np.random.Generator, cfg: AugmentConfig) ->
         m = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]) @ m
         fired = True
     if rng.random() < cfg.perspective.prob:
-        src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+        src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
         warped = cv2.perspectiveTransform(src[None], m)[0]
         jitter = uniform(rng, cfg.perspective.strength) * h
         dst = warped + rng.uniform(-jitter, jitter, size=(4, 2)).astype(np.float32)
@@ -112,7 +112,8 @@ def warp(mask: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.n
     m = _homography(w, h, rng, cfg)
     if m is None:
         return mask
-    corners = cv2.perspectiveTransform(np.float32([[[0, 0], [w, 0], [w, h], [0, h]]]), m)[0]
+    box = np.array([[[0, 0], [w, 0], [w, h], [0, h]]], np.float32)
+    corners = cv2.perspectiveTransform(box, m)[0]
     x0, y0 = np.floor(corners.min(axis=0))
     x1, y1 = np.ceil(corners.max(axis=0))
     shift = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]])

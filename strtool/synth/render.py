@@ -19,6 +19,7 @@ so their texts are always laid out whole and their shaping is untouched.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TypedDict
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -69,9 +70,16 @@ def load_font(face: FontFace, size: int) -> ImageFont.FreeTypeFont:
         raise FontError(f"{face.path}: cannot load font face {face.index} ({e})") from None
 
 
-def layout_kwargs(lang: str | None) -> dict[str, str]:
+class LayoutKwargs(TypedDict, total=False):
+    """The libraqm keyword arguments of Pillow's text calls that `layout_kwargs` sets."""
+
+    direction: str
+    language: str
+
+
+def layout_kwargs(lang: str | None) -> LayoutKwargs:
     """libraqm options for a language: `direction` (rtl for Arabic) and `language`."""
-    kw: dict[str, str] = {}
+    kw: LayoutKwargs = {}
     if lang in RTL_LANGS:
         kw["direction"] = "rtl"
     if lang in RAQM_LANGUAGE:
@@ -120,8 +128,9 @@ def _render_spaced(
     ascent, descent = font.getmetrics()
     left = min(0, *(int(np.floor(x + b[0])) for x, b in zip(xs, boxes, strict=True)))
     right = max(int(np.ceil(x + b[2])) for x, b in zip(xs, boxes, strict=True))
-    top = min(-ascent, *(b[1] for b in boxes))
-    bottom = max(descent, *(b[3] for b in boxes))
+    # FreeType boxes are whole pixels (Pillow's stub types them float).
+    top = min(-ascent, *(int(b[1]) for b in boxes))
+    bottom = max(descent, *(int(b[3]) for b in boxes))
     img = Image.new("L", (max(1, right - left + 2), max(1, bottom - top + 2)), 0)
     draw = ImageDraw.Draw(img)
     for x, unit in zip(xs, units, strict=True):
@@ -130,9 +139,9 @@ def _render_spaced(
     return np.asarray(img)
 
 
-def _as_array(core: object) -> np.ndarray:
+def _as_array(core: Image.core.ImagingCore) -> np.ndarray:
     """(H, W) uint8 view of the 'L' bitmap Pillow's getmask2 returns."""
-    return np.asarray(Image.Image()._new(core))  # type: ignore[attr-defined]
+    return np.asarray(Image.Image()._new(core))
 
 
 def render_vertical(text: str, face: FontFace, size: int, lang: str | None = None) -> np.ndarray:

@@ -11,9 +11,12 @@ Output is logical order; the caller NFC-normalises and checks the charset.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
+
+_T = TypeVar("_T")
 
 #: First code point of each native digit block (digit d is chr(base + d)).
 NATIVE_DIGITS: dict[str, int] = {"ar": 0x0660, "hi": 0x0966, "bn": 0x09E6}
@@ -42,13 +45,14 @@ SEPARATORS: dict[str, tuple[str, str]] = {
 _AR_DECIMAL, _AR_THOUSANDS, _AR_PERCENT = "\u066b", "\u066c", "\u066a"
 
 
-def _pick(rng: np.random.Generator, items: tuple | list):
+def _pick(rng: np.random.Generator, items: Sequence[_T]) -> _T:
     return items[int(rng.integers(len(items)))]
 
 
 def _group(digits: str, sep: str) -> str:
     """Insert a thousands separator every three digits from the right."""
-    head, parts = digits, []
+    head = digits
+    parts: list[str] = []
     while len(head) > 3:
         parts.insert(0, head[-3:])
         head = head[:-3]

@@ -36,6 +36,7 @@ from strtool.engine.config import RunConfig, config_to_dict
 from strtool.errors import InputError
 from strtool.evaluation.metrics import score
 from strtool.evaluation.report import POOLED, Report
+from strtool.text.normalize import Unit, as_unit
 
 Batch = tuple[Tensor, list[str], list[str]]
 
@@ -114,8 +115,8 @@ class Task(ABC):
         return None
 
     @property
-    def unit(self) -> str:
-        return self.cfg.data.unit
+    def unit(self) -> Unit:
+        return as_unit(self.cfg.data.unit)
 
     # -- training ------------------------------------------------------------------
     @abstractmethod
@@ -179,13 +180,13 @@ class Task(ABC):
 
 
 def scores(
-    res: DatasetReading, profile: str, unit: str = "codepoint", script_acc: bool = False
+    res: DatasetReading, profile: str, unit: Unit = "codepoint", script_acc: bool = False
 ) -> dict[str, Any]:
     """Pooled figures + report dict of a dataset reading (and of its alternatives)."""
-    report = score(res.preds, res.gts, langs=res.langs, profile=profile, unit=unit,  # type: ignore[arg-type]
+    report = score(res.preds, res.gts, langs=res.langs, profile=profile, unit=unit,
                    script_acc=script_acc)  # fmt: skip
     alts = {
-        name: score(texts, res.gts, langs=res.langs, profile=profile, unit=unit,  # type: ignore[arg-type]
+        name: score(texts, res.gts, langs=res.langs, profile=profile, unit=unit,
                     script_acc=script_acc).to_dict()
         for name, texts in res.alternatives.items()
     }  # fmt: skip

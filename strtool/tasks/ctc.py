@@ -16,6 +16,7 @@ from strtool.engine.config import RunConfig
 from strtool.engine.data import label_units
 from strtool.models import ModelSpec, build_model
 from strtool.tasks.base import Batch, Reading, Task
+from strtool.text.normalize import as_unit
 from strtool.text.tokenizer import CTCTokenizer
 
 
@@ -55,7 +56,7 @@ class CtcTask(Task):
             self.chars = list(stored["charset"])
         else:
             self.chars = resolve_chars(cfg)
-            self.tokenizer = CTCTokenizer(self.chars, unit=cfg.data.unit, unk=cfg.data.unk)  # type: ignore[arg-type]
+            self.tokenizer = CTCTokenizer(self.chars, unit=as_unit(cfg.data.unit), unk=cfg.data.unk)
         m = cfg.model
         spec = ModelSpec(m.channels, (m.height, m.width), self.tokenizer.num_classes)
         self.model: nn.Module = build_model(m.arch, spec, **m.options)

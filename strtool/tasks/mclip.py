@@ -21,6 +21,7 @@ from strtool.models.mclip import MCLIP, SUBTYPES, default_prompt_tokens
 from strtool.mstr.losses import arcface_loss, batch_targets, multi_positive_infonce, subtype_loss
 from strtool.tasks.base import Batch, Task, eval_loader
 from strtool.text.langs import lang_group
+from strtool.text.normalize import Unit
 
 
 @lru_cache(maxsize=4096)
@@ -71,7 +72,7 @@ class MclipTask(Task):
         self.rng = random.Random(cfg.train.seed)
 
     @property
-    def unit(self) -> str:
+    def unit(self) -> Unit:
         return "codepoint"
 
     def payload(self) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from strtool.mstr.bank import PrototypeBank
 from strtool.mstr.simulate import SpotterSimulator
 from strtool.tasks.base import Batch, Reading, Task, scores
 from strtool.tasks.spotter import build_spotter, read_spotter
+from strtool.text.normalize import Unit
 
 
 def load_spotter_payload(path: str) -> dict[str, Any]:
@@ -79,7 +80,7 @@ class RefinerTask(Task):
         return self.bank.chars
 
     @property
-    def unit(self) -> str:
+    def unit(self) -> Unit:
         return "codepoint"
 
     def payload(self) -> dict[str, Any]:
@@ -110,7 +111,8 @@ class RefinerTask(Task):
         out = self.spotter.features(images)
         spot = read_spotter(self.bank, out.logits)
         idx, prob = dec.topk(out.logits, self.refiner.topk)
-        rows, conf = model.generate(idx, prob, out.levels)  # type: ignore[operator]
+        assert isinstance(model, Refiner)
+        rows, conf = model.generate(idx, prob, out.levels)
         texts = [dec.rows_to_text(self.bank, r) for r in rows]
         return Reading(texts, [float(c) for c in conf], {"spotter": spot})
 

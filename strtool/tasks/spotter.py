@@ -18,6 +18,7 @@ from strtool.mstr.bank import PrototypeBank, load_bank
 from strtool.mstr.losses import bank_ctc_loss
 from strtool.tasks.base import Batch, Reading, Task, scores
 from strtool.text.langs import resolve_langs
+from strtool.text.normalize import Unit
 
 
 def check_bank_langs(bank_langs: list[str], data_langs: list[str]) -> None:
@@ -66,7 +67,7 @@ class SpotterTask(Task):
         return self.bank.chars
 
     @property
-    def unit(self) -> str:
+    def unit(self) -> Unit:
         return "codepoint"
 
     def payload(self) -> dict[str, Any]:

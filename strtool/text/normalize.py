@@ -17,7 +17,11 @@ from typing import Literal
 
 import regex
 
+from strtool.errors import InputError
+
 Unit = Literal["codepoint", "grapheme"]
+#: A Unicode normalisation form, as `unicodedata.normalize` takes it.
+NormForm = Literal["NFC", "NFD", "NFKC", "NFKD"]
 UNITS: tuple[str, ...] = ("codepoint", "grapheme")
 
 _WS = regex.compile(r"\s+")
@@ -29,13 +33,22 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def normalize_label(text: str, form: str = "NFC", collapse_ws: bool = True) -> str:
+def normalize_label(text: str, form: NormForm = "NFC", collapse_ws: bool = True) -> str:
     """Normalise a label: Unicode `form`, strip, and collapse whitespace runs to one
     space. Never folds case or accents and never drops characters."""
     text = unicodedata.normalize(form, text)
     if collapse_ws:
         text = _WS.sub(" ", text).strip()
     return text
+
+
+def as_unit(value: str) -> Unit:
+    """`value` (a config or CLI string) as a `Unit`; `InputError` for anything else."""
+    if value == "codepoint":
+        return "codepoint"
+    if value == "grapheme":
+        return "grapheme"
+    raise InputError(f"unknown token unit '{value}' (use one of {', '.join(UNITS)})")
 
 
 def split_units(text: str, unit: Unit = "codepoint") -> list[str]:
