@@ -15,7 +15,7 @@ import multiprocessing as mp
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -172,6 +172,7 @@ def run(
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
     resume: bool = False,
+    inputs: Sequence[str | Path] = (),
 ) -> Report:
     """Render indices [start, stop) and write them, in order, into a new LMDB
     (atomically: nothing appears at `output` unless the run completes). `meta` is
@@ -186,13 +187,15 @@ def run(
     `resume`, an existing `.partial` is an error unless `overwrite` starts again; a run
     stopped before its first checkpoint keeps nothing, and one that failed with an
     error (not Ctrl-C) is named as such by the next run. `overwrite` replaces only an
-    LMDB strtool wrote (`strtool.outputs.check_replaceable`)."""
+    LMDB strtool wrote, and never one that is or holds one of `inputs` (corpus files,
+    background folder, fonts: `strtool.outputs.check_replaceable`)."""
     output = Path(output)
     report = Report(output=str(output), requested=stop - start)
     t0 = time.perf_counter()
     meta = dict(meta)
     same = {**meta, "start": start, "stop": stop}  # what a resumed run must share
-    w = LmdbWriter(output, overwrite=overwrite, meta=meta, job=same, resume=resume)
+    w = LmdbWriter(output, overwrite=overwrite, meta=meta, job=same, resume=resume,
+                   inputs=inputs)  # fmt: skip
     first, previous = _restore(report, w.state) if w.state is not None else (0, 0.0)
     try:
         if progress is not None:
