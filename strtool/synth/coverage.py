@@ -19,14 +19,22 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from strtool.errors import InputError
 from strtool.paths import charsets_dir
+from strtool.synth.face import FontFace
 from strtool.text.script import char_script, detect_script
 
-if TYPE_CHECKING:
-    from strtool.synth.fontcheck import FontChecker
+
+class ShapingChecker(Protocol):
+    """What `check_entries` needs of a font checker (`strtool.synth.fontcheck`)."""
+
+    @property
+    def face(self) -> FontFace: ...
+
+    def why_not(self, text: str) -> str | None: ...
+
 
 #: Script (as named by `strtool.text.script`) -> base letter that carries its marks.
 #: क + ा, ক + া, ب + َ, a + ́, か + ゙ (kana voicing), 가 for Hangul tone marks.
@@ -142,7 +150,7 @@ def codepoints(text: str) -> str:
 
 
 def check_entries(
-    checker: FontChecker,
+    checker: ShapingChecker,
     entries: Sequence[str],
     lang: str,
     script_hint: str | None = None,

@@ -24,15 +24,12 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import uharfbuzz as hb
 
 from strtool.errors import FontError
 from strtool.synth.coverage import shaping_text
-
-if TYPE_CHECKING:
-    from strtool.synth.fonts import FontFace
+from strtool.synth.face import FontFace
 
 DOTTED_CIRCLE = 0x25CC
 

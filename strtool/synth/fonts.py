@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,8 @@ from fontTools.ttLib import TTCollection, TTFont, TTLibError
 
 from strtool.errors import FontError, InputError
 from strtool.paths import fonts_dir
+from strtool.synth.face import COLLECTIONS as _COLLECTIONS
+from strtool.synth.face import FontFace
 from strtool.synth.fontcheck import FontChecker, checker_for
 
 __all__ = [
@@ -46,38 +47,6 @@ __all__ = [
 ROLES: tuple[str, ...] = ("train", "heldout", "all")
 
 FONT_SUFFIXES: tuple[str, ...] = (".ttf", ".otf", ".ttc", ".otc")
-_COLLECTIONS = (".ttc", ".otc")
-
-
-@dataclass(frozen=True)
-class FontFace:
-    """One face of a font file.
-
-    `path`: the font file; `index`: face number inside a collection (0 otherwise);
-    `family`/`style`: typographic names from the name table (IDs 16/17, else 1/2);
-    `groups`: MLT script groups the face is meant for (known for shipped fonts, empty
-    for user fonts); `role`: `train` or `heldout` (from a manifest; `train` otherwise)."""
-
-    path: Path
-    index: int = 0
-    family: str = ""
-    style: str = ""
-    groups: tuple[str, ...] = field(default=(), compare=False)
-    role: str = field(default="train", compare=False)
-
-    @property
-    def name(self) -> str:
-        """ "Family Style" (the style is left out when Regular)."""
-        if not self.style or self.style.lower() == "regular":
-            return self.family or self.path.stem
-        return f"{self.family} {self.style}"
-
-    @property
-    def label(self) -> str:
-        """File name, with `#index` for faces of a collection."""
-        if self.path.suffix.lower() in _COLLECTIONS:
-            return f"{self.path.name}#{self.index}"
-        return self.path.name
 
 
 def _name(font: TTFont, *ids: int) -> str:
