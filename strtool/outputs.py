@@ -15,9 +15,10 @@ Rules (every command that writes follows them):
   therefore leaves the old output as it was.
 - **Ownership** (`check_replaceable(output, kind, inputs)`): strtool replaces only
   what it made itself, and never an output that is, or contains, one of the inputs.
-  "Made by strtool" means, per kind (`KINDS`):
+  "Made by strtool" means, per kind (`KINDS`, and `strtool.data.lmdb_io.LMDB_KIND`):
 
-  - `lmdb`: a folder holding nothing but `data.mdb` (and `lock.mdb`) whose `meta` key
+  - LMDB (`LMDB_KIND`, defined beside the LMDB reader so this module needs no LMDB
+    code): a folder holding nothing but `data.mdb` (and `lock.mdb`) whose `meta` key
     is JSON with `"tool": "strtool"` (every LMDB strtool writes has it);
   - `partial`: an unfinished strtool LMDB (`<output>.partial`): nothing but
     `data.mdb` / `lock.mdb`;
@@ -251,27 +252,13 @@ def _extra_entries(folder: Path, allowed: set[str]) -> str | None:
     return None
 
 
-def _lmdb_files(path: Path) -> str | None:
+def lmdb_files_problem(path: Path) -> str | None:
     if not path.is_dir():
         return "it is not a folder"
     why = _extra_entries(path, {"data.mdb", "lock.mdb"})
     if why is None and not (path / "data.mdb").is_file():
         why = "it has no data.mdb"
     return why
-
-
-def _lmdb_check(path: Path) -> str | None:
-    why = _lmdb_files(path)
-    if why is not None:
-        return why
-    from strtool.data.lmdb_io import stored_meta  # lazy: lmdb_io imports this module
-
-    meta = stored_meta(path)
-    if meta is None:
-        return "it is not a readable LMDB"
-    if meta.get("tool") != "strtool":
-        return "its meta key does not say strtool wrote it"
-    return None
 
 
 def _export_check(path: Path) -> str | None:
@@ -336,8 +323,7 @@ def text_kind(description: str, first_line: str) -> Kind:
 
 
 KINDS: dict[str, Kind] = {
-    "lmdb": Kind("an LMDB written by strtool", _lmdb_check),
-    "partial": Kind("an unfinished strtool LMDB", _lmdb_files),
+    "partial": Kind("an unfinished strtool LMDB", lmdb_files_problem),
     "export": Kind("an export folder written by strtool", _export_check),
     "report": Kind("a make-lmdb report", _report_check),
     "sheet": Kind("a contact sheet written by strtool", _sheet_check),

@@ -26,7 +26,7 @@ from strtool.cli.common import (
 )
 from strtool.config import load_config
 from strtool.data.inspect import contact_sheet
-from strtool.data.lmdb_io import partial_path
+from strtool.data.lmdb_io import LMDB_KIND, partial_path
 from strtool.outputs import check_output, check_replaceable
 from strtool.synth.config import SynthConfig
 from strtool.synth.pipeline import Report, parse_shard
@@ -79,7 +79,7 @@ def _check_outputs(
     existing output without --overwrite or not made by strtool, a --grid file that is
     not a contact sheet strtool wrote."""
     ins = [p for p in inputs if p is not None]
-    check_output(output, "lmdb", ins, overwrite)
+    check_output(output, LMDB_KIND, ins, overwrite)
     if grid is not None:
         check_replaceable(grid, "sheet", ins)
 

@@ -43,7 +43,7 @@ from typing import Any
 from strtool.data import gt_formats as gtf
 from strtool.data.build_prep import BuildIssue, Rules, group_tag, prepared_chunks
 from strtool.data.cll import COMPAT
-from strtool.data.lmdb_io import LmdbReader, LmdbWriter
+from strtool.data.lmdb_io import LMDB_KIND, LmdbReader, LmdbWriter
 from strtool.errors import DataError, InputError
 from strtool.outputs import atomic_write_text, check_output, check_replaceable
 from strtool.text.langs import GROUPS, lang_group, resolve_langs
@@ -152,7 +152,7 @@ def make_lmdb(
         raise InputError(f"{source}: no such gt file, folder or LMDB")
     inputs = [source, *([Path(images)] if images else [])]
     report = output.with_name(output.name + ".report.json")
-    check_output(output, "lmdb", inputs, overwrite)
+    check_output(output, LMDB_KIND, inputs, overwrite)
     check_replaceable(report, "report", inputs)
     if fmt == "lmdb" or (source.is_dir() and (source / "data.mdb").exists()):
         fmt, total, items = "lmdb", len(LmdbReader(source)), None

@@ -42,9 +42,11 @@ import lmdb
 from strtool import __version__
 from strtool.errors import DataError, InputError
 from strtool.outputs import (
+    Kind,
     check_output,
     check_replaceable,
     ensure_parent,
+    lmdb_files_problem,
     new_temp_dir,
     replace_dir,
 )
@@ -111,7 +113,7 @@ class LmdbWriter:
     ) -> None:
         self.path = Path(path)
         self.inputs = [Path(p) for p in inputs]
-        check_output(self.path, "lmdb", self.inputs, overwrite)
+        check_output(self.path, LMDB_KIND, self.inputs, overwrite)
         self.overwrite = overwrite
         self.meta: dict[str, Any] = dict(meta or {})
         self.batch = batch
@@ -302,7 +304,7 @@ class LmdbWriter:
         if self._env is None:
             return self.path
         try:  # the output may have appeared since the writer started
-            check_output(self.path, "lmdb", self.inputs, self.overwrite)
+            check_output(self.path, LMDB_KIND, self.inputs, self.overwrite)
         except InputError:
             self.suspend() if self.resumable else self.abort()
             raise
@@ -443,6 +445,24 @@ def stored_meta(path: Path) -> dict[str, Any] | None:
         return _parse_meta(raw, path)
     except DataError:
         return {}
+
+
+def lmdb_kind_problem(path: Path) -> str | None:
+    """Why `path` is not an LMDB strtool wrote (only `data.mdb`/`lock.mdb`, and a `meta`
+    key naming strtool as the tool), or None."""
+    why = lmdb_files_problem(path)
+    if why is not None:
+        return why
+    meta = stored_meta(path)
+    if meta is None:
+        return "it is not a readable LMDB"
+    if meta.get("tool") != "strtool":
+        return "its meta key does not say strtool wrote it"
+    return None
+
+
+#: What `--overwrite` may replace where an LMDB is the output.
+LMDB_KIND = Kind("an LMDB written by strtool", lmdb_kind_problem)
 
 
 def release(path: Path) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from strtool.data.gt_formats import line_lang
-from strtool.data.lmdb_io import LmdbReader, LmdbWriter
+from strtool.data.lmdb_io import LMDB_KIND, LmdbReader, LmdbWriter
 from strtool.errors import InputError
 from strtool.outputs import building_dir, check_output, write_marker
 
@@ -182,7 +182,7 @@ def merge(
         raise InputError("merge needs at least one input LMDB")
     _same_inputs(inputs)
     readers = [LmdbReader(p) for p in inputs]
-    check_output(out, "lmdb", inputs, overwrite)
+    check_output(out, LMDB_KIND, inputs, overwrite)
     total, done = sum(len(r) for r in readers), 0
     sources = [{"path": str(r.path), "samples": len(r), "meta": r.meta} for r in readers]
     langs: Counter[str] = Counter()

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import png_bytes
 
+from strtool.data.lmdb_io import LMDB_KIND
 from strtool.errors import InputError
 from strtool.outputs import (
     TEMP_SUFFIX,
@@ -87,10 +88,10 @@ def test_ownership_checks(tmp_path):
     lmdb_like.mkdir()
     (lmdb_like / "data.mdb").write_bytes(b"\0" * 100)
     with pytest.raises(InputError, match="not a readable LMDB"):
-        check_replaceable(lmdb_like, "lmdb")
-    check_replaceable(tmp_path / "new", "lmdb")  # absent: fine
+        check_replaceable(lmdb_like, LMDB_KIND)
+    check_replaceable(tmp_path / "new", LMDB_KIND)  # absent: fine
     with pytest.raises(InputError, match="exists .use --overwrite"):
-        check_output(lmdb_like, "lmdb")
+        check_output(lmdb_like, LMDB_KIND)
     exp = tmp_path / "exp"
     (exp / "images").mkdir(parents=True)
     (exp / "gt.txt").write_text("", encoding="utf-8")
@@ -117,11 +118,11 @@ def test_inputs_are_never_outputs(tmp_path):
     gt.write_text("x", encoding="utf-8")
     for out in (gt, tmp_path / "in", tmp_path):
         with pytest.raises(InputError, match="input"):
-            check_replaceable(out, "lmdb", [gt])
+            check_replaceable(out, LMDB_KIND, [gt])
     os.symlink(tmp_path / "in", tmp_path / "alias")
     with pytest.raises(InputError, match="contains the input"):
-        check_replaceable(tmp_path / "alias", "lmdb", [gt])
-    check_replaceable(tmp_path / "in" / "out.lmdb", "lmdb", [gt])  # beside the input: fine
+        check_replaceable(tmp_path / "alias", LMDB_KIND, [gt])
+    check_replaceable(tmp_path / "in" / "out.lmdb", LMDB_KIND, [gt])  # beside the input: fine
 
 
 def test_temp_names():
