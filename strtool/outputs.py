@@ -46,7 +46,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from strtool import __version__
 from strtool.errors import InputError
@@ -117,9 +117,12 @@ def parent_problem(path: str | Path) -> str | None:
     return None
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write `data` to `path` atomically (temporary file beside it, fsync,
-    `os.replace`); the parent folder is created. Returns `path`."""
+@contextmanager
+def atomic_file(path: str | Path) -> Iterator[BinaryIO]:
+    """A binary file handle whose content lands at `path` atomically when the block
+    ends without an error: a temporary file beside it (the one naming scheme), fsync,
+    `os.replace`; on an error the temporary file is removed and `path` is untouched.
+    The parent folder is created; a replaced file keeps its mode."""
     path = Path(path)
     ensure_parent(path)
     if path.is_dir():
@@ -130,7 +133,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
         raise _write_error(path, e) from None
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, _mode_for(path))
@@ -140,7 +143,13 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
         if isinstance(e, OSError):
             raise _write_error(path, e) from None
         raise
-    return path
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write `data` to `path` atomically (`atomic_file`). Returns `path`."""
+    with atomic_file(path) as f:
+        f.write(data)
+    return Path(path)
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:

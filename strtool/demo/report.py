@@ -1,12 +1,10 @@
 """Report files of `strtool demo`: contact sheet of predictions, prediction tsv,
-exported sample images, a slim checkpoint. All written atomically (tmp + rename)."""
+exported sample images, a slim checkpoint. All written atomically (`strtool.outputs`)."""
 
 from __future__ import annotations
 
 import io
 import json
-import os
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from strtool.engine.evaluate import CheckpointEvaluation, evaluate_reader
 from strtool.engine.predict import predict_paths
 from strtool.engine.reader import Reader, open_reader
 from strtool.evaluation.metrics import normalize_for_metric
+from strtool.outputs import atomic_file, atomic_write_bytes, atomic_write_text
 from strtool.synth.fonts import shipped_fonts
 from strtool.text.langs import lang_group
 from strtool.text.script import detect_group
@@ -43,14 +42,6 @@ class Shown:
     gt: str
     pred: str
     confidence: float
-
-
-def atomic_write_text(path: Path, text: str) -> Path:
-    """Write UTF-8 text to `path` via a temporary file + `os.replace`."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
 
 
 def write_json(path: Path, data: Any) -> Path:
@@ -122,18 +113,16 @@ def contact_sheet(samples: Sequence[Shown], out: Path, cols: int = 4) -> Path:
         _caption(draw, (x, y + img_h + 2), "gt", s.gt, s.lang, "black")
         head = f"pred {s.confidence:.2f}"
         _caption(draw, (x, y + img_h + 22), head, s.pred, s.lang, "green" if ok else "red")
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}.png")
-    sheet.save(tmp)
-    os.replace(tmp, out)
+    with atomic_file(out) as f:
+        sheet.save(f, format="PNG")
     return out
 
 
 def export_png(image: bytes, path: Path) -> Path:
     """Save encoded image bytes as a PNG file (atomically)."""
     im = Image.open(io.BytesIO(image))
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.png")
-    im.save(tmp, format="PNG")
-    os.replace(tmp, path)
+    with atomic_file(path) as f:
+        im.save(f, format="PNG")
     return path
 
 
@@ -219,8 +208,7 @@ def evaluate_and_report(
     files = {"model": slim_checkpoint(ckpt, rep / "model.pt")}
     for name in ("curves.png", "config.yaml"):
         if (run / name).is_file():
-            shutil.copyfile(run / name, rep / f".{name}.tmp")
-            files[name.split(".")[0]] = (rep / f".{name}.tmp").replace(rep / name)
+            files[name.split(".")[0]] = atomic_write_bytes(rep / name, (run / name).read_bytes())
     rows = prediction_rows("val", val) + prediction_rows("unseen", unseen)
     files["predictions"] = write_predictions(rep / "predictions.tsv", rows)
     shown = sheet_samples(val, data / "val.lmdb", s.sheet_per_lang)

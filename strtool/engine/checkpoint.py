@@ -11,7 +11,6 @@ was stored.
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from torch import nn
 
 import strtool
 from strtool.errors import InputError
+from strtool.outputs import atomic_file
 
 
 def versions() -> dict[str, str]:
@@ -30,17 +30,11 @@ def versions() -> dict[str, str]:
 
 
 def save_atomic(payload: dict[str, Any], path: str | Path) -> Path:
-    """`torch.save` to a temporary file beside `path`, fsync, then `os.replace`: a
-    crash at any point leaves either the old or the new file, never a torn one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
+    """`torch.save` through `strtool.outputs.atomic_file`: a crash at any point leaves
+    either the old or the new file, never a torn one."""
+    with atomic_file(path) as f:
         torch.save(payload, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return path
+    return Path(path)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from strtool.outputs import atomic_file
+
 COLOURS = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14)]
 PANEL_W, PANEL_H, PAD = 560, 300, 48
 
@@ -85,7 +87,6 @@ def draw_curves(
     img.paste(left, (0, 0))
     img.paste(right, (PANEL_W, 0))
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    img.save(tmp)
-    tmp.replace(path)
+    with atomic_file(path) as f:
+        img.save(f, format="PNG")
     return path

@@ -12,16 +12,39 @@ import torch
 
 from strtool.engine.reader import open_reader
 from strtool.errors import InputError
+from strtool.outputs import Kind, check_output, temp_path
 
 MIN_OPSET, MAX_OPSET = 11, 20
 
 
+def _onnx_problem(path: Path) -> str | None:
+    """Why `path` is not an ONNX file strtool exported (its metadata names strtool)."""
+    try:
+        import onnx
+
+        props = onnx.load(str(path), load_external_data=False).metadata_props
+    except Exception:  # noqa: BLE001 - anything unreadable is not ours
+        return "it is not a readable ONNX file"
+    if not any(p.key.startswith("strtool_") for p in props):
+        return "its metadata does not say strtool exported it"
+    return None
+
+
+#: What `export onnx --overwrite` may replace.
+ONNX_KIND = Kind("an ONNX file exported by strtool", _onnx_problem)
+
+
 def export_onnx(
-    model: str | Path, output: str | Path, opset: int = 17, check: bool = True
+    model: str | Path,
+    output: str | Path,
+    opset: int = 17,
+    check: bool = True,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
-    """Export checkpoint `model` to `output` (written atomically); with `check`,
-    compare against PyTorch on a random batch with onnxruntime. Returns paths, shapes,
-    `max_abs_diff`. Needs the `onnx` package (`pip install 'strtool[onnx]'`)."""
+    """Export checkpoint `model` to `output` (written atomically; an existing `output`
+    needs `overwrite` and must be an ONNX file strtool exported; never the checkpoint
+    itself); with `check`, compare against PyTorch on a random batch with onnxruntime.
+    Returns paths, shapes, `max_abs_diff`. Needs `onnx` (`pip install 'strtool[onnx]'`)."""
     if not MIN_OPSET <= opset <= MAX_OPSET:
         raise InputError(f"--opset {opset}: supported opsets are {MIN_OPSET} to {MAX_OPSET}")
     try:
@@ -31,16 +54,17 @@ def export_onnx(
             "ONNX export needs the onnx package: pip install 'strtool[onnx]' "
             "(onnx and onnxruntime)"
         ) from None
-    rec = open_reader(model, "cpu")
-    module, metadata = rec.task.onnx_module()
-    m = rec.config.model
-    x = torch.rand(2, m.channels, m.height, m.width) * 2 - 1
     output = Path(output)
     if output.is_dir():
         raise InputError(f"--output {output}: is a folder; give the .onnx file to write")
     if not output.parent.is_dir():
         raise InputError(f"--output {output}: folder {output.parent} does not exist")
-    tmp = output.with_name(f".{output.name}.tmp")
+    check_output(output, ONNX_KIND, [model], overwrite)
+    rec = open_reader(model, "cpu")
+    module, metadata = rec.task.onnx_module()
+    m = rec.config.model
+    x = torch.rand(2, m.channels, m.height, m.width) * 2 - 1
+    tmp = temp_path(output)
     try:
         torch.onnx.export(
             module, (x,), str(tmp), input_names=["images"], output_names=["logits"],

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -28,6 +27,7 @@ import torch
 from torch import Tensor
 
 from strtool.errors import InputError
+from strtool.outputs import atomic_file, atomic_write_text
 from strtool.models.mclip import (
     CATEGORY_SUBTYPE,
     MCLIP,
@@ -139,16 +139,10 @@ class PrototypeBank:
     def save(self, path: str | Path) -> tuple[Path, Path]:
         """Write `path` (.pt) and its `.json` sidecar atomically; return both paths."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         meta_path = path.with_suffix(".json")
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        torch.save({"embeddings": self.embeddings.contiguous()}, tmp)
-        tmp_meta = meta_path.with_name(f".{meta_path.name}.tmp-{os.getpid()}")
-        tmp_meta.write_text(
-            json.dumps(self.metadata(), ensure_ascii=False, indent=1), encoding="utf-8"
-        )
-        os.replace(tmp, path)
-        os.replace(tmp_meta, meta_path)
+        with atomic_file(path) as f:
+            torch.save({"embeddings": self.embeddings.contiguous()}, f)
+        atomic_write_text(meta_path, json.dumps(self.metadata(), ensure_ascii=False, indent=1))
         return path, meta_path
 
 

@@ -137,6 +137,17 @@ def test_export_onnx_matches_pytorch(overfit_run: tuple, tmp_path: Path) -> None
     (logits,) = sess.run(["logits"], {"images": x.numpy()})
     texts, _ = tok.decode(torch.from_numpy(logits))
     assert texts == rec.read(x).texts
+    again = ["export", "onnx", "--model", str(ckpt), "--output", str(tmp_path / "m.onnx")]
+    res = runner.invoke(app, again)
+    assert res.exit_code == 1 and "--overwrite" in res.stderr
+    assert runner.invoke(app, [*again, "--overwrite"]).exit_code == 0  # its own export
+    (tmp_path / "notes.onnx").write_bytes(b"my notes")
+    before = ckpt.read_bytes()
+    for target in (tmp_path / "notes.onnx", ckpt):  # a foreign file, the checkpoint itself
+        res = runner.invoke(app, ["export", "onnx", "--model", str(ckpt), "--output",
+                                  str(target), "--overwrite"])  # fmt: skip
+        assert res.exit_code == 1 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert (tmp_path / "notes.onnx").read_bytes() == b"my notes" and ckpt.read_bytes() == before
     for opset in ("5", "99"):
         res = runner.invoke(app, ["export", "onnx", "--model", str(ckpt), "--opset", opset,
                                   "--output", str(tmp_path / "o.onnx")])  # fmt: skip
