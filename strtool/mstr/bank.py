@@ -27,13 +27,13 @@ import torch
 from torch import Tensor
 
 from strtool.errors import InputError
-from strtool.outputs import atomic_file, atomic_write_text
 from strtool.models.mclip import (
     CATEGORY_SUBTYPE,
     MCLIP,
     PROMPT_TEMPLATE,
     prompt_text,
 )
+from strtool.outputs import atomic_file, atomic_write_text
 from strtool.text.langs import lang_group
 from strtool.text.script import char_script
 
