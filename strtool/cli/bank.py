@@ -20,7 +20,6 @@ from strtool.cli.common import (
     print_json,
     print_table,
 )
-from strtool.errors import InputError
 
 if TYPE_CHECKING:
     from strtool.mstr.bank import PrototypeBank
@@ -48,14 +47,12 @@ def export_cmd(
 ) -> None:
     """Encode every character of LANGS (default all) with the mCLIP text encoder and
     write OUTPUT (.pt) + OUTPUT.json. With --extend, existing rows stay bitwise equal."""
-    from strtool.mstr.bank import export_bank
+    from strtool.mstr.bank import BANK_KIND, export_bank
+    from strtool.outputs import check_not_input, check_output
 
-    if (
-        output.exists()
-        and not overwrite
-        and (extend is None or extend.resolve() != output.resolve())
-    ):
-        raise InputError(f"{output} exists (use --overwrite)")
+    in_place = extend is not None and extend.resolve() == output.resolve()
+    check_output(output, BANK_KIND, [model], overwrite or in_place)
+    check_not_input(output.with_suffix(".json"), [model])
     bank, new = export_bank(model, langs, per_language, extend)
     pt, js = bank.save(output)
     info(f"{new} new rows; bank of {len(bank)} rows x {bank.dim} written to {pt} and {js}", quiet)

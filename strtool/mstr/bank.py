@@ -33,7 +33,7 @@ from strtool.models.mclip import (
     PROMPT_TEMPLATE,
     prompt_text,
 )
-from strtool.outputs import atomic_file, atomic_write_text
+from strtool.outputs import Kind, atomic_file, atomic_write_text
 from strtool.text.langs import lang_group
 from strtool.text.script import char_script
 
@@ -167,6 +167,19 @@ def load_bank(path: str | Path) -> PrototypeBank:
         raise
     except Exception as e:  # noqa: BLE001 - any decoding failure is a bad bank
         raise InputError(f"{path}: not a readable bank ({type(e).__name__}: {e})") from None
+
+
+def bank_problem(path: Path) -> str | None:
+    """Why `path` is not a bank strtool wrote (`.pt` + `.json` sidecar that load), or None."""
+    try:
+        load_bank(path)
+    except InputError as e:
+        return str(e).split(": ", 1)[-1]
+    return None
+
+
+#: What `bank export --overwrite` may replace.
+BANK_KIND = Kind("a prototype bank written by strtool", bank_problem)
 
 
 def plan_entries(charsets: Iterable[CharsetLike], per_language: bool = False) -> list[BankEntry]:

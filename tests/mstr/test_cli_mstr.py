@@ -90,14 +90,20 @@ def test_errors_are_one_line(pipeline: dict, tmp_path: Path) -> None:
         ["bank", "info", str(tmp_path / "nope.pt")],
         ["bank", "export", "-m", str(root / "spotter" / "last.pt"), "-o", str(tmp_path / "b.pt")],
         ["bank", "export", "-m", str(root / "mclip" / "last.pt"), "-o", str(root / "bank.pt")],
+        ["bank", "export", "-m", str(root / "mclip" / "last.pt"), "-o",
+         str(root / "mclip" / "last.pt"), "--overwrite"],  # the checkpoint itself
+        ["bank", "export", "-m", str(root / "mclip" / "last.pt"), "-o",
+         str(root / "mclip" / "config.yaml"), "--overwrite"],  # not a bank
         ["train", "-c", str(configs_dir() / "spotter_tiny.yaml"), "-o", str(tmp_path / "r")],
         ["eval", "-m", str(root / "mclip" / "last.pt"), "-d", str(pipeline["words"])],
         ["export", "onnx", "-m", str(root / "mclip" / "last.pt"), "-o", str(tmp_path / "m.onnx")],
         ["export", "onnx", "-m", str(root / "refiner" / "last.pt"), "-o", str(tmp_path / "r.onnx")],
     ]
+    before = (root / "mclip" / "last.pt").read_bytes()
     for args in cases:
         res = runner.invoke(app, args)
         assert res.exit_code == 1, (args, res.output)
         errors = [x for x in res.stderr.splitlines() if x.startswith("error:")]
         assert len(errors) == 1 and "Traceback" not in res.stderr, res.stderr
         assert res.stderr.rstrip("\n").endswith(errors[0])
+    assert (root / "mclip" / "last.pt").read_bytes() == before
