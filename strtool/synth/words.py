@@ -79,9 +79,17 @@ class WordJob:
 
     def make(self, i: int) -> Result:
         """Render global sample `i` (deterministic in (seed, i))."""
+        return self.make_text(i, *self.text_of(i))
+
+    def text_of(self, i: int) -> tuple[np.random.Generator, str, str]:
+        """(sample generator after the text draws, language, text) of sample `i`, so a
+        caller can look at the text before `make_text` renders it."""
         rng = sample_rng(self.seed, i)
         lang = self.langs[int(rng.integers(len(self.langs)))]
-        text = self.corpora[lang].sample(rng)
+        return rng, lang, self.corpora[lang].sample(rng)
+
+    def make_text(self, i: int, rng: np.random.Generator, lang: str, text: str) -> Result:
+        """Render sample `i` from what `text_of(i)` returned."""
         face = self.pool.pick(text, lang, rng) if text.strip() else None
         if face is None:
             return Result(i, text, lang, skip="no-font" if text.strip() else "empty-text")
