@@ -234,10 +234,10 @@ def _coerce(value: Any, tp: Any, path: str, root: type) -> Any:
         if nullable:
             return None
         raise ConfigError(f"{path}: expected a value, got an empty one (null)")
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise ConfigError(f"{path}: expected a mapping (section), got {_kind(value)}")
-        return _build(tp, value, path + ".", root)  # type: ignore[arg-type]
+        return _build(tp, value, path + ".", root)
     origin = typing.get_origin(tp)
     if origin in (list, tuple):
         if isinstance(value, str):
@@ -280,8 +280,8 @@ def key_paths(cls: type, prefix: str = "") -> list[str]:
     for name, tp in _field_types(cls).items():
         out.append(prefix + name)
         inner, _ = _split_optional(tp)
-        if dataclasses.is_dataclass(inner):
-            out.extend(key_paths(inner, prefix + name + "."))  # type: ignore[arg-type]
+        if isinstance(inner, type) and dataclasses.is_dataclass(inner):
+            out.extend(key_paths(inner, prefix + name + "."))
     return out
 
 

@@ -16,7 +16,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ParamSpec, Protocol, TypeVar
 
 import typer
 from rich.console import Console
@@ -60,7 +60,8 @@ LangsOpt = Annotated[
 ]
 OutputOpt = Annotated[Path, typer.Option("--output", "-o", help="Output path.")]
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def fail(message: str) -> typer.Exit:
@@ -69,11 +70,11 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def handle_errors(fn: F) -> F:
+def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
     """Decorator for commands: map library errors to a one-line message + exit 1."""
 
     @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
         except StrtoolError as e:
@@ -85,7 +86,7 @@ def handle_errors(fn: F) -> F:
             sys.stderr.close()
             raise typer.Exit(code=0) from None
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def make_progress(quiet: bool = False, transient: bool = False) -> Progress:
@@ -214,7 +215,13 @@ def _format_help(original: Callable[..., None]) -> Callable[..., None]:
     return format_help
 
 
-def usage_error(exc: Any) -> None:
+class _ClickError(Protocol):
+    """What `usage_error` uses of a click exception (click itself may be vendored)."""
+
+    def format_message(self) -> str: ...
+
+
+def usage_error(exc: _ClickError) -> None:
     """A click usage error as one line on stderr: the message (naming the option) and
     where to find help. The caller exits with the error's code (2)."""
     if type(exc).__name__ == "NoArgsIsHelpError":  # help was printed instead
@@ -244,7 +251,7 @@ def install_cli_conventions() -> None:
     except ImportError:  # pragma: no cover - rich is a dependency
         pass
     else:
-        rich_utils.rich_format_error = usage_error  # type: ignore[assignment]
+        rich_utils.rich_format_error = usage_error  # type: ignore[assignment]  # its arg: self
     tcore._strtool_conventions = True  # type: ignore[attr-defined]
 
 

@@ -32,7 +32,7 @@ from strtool.evaluation.io import GT_FORMATS
 from strtool.evaluation.metrics import PROFILES
 from strtool.evaluation.report import Report, SampleScore
 from strtool.outputs import atomic_write_text, check_replaceable, text_kind
-from strtool.text.normalize import UNITS
+from strtool.text.normalize import UNITS, as_unit
 
 _PROFILE_HELP = (
     f"Normalisation profile: {', '.join(PROFILES)} (see --list-profiles): "
@@ -57,9 +57,8 @@ def print_report(report: Report, json_out: bool = False) -> None:
     for r in report.rows:
         if r.name == "pooled":
             table.add_section()
-        cells: list[str | Text] = [Text(r.name), str(r.n)] + [
-            f"{100 * v:.2f}" for v in (r.wrr, r.wrr_ci, r.crr, r.ned)
-        ]
+        cells: list[str | Text] = [Text(r.name), str(r.n)]
+        cells += [f"{100 * v:.2f}" for v in (r.wrr, r.wrr_ci, r.crr, r.ned)]
         cells.append(str(r.empty_preds))
         if with_sacc:
             cells.append("-" if r.script_acc is None else f"{100 * r.script_acc:.2f}")
@@ -218,8 +217,8 @@ def eval_cmd(
         if pred is None or gt is None:
             raise InputError("give --pred and --gt, or --model and --data (or --list-profiles)")
         result = evaluate_files(
-            pred, gt, profile=profile or "default", unit=unit, gt_format=gt_format,
-            script_acc=script_acc,  # type: ignore[arg-type]
+            pred, gt, profile=profile or "default", unit=as_unit(unit), gt_format=gt_format,
+            script_acc=script_acc,
         )  # fmt: skip
         _warn_unmatched(result.missing, result.extra)
         report = result.report

@@ -31,6 +31,7 @@ from strtool.data.build import make_lmdb as build_lmdb
 from strtool.data.lmdb_io import partial_path
 from strtool.data.lmdb_tools import export, merge
 from strtool.outputs import check_replaceable
+from strtool.text.normalize import as_unit
 
 lmdb_app = typer.Typer(help="Inspect, validate, export and merge STR LMDBs.", no_args_is_help=True)
 
@@ -170,14 +171,17 @@ def info_cmd(
         raise fail(f"--unit must be codepoint or grapheme, got '{unit}'")
     if grid is not None:
         check_replaceable(grid, "sheet", [path])
-    res = insp.info(path, lang, unit)  # type: ignore[arg-type]
+    res = insp.info(path, lang, as_unit(unit))
     if grid is not None:
         insp.contact_sheet(path, grid, n=grid_n, shuffle=shuffle, seed=seed, font=font)
         info(f"contact sheet: {grid}", quiet)
     if json_out:
         print_json(res.to_dict())
         return
-    rows = [("samples", res.samples), ("distinct chars", res.distinct_chars)]
+    rows: list[tuple[str, int | float]] = [
+        ("samples", res.samples),
+        ("distinct chars", res.distinct_chars),
+    ]
     rows += [("max length", res.max_length), ("mean length", res.mean_length)]
     rows += [(f"lang {k} ({res.langs_source})", v) for k, v in res.langs.items()]
     rows += [(f"length {k}", v) for k, v in res.length_hist.items()]

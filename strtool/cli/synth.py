@@ -48,9 +48,7 @@ FontsOpt = Annotated[
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Synth YAML (see configs/synth/default.yaml).")
 ]
-SetOpt = Annotated[
-    list[str] | None, typer.Option("--set", help="Config override key.path=value.")
-]
+SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Config override key.path=value.")]
 ShardOpt = Annotated[
     str | None, typer.Option("--shard", help="k/n: render the k-th contiguous part of n.")
 ]

@@ -35,13 +35,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from strtool.data import gt_formats as gtf
-from strtool.data.build_prep import BuildIssue, Rules, group_tag, prepared_chunks
+from strtool.data.build_prep import BuildIssue, Prepared, Rules, group_tag, prepared_chunks
 from strtool.data.cll import COMPAT
 from strtool.data.lmdb_io import LMDB_KIND, LmdbReader, LmdbWriter
 from strtool.errors import DataError, InputError
@@ -99,7 +99,9 @@ def tag_for(spec: str | None) -> str | None:
     raise InputError(f"--lang '{spec}': give one language or one group per LMDB")
 
 
-def _entries(source: Path, fmt: str, images: Path | None, compat: str | None):
+def _entries(
+    source: Path, fmt: str, images: Path | None, compat: str | None
+) -> tuple[str, list[gtf.GtItem]]:
     """(format, list of GtEntry | GtIssue) for a gt file or folder."""
     gt = gtf.find_gt(source) if source.is_dir() else source
     root = images if images is not None else gt.parent
@@ -113,7 +115,7 @@ def _entries(source: Path, fmt: str, images: Path | None, compat: str | None):
     raise InputError(f"unknown gt format '{fmt}' (use one of {', '.join(gtf.FORMATS)})")
 
 
-def _default_tag(lang: str | None, fmt: str, items: list | None) -> str | None:
+def _default_tag(lang: str | None, fmt: str, items: list[gtf.GtItem] | None) -> str | None:
     """The `--lang` tag of samples without their own language. Several languages are
     fine only when every sample has its own (MLT, or a tsv language column on every
     line): then `--lang` only selects."""
@@ -207,7 +209,13 @@ def _restore(writer: LmdbWriter, result: BuildResult) -> int:
     return int(state["done"])
 
 
-def _write(chunks, writer: LmdbWriter, result: BuildResult, total, progress) -> None:
+def _write(
+    chunks: Iterator[tuple[int, Prepared]],
+    writer: LmdbWriter,
+    result: BuildResult,
+    total: int,
+    progress: Progress | None,
+) -> None:
     """Write the prepared chunks in order, checkpointing after each; fill `result`
     (issues, counts, langs). On an exception the partial build is kept for resume."""
     try:
@@ -219,7 +227,7 @@ def _write(chunks, writer: LmdbWriter, result: BuildResult, total, progress) -> 
             result.issues.extend(prepared.issues)
             result.flagged.extend(prepared.flags)
             state = {"done": done, "skipped": result.skipped, "filtered": result.filtered}
-            parts = {}
+            parts: dict[str, bytes] = {}
             for prefix, found in (("", prepared.issues), ("flag-", prepared.flags)):
                 if found:
                     rows = json.dumps([asdict(x) for x in found], ensure_ascii=False)

@@ -110,13 +110,11 @@ class Preparer:
     """Prepares index ranges of a source: a list of `GtEntry | GtIssue`, or the path
     of an LMDB (read through a per-process `LmdbReader`)."""
 
-    def __init__(self, source: list | Path, rules: Rules) -> None:
+    def __init__(self, source: list[gtf.GtItem] | Path, rules: Rules) -> None:
         self.items = source if isinstance(source, list) else None
         self.reader = None if isinstance(source, list) else LmdbReader(source)
         self.rules = rules
-        self._convert: Callable[[str], str] | None = (
-            COMPAT[rules.compat] if rules.compat else None  # type: ignore[assignment]
-        )
+        self._convert: Callable[[str], str] | None = COMPAT[rules.compat] if rules.compat else None
 
     def __call__(self, lo: int, hi: int) -> Prepared:
         """Prepare entries `lo..hi-1` (0-based)."""
@@ -129,7 +127,7 @@ class Preparer:
                 self._lmdb(i, out)
         return out
 
-    def _gt(self, e: gtf.GtEntry | gtf.GtIssue, out: Prepared) -> None:
+    def _gt(self, e: gtf.GtItem, out: Prepared) -> None:
         if isinstance(e, gtf.GtIssue):
             out.issues.append(BuildIssue(e.kind, e.source, e.line, e.image, e.message))
             return
@@ -144,8 +142,9 @@ class Preparer:
         if why is not None:
             out.issues.append(BuildIssue(kind, e.source, e.line, e.image, why))
             return
+        assert data is not None  # read_image gives the bytes or the reason it cannot
         own = e.lang or (group_tag(e.group) if e.group else None)
-        self._add(data, e.label, own, e.source, e.line, e.image, out)  # type: ignore[arg-type]
+        self._add(data, e.label, own, e.source, e.line, e.image, out)
 
     def _lmdb(self, i: int, out: Prepared) -> None:
         assert self.reader is not None
@@ -156,7 +155,9 @@ class Preparer:
             return
         self._add(s.image, s.label, s.lang, src, i + 1, key, out)
 
-    def _add(self, data: bytes, raw: str, own: str | None, src, line, image, out) -> None:
+    def _add(
+        self, data: bytes, raw: str, own: str | None, src: str, line: int, image: str, out: Prepared
+    ) -> None:
         label = normalize_label(self._convert(raw) if self._convert else raw)
         if not label:
             out.issues.append(BuildIssue("empty_label", src, line, image, "empty label"))
@@ -197,7 +198,7 @@ def _run(bounds: tuple[int, int]) -> Prepared:
 
 
 def prepared_chunks(
-    source: list | Path,
+    source: list[gtf.GtItem] | Path,
     total: int,
     rules: Rules,
     workers: int,
@@ -222,7 +223,7 @@ def prepared_chunks(
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
     with mp.get_context(method).Pool(workers - 1, _init_worker, (prep,)) as pool:
         done: dict[int, Prepared] = {}
-        sent: dict[int, AsyncResult] = {}
+        sent: dict[int, AsyncResult[Prepared]] = {}
         nxt = 0  # first chunk not yet assigned
         for k in range(len(bounds)):
             while k not in done:

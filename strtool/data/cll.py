@@ -30,6 +30,7 @@ Lines with no RTL letter are left-to-right and unchanged.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 
 _MIRROR = dict(zip("()[]{}<>«»", ")(][}{><»«", strict=True))
 _NUM_SEP = frozenset(".,:/")
@@ -127,4 +128,4 @@ def cll_to_logical(label: str) -> str:
     return unicodedata.normalize("NFC", unshape(text))
 
 
-COMPAT: dict[str, object] = {"cll": cll_to_logical}
+COMPAT: dict[str, Callable[[str], str]] = {"cll": cll_to_logical}

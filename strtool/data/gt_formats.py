@@ -68,6 +68,10 @@ class GtIssue:
     image: str | None = None
 
 
+#: One parsed gt line: a sample or the reason it gives none.
+GtItem = GtEntry | GtIssue
+
+
 def find_gt(folder: Path) -> Path:
     """The gt file inside an input folder (first of `GT_NAMES` that exists)."""
     for name in GT_NAMES:
@@ -131,11 +135,11 @@ def line_lang(value: str) -> str | None:
     return langs[0] if len(langs) == 1 else tok.upper()
 
 
-def parse_tsv(path: Path, root: Path | None = None, allow_tabs: bool = False):
+def parse_tsv(path: Path, root: Path | None = None, allow_tabs: bool = False) -> Iterator[GtItem]:
     """Yield a `GtEntry` or `GtIssue` per non-blank line of a `path<TAB>label` or
     `path<TAB>label<TAB>lang` file (`lang` sets `GtEntry.lang` and `.group`). With
     `allow_tabs` (CLL labels) everything after the first tab is the label."""
-    root = str(root if root is not None else path.parent)
+    base = str(root if root is not None else path.parent)
     src = str(path)
     for n, line in _lines(path):
         rel, sep, label = line.partition("\t")
@@ -144,7 +148,7 @@ def parse_tsv(path: Path, root: Path | None = None, allow_tabs: bool = False):
         elif not rel.strip():
             yield GtIssue("malformed", src, n, "empty image path")
         elif "\t" not in label or allow_tabs:
-            yield GtEntry(_resolve(root, rel), label, None, src, n)
+            yield GtEntry(_resolve(base, rel), label, None, src, n)
         else:
             label, _, col = label.partition("\t")
             tag = None if "\t" in col else line_lang(col)
@@ -153,12 +157,12 @@ def parse_tsv(path: Path, root: Path | None = None, allow_tabs: bool = False):
                 yield GtIssue("malformed", src, n, why, rel)
             else:
                 group = tag if tag in GROUPS else lang_group(tag)
-                yield GtEntry(_resolve(root, rel), label, group, src, n, tag)
+                yield GtEntry(_resolve(base, rel), label, group, src, n, tag)
 
 
-def parse_mlt(path: Path, root: Path | None = None):
+def parse_mlt(path: Path, root: Path | None = None) -> Iterator[GtItem]:
     """Yield a `GtEntry` or `GtIssue` per non-blank line of an MLT word gt file."""
-    root = str(root if root is not None else path.parent)
+    base = str(root if root is not None else path.parent)
     src = str(path)
     for n, line in _lines(path):
         parts = line.split(",", 2)
@@ -178,15 +182,15 @@ def parse_mlt(path: Path, root: Path | None = None):
             except UnknownLanguageError:
                 yield GtIssue("malformed", src, n, f"unknown Script '{key}'", rel)
                 continue
-        yield GtEntry(_resolve(root, rel), label, group, src, n)
+        yield GtEntry(_resolve(base, rel), label, group, src, n)
 
 
-def mark_duplicates(items: list[GtEntry | GtIssue]) -> list[GtEntry | GtIssue]:
+def mark_duplicates(items: list[GtItem]) -> list[GtItem]:
     """`items` with every entry whose image an earlier entry already names replaced by
     a `duplicate` `GtIssue` (first line wins; the message names it and says whether
     the labels differ after normalisation)."""
     first: dict[str, GtEntry] = {}
-    out: list[GtEntry | GtIssue] = []
+    out: list[GtItem] = []
     for e in items:
         if isinstance(e, GtEntry):
             key = os.path.normpath(e.image)

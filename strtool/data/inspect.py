@@ -198,7 +198,8 @@ class _Fonts:
     """Caches one font per MLT group (falls back to the Latin one)."""
 
     def __init__(self, size: int, font: Path | None) -> None:
-        self.size, self.forced, self.cache = size, font, {}
+        self.size, self.forced = size, font
+        self.cache: dict[str, ImageFont.FreeTypeFont | ImageFont.ImageFont] = {}
 
     def get(self, text: str) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
         group = "LAT" if self.forced else (detect_group(text) or "LAT")

@@ -540,9 +540,10 @@ class LmdbReader:
     def get_raw(self, key: bytes) -> bytes | None:
         """Raw value of `key` (None if absent)."""
         try:
-            return self._get_txn().get(key)
+            value = self._get_txn().get(key)
         except lmdb.Error as e:
             raise DataError(f"{self.path}: cannot read key {key.decode()} ({e})") from None
+        return None if value is None else bytes(value)  # buffers=False: already bytes
 
     def image(self, i: int) -> bytes:
         """Encoded bytes of sample `i` (0-based)."""
@@ -601,7 +602,7 @@ def _read_count(txn: lmdb.Transaction, path: Path) -> int:
     if raw is None:
         raise DataError(f"{path}: not an STR LMDB (no 'num-samples' key)")
     try:
-        n = int(raw.decode("ascii").strip())
+        n = int(bytes(raw).decode("ascii").strip())
     except (UnicodeDecodeError, ValueError):
         raise DataError(f"{path}: 'num-samples' is not an integer ({raw[:20]!r})") from None
     if n <= 0:

@@ -32,7 +32,7 @@ from rapidfuzz.process import cpdist
 
 from strtool.errors import InputError
 from strtool.evaluation.report import Report, build_report
-from strtool.text.normalize import UNITS, Unit
+from strtool.text.normalize import UNITS, NormForm, Unit
 
 __all__ = [
     "PROFILES",
@@ -62,7 +62,7 @@ class Profile:
     `both_empty_ned`: 1-NED of an empty prediction for an empty gt."""
 
     name: str
-    form: str | None
+    form: NormForm | None
     whitespace: Whitespace
     casefold: bool = False
     both_empty_ned: float = 1.0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -68,6 +68,18 @@ class SampleScore:
     ned: float
 
 
+class _Samples(TypedDict):
+    """Per-sample data kept by a `Report` for `Report.worst` (arrays of shape (N,))."""
+
+    keys: Sequence[str] | None
+    groups: list[str]
+    gts: Sequence[str]
+    preds: Sequence[str]
+    ned: np.ndarray
+    ed: np.ndarray
+    exact: np.ndarray
+
+
 @dataclass
 class Report:
     """Rows per group (sorted by name), then `pooled`, then `macro`.
@@ -82,7 +94,7 @@ class Report:
     grouping: str
     missing_preds: int = 0
     extra_preds: int = 0
-    _samples: dict[str, Any] = field(default_factory=dict, repr=False)
+    _samples: _Samples | None = field(default=None, repr=False)
 
     @property
     def pooled(self) -> GroupRow:
@@ -97,7 +109,7 @@ class Report:
     def worst(self, n: int) -> list[SampleScore]:
         """The `n` worst samples: lowest 1-NED first, then largest edit distance."""
         s = self._samples
-        if n <= 0 or not s:
+        if n <= 0 or s is None:
             return []
         ned, ed = s["ned"], s["ed"]
         wrong = np.flatnonzero(~s["exact"])
@@ -218,6 +230,13 @@ def build_report(
     rows = [_row(str(name), np.flatnonzero(inverse == k), a) for k, name in enumerate(names)]
     pooled = _row(POOLED, slice(None), a)
     rows += [pooled, _macro(rows, pooled)]
-    samples = {"keys": keys, "groups": groups, "gts": gts, "preds": preds}
-    samples |= {"ned": ned, "ed": ed, "exact": exact}
+    samples: _Samples = {
+        "keys": keys,
+        "groups": groups,
+        "gts": gts,
+        "preds": preds,
+        "ned": ned,
+        "ed": ed,
+        "exact": exact,
+    }
     return Report(rows, profile, unit, grouping, _samples=samples)
