@@ -44,8 +44,28 @@ class ModelConfig:
 
 
 @dataclass
+class SynthStreamConfig:
+    """Synthetic training samples rendered on the fly (`strtool.data.stream`) with the
+    fonts, corpora, augmentations and synth configs of `strtool synth words`; item i of
+    the stream is rendered from (seed, i), so a run never sees the same image twice and
+    resumes exactly. `weight` is the share of every batch drawn from the stream
+    (`round(weight * batch_size)` samples), the rest from `data.train`."""
+
+    weight: float = in_range(1.0, 0, 1, lo_open=True)  # 1 = stream only (no data.train)
+    langs: str | None = None  # codes or groups ("LAT,ar", "all"); None = data.langs or all
+    lang_weights: dict[str, float] = field(default_factory=dict)  # relative; unlisted = 1
+    config: str | None = None  # synth YAML or preset (synth/default); None = defaults
+    overrides: list[str] = field(default_factory=list)  # synth `--set`, e.g. augment.blur.prob=0
+    fonts: list[str] = field(default_factory=lambda: ["train"])  # as `synth words --fonts`
+    corpus: list[str] = field(default_factory=list)  # user corpus files (one entry per line)
+    bg_dir: str | None = None  # folder of background images
+    height: int | None = in_range(None, 8, 4096)  # rendered crop height; None = model.height
+    seed: int | None = non_negative(None)  # None = train.seed
+
+
+@dataclass
 class DataConfig:
-    """Training / validation LMDBs and how labels become classes."""
+    """Training / validation LMDBs, the synthetic stream, and how labels become classes."""
 
     train: list[str] = field(default_factory=list)
     val: list[str] = field(default_factory=list)
@@ -59,6 +79,7 @@ class DataConfig:
     balanced: bool = False  # language-balanced sampling
     workers: int = non_negative(2)
     val_max: int | None = None  # cap on validation samples per LMDB
+    synth: SynthStreamConfig | None = None  # streamed synthetic data (None = LMDBs only)
 
 
 @dataclass
@@ -138,12 +159,32 @@ def validate(cfg: RunConfig) -> RunConfig:
     for lang, n in cfg.data.caps.items():
         if n < 1:
             raise ConfigError(f"data.caps.{lang}: {n} is out of range; allowed: >= 1")
+    _validate_stream(cfg.data)
     family = cfg.family
     if family == "spotter" and not cfg.mstr.bank:
         raise ConfigError("mstr.bank: the Spotter needs a bank (strtool bank export)")
     if family == "refiner" and not cfg.mstr.spotter:
         raise ConfigError("mstr.spotter: the Refiner needs a trained Spotter checkpoint")
     return cfg
+
+
+def _validate_stream(d: DataConfig) -> None:
+    s = d.synth
+    if s is None:
+        return
+    if s.weight < 1 and not d.train:
+        raise ConfigError(
+            f"data.synth.weight: {s.weight} leaves {1 - s.weight:.0%} of each batch to "
+            "data.train, which is empty (give data.train or weight 1)"
+        )
+    if s.weight == 1 and d.train:
+        raise ConfigError(
+            "data.synth.weight: 1 draws every sample from the stream and none from "
+            "data.train (lower the weight, e.g. 0.8, or drop data.train)"
+        )
+    for lang, w in s.lang_weights.items():
+        if w < 0:
+            raise ConfigError(f"data.synth.lang_weights.{lang}: {w} is out of range; allowed: >= 0")
 
 
 def load_run_config(path: str | Path | None, overrides: list[str] | None = None) -> RunConfig:

@@ -1,10 +1,12 @@
 """The one training loop for every model family.
 
 The family's task (`strtool.tasks`) gives the model, the loss of a batch, validation
-and the static checkpoint entries; the loop owns the rest: AdamW + one-cycle, gradient accumulation, clipping, AMP (bf16, or fp16 with a
-GradScaler) on CUDA, channels_last, DDP under torchrun, validation every N steps with
-per-language WRR/CRR/1-NED, best checkpoint by a chosen metric, JSONL log + PNG curves,
-and exact resume (model, optimiser, scheduler, scaler, step, RNG, sampler position).
+and the static checkpoint entries; the loop owns the rest: AdamW + one-cycle, gradient
+accumulation, clipping, AMP (bf16, or fp16 with a GradScaler) on CUDA, channels_last,
+DDP under torchrun, validation every N steps with per-language WRR/CRR/1-NED, best
+checkpoint by a chosen metric, JSONL log + PNG curves, and exact resume (model,
+optimiser, scheduler, scaler, step, RNG, sampler position, stream position). Training
+data: LMDBs, the synthetic stream (`data.synth`), or both mixed per batch.
 
 Run folder: `config.yaml`, `metrics.jsonl`, `curves.png`, `last.pt`, `best.pt`.
 """
@@ -15,7 +17,8 @@ import contextlib
 import json
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,11 +29,18 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader
 
-from strtool.data.dataset import LmdbDataset, collate
+from strtool.data.dataset import collate
+from strtool.data.stream import MixedSource, collate_counted
 from strtool.engine.checkpoint import capture_rng, load_checkpoint, restore_rng, save_atomic
 from strtool.engine.config import RunConfig, config_to_dict
 from strtool.engine.curves import draw_curves, read_jsonl
-from strtool.engine.data import balance_weights
+from strtool.engine.data import (
+    EpochChain,
+    MixedBatchSampler,
+    balance_weights,
+    stream_report,
+    stream_share,
+)
 from strtool.engine.distributed import (
     DistInfo,
     ResumableBatchSampler,
@@ -54,7 +64,7 @@ class TrainResult:
     best: float | None
     best_step: int | None
     last_val: dict[str, Any] = field(default_factory=dict)
-    data_report: dict[str, int] = field(default_factory=dict)
+    data_report: dict[str, Any] = field(default_factory=dict)  # LMDB filter, `stream`
     model: nn.Module | None = field(default=None, repr=False)  # trained, unwrapped
 
 
@@ -78,37 +88,55 @@ def _amp(cfg: RunConfig, device: torch.device) -> tuple[torch.dtype | None, bool
     return (torch.bfloat16, False) if mode == "bf16" else (torch.float16, device.type == "cuda")
 
 
-def _loader(ds: LmdbDataset, cfg: RunConfig, info: DistInfo, epoch: int, start: int) -> DataLoader:
-    weights = balance_weights(ds.langs) if cfg.data.balanced else None
-    sampler = ResumableBatchSampler(
-        len(ds), cfg.train.batch_size, cfg.train.seed, epoch, start, info.rank, info.world, weights
-    )
-    if len(sampler) == 0:
-        raise DataError(
-            f"{len(ds)} training samples: fewer than one batch of {cfg.train.batch_size} "
-            f"x {info.world} processes (lower train.batch_size)"
+def _one_cv2_thread() -> None:
+    """Render with one OpenCV thread per process, as `synth words` does: set here,
+    before the workers fork (changing it inside a forked worker can deadlock on the
+    parent's thread pool), so they inherit it; the model step owns the cores."""
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
+def _loader(
+    parts: RunParts, info: DistInfo, epoch: int, start: int, micro: int
+) -> tuple[DataLoader, int]:
+    """The endless training loader and its LMDB batches per epoch (0: stream only).
+
+    LMDB only: `ResumableBatchSampler` epochs from (`epoch`, `start`). With a stream
+    (`data.synth`): `MixedBatchSampler` keys from micro-batch `micro` on, each batch
+    `stream_share` stream items then LMDB items (the LMDB batches resume as above)."""
+    cfg, ds = parts.cfg, parts.train_set
+    n_stream = stream_share(cfg)
+    n_lmdb = cfg.train.batch_size - n_stream
+    sampler = None
+    if ds is not None:
+        weights = balance_weights(ds.langs) if cfg.data.balanced else None
+        sampler = ResumableBatchSampler(
+            len(ds), n_lmdb, cfg.train.seed, epoch, start, info.rank, info.world, weights
         )
+        if len(sampler) == 0:
+            raise DataError(
+                f"{len(ds)} training samples: fewer than one batch of {n_lmdb} "
+                f"x {info.world} processes (lower train.batch_size)"
+            )
     w = cfg.data.workers
-    return DataLoader(
-        ds, batch_sampler=_EpochChain(sampler), num_workers=w, collate_fn=collate,
-        pin_memory=info.device.type == "cuda", persistent_workers=w > 0,
+    common: dict[str, Any] = dict(
+        num_workers=w, pin_memory=info.device.type == "cuda", persistent_workers=w > 0,
         prefetch_factor=4 if w > 0 else None, generator=torch.Generator().manual_seed(0),
     )  # fmt: skip
+    per_epoch = len(sampler) if sampler is not None else 0
+    if parts.stream is None:
+        assert ds is not None and sampler is not None
+        chain = EpochChain(sampler)
+        return DataLoader(ds, batch_sampler=chain, collate_fn=collate, **common), per_epoch
+    _one_cv2_thread()
+    batches = MixedBatchSampler(n_stream, micro, info.rank, info.world, sampler)
+    source = MixedSource(parts.stream, ds)
+    loader = DataLoader(source, batch_sampler=batches, collate_fn=collate_counted, **common)
+    return loader, per_epoch
 
 
-class _EpochChain:
-    """An endless batch sampler: epoch after epoch from a starting position."""
-
-    def __init__(self, sampler: ResumableBatchSampler) -> None:
-        self.sampler = sampler
-
-    def __iter__(self) -> Iterator[list[int]]:
-        s = self.sampler
-        while True:
-            yield from s
-            s = ResumableBatchSampler(
-                s.n, s.batch_size, s.seed, s.epoch + 1, 0, s.rank, s.world, s.weights
-            )
+_EpochChain = EpochChain  # its old name here
 
 
 class Trainer:
@@ -131,6 +159,9 @@ class Trainer:
         self.amp_dtype, fp16_scaler = _amp(self.cfg, info.device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=fp16_scaler)
         self.step, self.epoch, self.cursor = 0, 0, 0
+        self.micro = 0  # micro-batches consumed (the stream's position)
+        self.stream_samples = 0
+        self.stream_skips: Counter[str] = Counter()
         self.best: float | None = None
         self.best_step: int | None = None
         self.last_val: dict[str, Any] = {}
@@ -150,6 +181,10 @@ class Trainer:
                 self.sched.step()
         self.scaler.load_state_dict(ckpt["scaler"])
         self.step, self.epoch, self.cursor = ckpt["step"], ckpt["epoch"], ckpt["cursor"]
+        self.micro = ckpt.get("micro", self.step * self.cfg.train.accum)
+        stream = ckpt.get("stream") or {}
+        self.stream_samples = stream.get("samples", 0)
+        self.stream_skips = Counter(stream.get("skipped", {}))
         self.best, self.best_step = ckpt.get("best"), ckpt.get("best_step")
         restore_rng(ckpt["rng"])
 
@@ -162,6 +197,7 @@ class Trainer:
             "scaler": self.scaler.state_dict(),
             "step": self.step, "epoch": self.epoch, "cursor": self.cursor,
             "best": self.best, "best_step": self.best_step, "rng": capture_rng(),
+            "micro": self.micro, "stream": stream_report(self.stream_samples, self.stream_skips),
         }  # fmt: skip
 
     def save(self, best: bool = False) -> None:
@@ -179,8 +215,12 @@ class Trainer:
                 f.write(json.dumps(record, ensure_ascii=False) + "\n")
 
     # -- training ----------------------------------------------------------------
-    def _micro_step(self, batch: tuple[torch.Tensor, list[str], list[str]], sync: bool) -> float:
-        """Forward + backward of one micro-batch through the task's loss."""
+    def _micro_step(self, batch: tuple[Any, ...], sync: bool) -> float:
+        """Forward + backward of one micro-batch `(images, labels, langs[, skips])`
+        through the task's loss; counts the stream's samples and skips."""
+        if len(batch) > 3:
+            self.stream_skips.update(batch[3])
+            self.stream_samples += stream_share(self.cfg)
         dev = self.info.device
         images = batch[0].to(dev, non_blocking=True)
         if self.cfg.train.channels_last:
@@ -208,8 +248,7 @@ class Trainer:
 
     def run(self) -> TrainResult:
         t = self.cfg.train
-        loader = _loader(self.p.train_set, self.cfg, self.info, self.epoch, self.cursor)
-        per_epoch = len(loader.batch_sampler.sampler)  # type: ignore[union-attr]
+        loader, per_epoch = _loader(self.p, self.info, self.epoch, self.cursor, self.micro)
         batches = iter(loader)
         self._set_train()
         window_loss, window_n, t0 = 0.0, 0, time.perf_counter()
@@ -218,7 +257,8 @@ class Trainer:
                 window_loss += self._micro_step(next(batches), sync=k == t.accum - 1)
                 window_n += 1
                 self.cursor += 1
-                if self.cursor >= per_epoch:
+                self.micro += 1
+                if per_epoch and self.cursor >= per_epoch:
                     self.epoch, self.cursor = self.epoch + 1, 0
             self._opt_step()
             self.step += 1
@@ -229,6 +269,8 @@ class Trainer:
                     "kind": "train", "step": self.step, "epoch": self.epoch,
                     "loss": window_loss / max(window_n, 1), "lr": self.sched.get_last_lr()[0],
                     "img_s": imgs / max(dt, 1e-9), "total_steps": t.steps,
+                    **({"stream_skipped": dict(sorted(self.stream_skips.items()))}
+                       if self.p.stream is not None else {}),
                 })  # fmt: skip
                 window_loss, window_n, t0 = 0.0, 0, time.perf_counter()
             if self.step % t.val_every == 0 or self.step == t.steps:
@@ -239,9 +281,19 @@ class Trainer:
         self._finish()
         return TrainResult(
             self.p.output, self.step, self.best, self.best_step, self.last_val,
-            self.p.train_set.report.removed | {"kept": self.p.train_set.report.kept},
-            self.model,
+            self.data_report(), self.model,
         )  # fmt: skip
+
+    def data_report(self) -> dict[str, Any]:
+        """The LMDB filter counts (removed per reason, `kept`) and, with a stream,
+        `stream`: samples drawn and skipped per reason (this process's share under DDP)."""
+        out: dict[str, Any] = {}
+        if self.p.train_set is not None:
+            rep = self.p.train_set.report
+            out |= rep.removed | {"kept": rep.kept}
+        if self.p.stream is not None:
+            out["stream"] = stream_report(self.stream_samples, self.stream_skips)
+        return out
 
     def score_val(self) -> tuple[float, dict[str, Any], dict[str, Any]]:
         """Score the validation set (called on rank 0) with the task: the value of

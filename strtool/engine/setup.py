@@ -17,9 +17,10 @@ from torch import nn
 
 from strtool.config import apply_overrides
 from strtool.data.dataset import LmdbDataset
+from strtool.data.stream import SynthStream
 from strtool.engine.checkpoint import checkpoint_family, load_checkpoint
 from strtool.engine.config import RunConfig, config_from_dict
-from strtool.engine.data import build_dataset
+from strtool.engine.data import build_dataset, build_stream, with_stream_charset
 from strtool.engine.distributed import DistInfo
 from strtool.errors import ConfigError, InputError
 from strtool.tasks.base import Task
@@ -31,11 +32,12 @@ class RunParts:
     cfg: RunConfig
     output: Path
     task: Task
-    train_set: LmdbDataset
+    train_set: LmdbDataset | None  # None: the stream alone
     val_set: LmdbDataset | None
     static_payload: dict[str, Any]
     resume_ckpt: dict[str, Any] | None
     init_report: dict[str, int] | None = None
+    stream: SynthStream | None = None  # data.synth
 
     @property
     def model(self) -> nn.Module:
@@ -78,18 +80,25 @@ def _freeze(model: nn.Module, names: list[str]) -> None:
             p.requires_grad_(False)
 
 
-def _datasets(cfg: RunConfig, task: Task) -> tuple[LmdbDataset, LmdbDataset | None]:
-    """Training set (langs, max_len, caps, the task's label filter) and validation set
-    (langs filter and `val_max` per language only: unknown characters count as errors)."""
+def _datasets(
+    cfg: RunConfig, task: Task
+) -> tuple[LmdbDataset | None, LmdbDataset | None, SynthStream | None]:
+    """Training set (langs, max_len, caps, the task's label filter; None when the
+    stream is the only source), validation set (langs filter and `val_max` per language
+    only: unknown characters count as errors) and the synthetic stream (`data.synth`,
+    filtered like the training set)."""
     d = cfg.data
-    if not d.train:
-        raise ConfigError("data.train: no training LMDB given")
+    if not d.train and d.synth is None:
+        raise ConfigError("data.train: no training LMDB given (and no data.synth stream)")
     tf, unit = task.transform, task.unit
     caps: int | dict[str, int] | None = dict(d.caps) if d.caps else d.cap
     langs = d.langs or None
-    train_set = build_dataset(d.train, tf, langs, d.max_len, unit, caps, task.label_chars)
+    train_set = None
+    if d.train:
+        train_set = build_dataset(d.train, tf, langs, d.max_len, unit, caps, task.label_chars)
     val_set = build_dataset(d.val, tf, langs, None, unit, d.val_max) if d.val else None
-    return train_set, val_set
+    stream = build_stream(cfg, tf, task.label_chars, unit) if d.synth is not None else None
+    return train_set, val_set, stream
 
 
 RUN_FILES = {"config.yaml", "metrics.jsonl", "curves.png", "last.pt", "best.pt"}
@@ -144,15 +153,18 @@ def prepare_run(
     """Build the parts of a run; `resume` loads `output/last.pt`, whose stored entries
     (charset, bank, ...) win; `init` warm-starts from another checkpoint's weights."""
     ckpt = open_run(output, info, resume, cfg.train.threads, cfg.train.seed)
+    cfg = with_stream_charset(cfg)
     if ckpt is not None and checkpoint_family(ckpt) != cfg.family:
         raise InputError(
             f"cannot resume: {output / 'last.pt'} holds a {checkpoint_family(ckpt)} run, "
             f"the config a {cfg.family} one"
         )
     task = build_task(cfg, ckpt)
-    train_set, val_set = _datasets(cfg, task)
+    train_set, val_set, stream = _datasets(cfg, task)
     init_report = None
     if init is not None and ckpt is None:
         init_report = task.init_from(load_checkpoint(init))
     _freeze(task.model, cfg.train.freeze)
-    return RunParts(cfg, output, task, train_set, val_set, task.payload(), ckpt, init_report)
+    return RunParts(
+        cfg, output, task, train_set, val_set, task.payload(), ckpt, init_report, stream
+    )
