@@ -212,3 +212,17 @@ def test_stream_config_errors(corpus: Path, tiny_lmdb: Path, tmp_path: Path) -> 
     with pytest.raises(ConfigError, match="data.synth.config"):
         train(_cfg(corpus, "data.synth.overrides=[augment.nope=1]", "train.steps=1"),
               tmp_path / "y")  # fmt: skip
+
+
+def test_stream_bench_smoke_run() -> None:
+    import re
+    import subprocess
+    import sys
+
+    bench = Path(__file__).resolve().parents[2] / "bench" / "stream_speed.py"
+    r = subprocess.run([sys.executable, str(bench), "--quick", "--threads", "1"],
+                       capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    for label in ("model step", "lmdb", "stream"):
+        assert re.search(rf"^{label}\s+\d+\.\d \(\s*\d+\.\d\)", r.stdout, re.M), r.stdout
+    assert re.search(r"^stream/model step: \d\.\d\d", r.stdout, re.M), r.stdout
