@@ -27,7 +27,7 @@ from strtool.config import (
     to_dict,
 )
 from strtool.errors import ConfigError
-from strtool.models import family_of
+from strtool.models import arch_entry, family_of
 
 
 @dataclass
@@ -73,6 +73,7 @@ class DataConfig:
     charset: str | None = None  # lang spec ("LAT,ARA"), a charset file, or None = labels
     unit: str = one_of("codepoint", "grapheme")
     unk: bool = False  # map unknown characters to an explicit UNK class
+    space: bool = False  # a space class (CTC): phrases and multi-word scene strings
     max_len: int = positive(25)  # longer labels are filtered (and counted)
     cap: int | None = None  # max training samples per language
     caps: dict[str, int] = field(default_factory=dict)  # per-language caps
@@ -95,7 +96,8 @@ class TrainConfig:
     grad_clip: float = positive(5.0)
     # auto (CUDA: bf16 if supported, else fp16; CPU: fp32), bf16, fp16, none
     amp: str = one_of("auto", "bf16", "fp16", "none")
-    channels_last: bool = True
+    # None: the architecture's faster memory format (models.REGISTRY, measured per arch)
+    channels_last: bool | None = None
     seed: int = non_negative(42)
     log_every: int = positive(20)
     val_every: int = positive(1000)
@@ -147,6 +149,13 @@ class RunConfig:
     def family(self) -> str:
         """The task family of `model.arch` (`ConfigError` for an unknown arch)."""
         return family_of(self.model.arch)
+
+    @property
+    def channels_last(self) -> bool:
+        """`train.channels_last`, or (None) the architecture's faster memory format."""
+        if self.train.channels_last is not None:
+            return self.train.channels_last
+        return arch_entry(self.model.arch).channels_last
 
 
 def validate(cfg: RunConfig) -> RunConfig:

@@ -147,7 +147,7 @@ class Trainer:
         self.task = parts.task
         self.on_event = on_event or (lambda e: None)
         self.model = parts.model.to(info.device)
-        if self.cfg.train.channels_last:
+        if self.cfg.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.ddp: nn.Module = self.model
         if info.world > 1:
@@ -223,7 +223,7 @@ class Trainer:
             self.stream_samples += stream_share(self.cfg)
         dev = self.info.device
         images = batch[0].to(dev, non_blocking=True)
-        if self.cfg.train.channels_last:
+        if self.cfg.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         ctx = contextlib.nullcontext() if sync or self.info.world == 1 else self.ddp.no_sync()
         with ctx:

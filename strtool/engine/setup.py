@@ -23,6 +23,7 @@ from strtool.engine.config import RunConfig, config_from_dict
 from strtool.engine.data import build_dataset, build_stream, with_stream_charset
 from strtool.engine.distributed import DistInfo
 from strtool.errors import ConfigError, InputError
+from strtool.outputs import parent_problem
 from strtool.tasks.base import Task
 from strtool.tasks.registry import build_task
 
@@ -110,6 +111,9 @@ def check_run_folder(output: Path) -> None:
     a user's files (`InputError` naming one of them)."""
     if output.exists() and not output.is_dir():
         raise InputError(f"--output {output}: exists and is not a folder")
+    why = parent_problem(output)
+    if why is not None and not output.is_dir():
+        raise InputError(f"--output {output}: cannot create it ({why})")
     if not output.is_dir():
         return
     foreign = sorted(p.name for p in output.iterdir()

@@ -56,14 +56,19 @@ class CtcTask(Task):
             self.chars = list(stored["charset"])
         else:
             self.chars = resolve_chars(cfg)
-            self.tokenizer = CTCTokenizer(self.chars, unit=as_unit(cfg.data.unit), unk=cfg.data.unk)
+            self.tokenizer = CTCTokenizer(
+                self.chars, unit=as_unit(cfg.data.unit), unk=cfg.data.unk, space=cfg.data.space
+            )
         m = cfg.model
         spec = ModelSpec(m.channels, (m.height, m.width), self.tokenizer.num_classes)
         self.model: nn.Module = build_model(m.arch, spec, **m.options)
 
     @property
     def label_chars(self) -> list[str] | None:
-        return None if self.cfg.data.unk else self.chars
+        """The charset (+ space with `data.space`); None with `data.unk`."""
+        if self.cfg.data.unk:
+            return None
+        return self.chars + ([" "] if self.tokenizer.space and " " not in self.chars else [])
 
     def loss(self, model: nn.Module, batch: Batch, device: torch.device) -> Tensor:
         images, labels, _ = batch

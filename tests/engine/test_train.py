@@ -104,3 +104,24 @@ def test_bad_config_and_data_errors(tiny_lmdb: Path, tmp_path: Path) -> None:
         train(_cfg(tiny_lmdb, "train.steps=1", "train.freeze=[nothing]"), tmp_path / "y")
     with pytest.raises(InputError, match="cannot resume"):
         train(_cfg(tiny_lmdb), tmp_path / "z", resume=True)
+
+
+def test_space_class_keeps_phrases(tiny_lmdb: Path, tmp_path: Path) -> None:
+    """`data.space`: the CTC charset gets a space class, so multi-word labels are
+    learned instead of filtered; without it they are filtered and counted."""
+    from strtool.tasks.ctc import CtcTask
+
+    cfg = _cfg(tiny_lmdb, "data.space=true", "data.charset=en")
+    task = CtcTask(cfg)
+    assert " " in (task.label_chars or []) and " " in task.tokenizer.stoi
+    enc = task.tokenizer.encode(["ab cd"])
+    assert enc.lengths.tolist() == [5] and not enc.unknown
+    plain = CtcTask(_cfg(tiny_lmdb, "data.charset=en"))
+    assert " " not in (plain.label_chars or [])
+
+
+def test_output_under_a_file_is_one_line(tiny_lmdb: Path, tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("mine", encoding="utf-8")
+    with pytest.raises(InputError, match="cannot create it"):
+        train(_cfg(tiny_lmdb, "train.steps=1"), tmp_path / "afile" / "run")
+    assert (tmp_path / "afile").read_text(encoding="utf-8") == "mine"
