@@ -113,7 +113,9 @@ class LmdbDataset(Dataset):
         self.langs: list[str] = [tags[k] for k in keep]
         self.report.kept = len(keep)
 
-    def _scan(self, wanted, max_len, chars, unit) -> tuple[list[int], list[int], list[str]]:
+    def _scan(
+        self, wanted: set[str] | None, max_len: int | None, chars: set[str] | None, unit: Unit
+    ) -> tuple[list[int], list[int], list[str]]:
         src: list[int] = []
         idx: list[int] = []
         tags: list[str] = []

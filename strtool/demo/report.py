@@ -29,8 +29,17 @@ from strtool.text.langs import lang_group
 from strtool.text.script import detect_group
 
 #: Checkpoint entries kept in the report's model (what `predict` needs).
-SLIM_KEYS = ("family", "model", "config", "arch", "tokenizer", "charset", "step", "best",
-             "versions")
+SLIM_KEYS = (
+    "family",
+    "model",
+    "config",
+    "arch",
+    "tokenizer",
+    "charset",
+    "step",
+    "best",
+    "versions",
+)
 
 
 @dataclass(frozen=True)

@@ -51,8 +51,7 @@ def export_onnx(
         import onnx
     except ImportError:
         raise InputError(
-            "ONNX export needs the onnx package: pip install 'strtool[onnx]' "
-            "(onnx and onnxruntime)"
+            "ONNX export needs the onnx package: pip install 'strtool[onnx]' (onnx and onnxruntime)"
         ) from None
     output = Path(output)
     if output.is_dir():

@@ -148,7 +148,8 @@ class Trainer:
         self.on_event = on_event or (lambda e: None)
         self.model = parts.model.to(info.device)
         if self.cfg.channels_last:
-            self.model = self.model.to(memory_format=torch.channels_last)
+            # Module.to accepts memory_format at run time; torch's type stubs omit it
+            self.model = self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.ddp: nn.Module = self.model
         if info.world > 1:
             ids = [info.device.index] if info.device.type == "cuda" else None
@@ -225,7 +226,11 @@ class Trainer:
         images = batch[0].to(dev, non_blocking=True)
         if self.cfg.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
-        ctx = contextlib.nullcontext() if sync or self.info.world == 1 else self.ddp.no_sync()
+        ctx = (
+            contextlib.nullcontext()
+            if sync or not isinstance(self.ddp, DDP)
+            else self.ddp.no_sync()
+        )
         with ctx:
             with torch.autocast(dev.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
                 loss = self.task.loss(self.ddp, (images, batch[1], batch[2]), dev)

@@ -65,9 +65,7 @@ class Reader:
             return Reading([], [])
         return self.read(torch.stack([self.transform(a) for a in arrays]))
 
-    def read_dataset(
-        self, ds: Dataset, batch_size: int = 256, workers: int = 0
-    ) -> DatasetReading:
+    def read_dataset(self, ds: Dataset, batch_size: int = 256, workers: int = 0) -> DatasetReading:
         """Every sample of `ds` (built with `self.transform`) in order."""
         with torch.inference_mode():
             return self.task.read_dataset(self.model, ds, self.device, batch_size, workers)

@@ -90,10 +90,24 @@ def test_errors_are_one_line(pipeline: dict, tmp_path: Path) -> None:
         ["bank", "info", str(tmp_path / "nope.pt")],
         ["bank", "export", "-m", str(root / "spotter" / "last.pt"), "-o", str(tmp_path / "b.pt")],
         ["bank", "export", "-m", str(root / "mclip" / "last.pt"), "-o", str(root / "bank.pt")],
-        ["bank", "export", "-m", str(root / "mclip" / "last.pt"), "-o",
-         str(root / "mclip" / "last.pt"), "--overwrite"],  # the checkpoint itself
-        ["bank", "export", "-m", str(root / "mclip" / "last.pt"), "-o",
-         str(root / "mclip" / "config.yaml"), "--overwrite"],  # not a bank
+        [
+            "bank",
+            "export",
+            "-m",
+            str(root / "mclip" / "last.pt"),
+            "-o",
+            str(root / "mclip" / "last.pt"),
+            "--overwrite",
+        ],  # the checkpoint itself
+        [
+            "bank",
+            "export",
+            "-m",
+            str(root / "mclip" / "last.pt"),
+            "-o",
+            str(root / "mclip" / "config.yaml"),
+            "--overwrite",
+        ],  # not a bank
         ["train", "-c", str(configs_dir() / "spotter_tiny.yaml"), "-o", str(tmp_path / "r")],
         ["eval", "-m", str(root / "mclip" / "last.pt"), "-d", str(pipeline["words"])],
         ["export", "onnx", "-m", str(root / "mclip" / "last.pt"), "-o", str(tmp_path / "m.onnx")],
