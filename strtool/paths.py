@@ -1,4 +1,4 @@
-"""Locations of the data shipped inside the package (charsets, fonts, configs).
+"""Locations of the data shipped inside the package (charsets, fonts, configs, weights).
 
 They are package data (`strtool/charsets`, `strtool/fonts`, `strtool/configs`), found
 through `importlib.resources`, so a wheel or a plain `pip install .` works from any
@@ -29,3 +29,8 @@ def fonts_dir() -> Path:
 def configs_dir() -> Path:
     """Folder of shipped YAML presets (env `STRTOOL_CONFIGS` overrides)."""
     return Path(os.environ.get("STRTOOL_CONFIGS", PACKAGE_DIR / "configs"))
+
+
+def weights_dir() -> Path:
+    """Folder of shipped model weights (`default.pt`; env `STRTOOL_WEIGHTS` overrides)."""
+    return Path(os.environ.get("STRTOOL_WEIGHTS", PACKAGE_DIR / "weights"))

@@ -11,6 +11,7 @@ import typer
 
 from strtool.cli.common import (
     JsonOpt,
+    LangsOpt,
     QuietOpt,
     check_device,
     handle_errors,
@@ -23,7 +24,11 @@ from strtool.cli.common import (
 @handle_errors
 def predict_cmd(
     paths: Annotated[list[str], typer.Argument(help="Image files, folders or globs.")],
-    model: Annotated[Path, typer.Option("--model", "-m", help="Checkpoint (.pt).")],
+    model: Annotated[
+        str,
+        typer.Option("--model", "-m", help="Checkpoint (.pt); default: the shipped model."),
+    ] = "default",
+    langs: LangsOpt = None,
     batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=1)] = 64,
     rotate_vertical: Annotated[
         bool, typer.Option("--rotate-vertical", help="Rotate crops with h/w >= 1.5 by 90 deg.")
@@ -47,7 +52,8 @@ def predict_cmd(
 
     check_device(device)
     files = expand_inputs(paths)
-    rec = open_reader(model, device)
+    lang_list = [x for x in langs.split(",") if x.strip()] if langs else None
+    rec = open_reader(model, device, lang_list)
     info(f"{len(files)} images, model {rec.config.model.arch} ({rec.family})", quiet)
     preds = predict_paths(rec, files, batch_size, rotate_vertical)
     failed = 0

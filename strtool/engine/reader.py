@@ -21,6 +21,7 @@ from strtool.engine.config import RunConfig, config_from_dict
 from strtool.engine.distributed import pick_device
 from strtool.errors import InputError
 from strtool.models import count_parameters
+from strtool.paths import weights_dir
 from strtool.tasks.base import DatasetReading, Reading, Task
 from strtool.tasks.registry import build_task
 
@@ -71,9 +72,30 @@ class Reader:
             return self.task.read_dataset(self.model, ds, self.device, batch_size, workers)
 
 
-def open_reader(model: str | Path, device: str = "auto") -> Reader:
+DEFAULT_MODEL = "default"
+
+
+def resolve_model(model: str | Path) -> Path:
+    """A checkpoint path; `default` is the model shipped in the package
+    (`strtool/weights/default.pt`), `InputError` when this build has none."""
+    if str(model) != DEFAULT_MODEL:
+        return Path(model)
+    path = weights_dir() / "default.pt"
+    if not path.is_file():
+        raise InputError(
+            f"this strtool build ships no default model ({path} is missing); "
+            "give --model CHECKPOINT, or train one: strtool train -c default_model"
+        )
+    return path
+
+
+def open_reader(
+    model: str | Path, device: str = "auto", langs: Sequence[str] | None = None
+) -> Reader:
     """Load checkpoint `model` once (any family, any strtool version that wrote a
-    `config`), on `device`; `InputError` for a missing or foreign file."""
+    `config`; `default` = the shipped model), on `device`; `langs` restricts the output
+    to those languages' charsets (CTC). `InputError` for a missing or foreign file."""
+    model = resolve_model(model)
     ckpt = load_checkpoint(model)
     family = checkpoint_family(ckpt)
     cfg = config_from_dict(ckpt["config"])
@@ -92,4 +114,6 @@ def open_reader(model: str | Path, device: str = "auto") -> Reader:
     task.model.to(dev).eval()
     meta = {k: ckpt.get(k) for k in ("arch", "step", "versions", "best")}
     meta["family"] = family
+    if langs:
+        meta["classes_kept"] = task.restrict(langs)
     return Reader(task, dev, str(model), meta)

@@ -148,6 +148,11 @@ class Task(ABC):
         """Texts of a batch of transformed images (N, C, H, W) on the model's device."""
         raise InputError(f"a {self.family} checkpoint reads no text")
 
+    def restrict(self, langs: Sequence[str]) -> int:
+        """Read only the characters of these languages' charsets (codes or groups);
+        returns the number of classes left. `InputError` where the family cannot."""
+        raise InputError(f"a {self.family} checkpoint cannot restrict its output to --lang")
+
     def onnx_module(self) -> tuple[nn.Module, dict[str, str]]:
         """The module `strtool export onnx` exports (images -> logits) and the ONNX
         metadata that decodes its output; `InputError` when the family has none."""

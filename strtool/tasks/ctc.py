@@ -4,6 +4,7 @@ decoding. Checkpoints store the charset and the tokenizer settings."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from torch import Tensor, nn
 from strtool.engine.checkpoint import init_from
 from strtool.engine.config import RunConfig
 from strtool.engine.data import label_units
+from strtool.errors import InputError
 from strtool.models import ModelSpec, build_model
 from strtool.tasks.base import Batch, Reading, Task
 from strtool.text.normalize import as_unit
@@ -59,6 +61,7 @@ class CtcTask(Task):
             self.tokenizer = CTCTokenizer(
                 self.chars, unit=as_unit(cfg.data.unit), unk=cfg.data.unk, space=cfg.data.space
             )
+        self.allowed: Tensor | None = None  # `restrict`: classes left for decoding
         m = cfg.model
         spec = ModelSpec(m.channels, (m.height, m.width), self.tokenizer.num_classes)
         self.model: nn.Module = build_model(m.arch, spec, **m.options)
@@ -77,8 +80,29 @@ class CtcTask(Task):
         return ctc_loss(model(images), enc.targets, enc.lengths)
 
     def read(self, model: nn.Module, images: Tensor) -> Reading:
-        texts, confs = self.tokenizer.decode(model(images).float().cpu())
+        logits = model(images).float().cpu()
+        if self.allowed is not None:
+            logits = logits.masked_fill(~self.allowed, float("-inf"))
+        texts, confs = self.tokenizer.decode(logits)
         return Reading(texts, [float(c) for c in confs])
+
+    def restrict(self, langs: Sequence[str]) -> int:
+        """Mask every class outside the charsets of `langs` (blank, space and UNK stay)
+        before decoding; the confidences are renormalised over the classes left."""
+        from strtool.text.charset import load_charsets, union_chars
+
+        keep = set(union_chars(load_charsets(list(langs)))) | {" "}
+        stoi = self.tokenizer.stoi
+        allowed = torch.zeros(self.tokenizer.num_classes, dtype=torch.bool)
+        allowed[0] = True  # blank
+        for ch, i in stoi.items():
+            allowed[i] = ch in keep
+        if self.tokenizer.unk_index is not None:
+            allowed[self.tokenizer.unk_index] = True
+        if int(allowed.sum()) <= 1:
+            raise InputError(f"--lang {','.join(langs)}: the model has none of their characters")
+        self.allowed = allowed
+        return int(allowed.sum()) - 1
 
     def payload(self) -> dict[str, Any]:
         return {**super().payload(), "tokenizer": self.tokenizer.to_dict(), "charset": self.chars}

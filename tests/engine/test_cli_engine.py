@@ -156,3 +156,31 @@ def test_export_onnx_matches_pytorch(overfit_run: tuple, tmp_path: Path) -> None
     res = runner.invoke(app, ["export", "onnx", "--model", str(tmp_path / "nope.pt"),
                               "--output", str(tmp_path / "n.onnx")])  # fmt: skip
     assert res.exit_code == 1 and "not found" in res.output
+
+
+def test_predict_default_model_and_lang_restriction(
+    overfit_run: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--model` defaults to the shipped `default` model (here: a weights folder set
+    through STRTOOL_WEIGHTS); `--lang` keeps only those languages' characters."""
+    import shutil
+
+    (tmp_path / "a.png").write_bytes(render("cafe"))
+    monkeypatch.setenv("STRTOOL_WEIGHTS", str(tmp_path / "none"))
+    res = runner.invoke(app, ["predict", str(tmp_path / "a.png")])
+    assert res.exit_code == 1 and "ships no default model" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    shutil.copyfile(overfit_run[0] / "best.pt", weights / "default.pt")
+    monkeypatch.setenv("STRTOOL_WEIGHTS", str(weights))
+    res = runner.invoke(app, ["predict", str(tmp_path / "a.png"), "--json", "-q"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)[0]["text"] == "cafe"
+    res = runner.invoke(app, ["predict", str(tmp_path / "a.png"), "--lang", "ar", "--json"])
+    assert res.exit_code == 0, res.output
+    text = json.loads(res.stdout)[0]["text"]
+    assert not any("a" <= c <= "z" for c in text), text  # Latin letters are masked out
+    res = runner.invoke(app, ["eval", "--model", "default", "--data", str(overfit_run[0].parent),
+                              "--json", "-q"])  # fmt: skip
+    assert res.exit_code == 1 and "LMDB" in res.stderr  # model resolved; the data is no LMDB
