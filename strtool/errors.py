@@ -26,3 +26,8 @@ class UnknownLanguageError(StrtoolError):
 
 class FontError(StrtoolError):
     """A font file cannot be read or does not cover what is needed."""
+
+
+class TrainingError(StrtoolError):
+    """A run stopped on purpose: too many unreadable samples or non-finite steps. The
+    message says why and where the last good checkpoint is."""

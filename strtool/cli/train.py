@@ -16,6 +16,7 @@ from strtool.cli.common import (
     make_progress,
     print_json,
     print_table,
+    warn,
 )
 
 
@@ -69,6 +70,8 @@ def run_with_progress(
                 progress.update(task, completed=e["step"], rate=rate)
             elif e["kind"] == "val":
                 info(f"step {e['step']}: WRR {e['wrr']:.4f} CRR {e['crr']:.4f}", quiet)
+            elif e["kind"] == "bad_sample":
+                warn(f"skipped an unreadable training sample: {e['where']}: {e['reason']}")
 
         return run(on_event)
 

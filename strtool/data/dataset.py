@@ -25,6 +25,7 @@ from torch.utils.data import ConcatDataset, Dataset
 
 from strtool.data.lmdb_io import LmdbReader
 from strtool.data.lmdb_tools import default_lang
+from strtool.errors import DataError
 from strtool.text.langs import GROUPS, resolve_langs
 from strtool.text.normalize import Unit, split_units
 from strtool.text.script import detect_group
@@ -96,6 +97,7 @@ class LmdbDataset(Dataset):
         charset: Iterable[str] | None = None,
         cap_mode: str = "first",
         seed: int = 0,
+        skip_bad: bool = False,
     ) -> None:
         if isinstance(paths, str | Path):
             paths = [paths]
@@ -103,6 +105,7 @@ class LmdbDataset(Dataset):
             raise ValueError(f"cap_mode must be 'first' or 'random', got {cap_mode!r}")
         self.readers = [LmdbReader(p) for p in paths]
         self.transform = transform
+        self.skip_bad = skip_bad
         self.report = FilterReport()
         wanted = set(resolve_langs(langs)) if langs is not None else None
         chars = set(charset) if charset is not None else None
@@ -148,10 +151,19 @@ class LmdbDataset(Dataset):
         return len(self._idx)
 
     def __getitem__(self, i: int) -> tuple[Any, str, str]:
+        """`(transform(image), label, lang)`. An image that cannot be read or decoded is
+        a `DataError` naming the LMDB and key, or with `skip_bad` a `BadSample` in place
+        of the image (the training collate drops and counts it)."""
         reader = self.readers[int(self._src[i])]
         j = int(self._idx[i])
-        image = reader.image(j)
-        out = self.transform(image) if self.transform is not None else image
+        try:
+            image = reader.image(j)
+            out = self.transform(image) if self.transform is not None else image
+        except (DataError, OSError, ValueError) as e:
+            where = f"{reader.path}: image-{j + 1:09d}"
+            if not self.skip_bad:
+                raise DataError(f"{where}: {e}") from None
+            return BadSample(where, str(e)), reader.label(j), self.langs[i]
         return out, reader.label(j), self.langs[i]
 
 
@@ -193,3 +205,43 @@ def collate(
     """Stack `(image, label, lang)` samples: images (N, C, H, W), labels, langs."""
     images, labels, langs = zip(*batch, strict=True)
     return torch.stack(list(images)), list(labels), list(langs)
+
+
+@dataclass(frozen=True)
+class BadSample:
+    """A training sample whose image could not be read: `where` (LMDB path and key)."""
+
+    where: str
+    reason: str
+
+
+@dataclass
+class BatchNotes:
+    """What a training batch left out: the stream's skips per reason, unreadable
+    samples (`BadSample`s), and how many samples were drawn in all."""
+
+    skips: dict[str, int] = field(default_factory=dict)
+    bad: list[BadSample] = field(default_factory=list)
+    drawn: int = 0
+
+
+def collate_train(
+    batch: list[tuple[Any, ...]],
+) -> tuple[torch.Tensor | None, list[str], list[str], BatchNotes]:
+    """Training batches: items `(image, label, lang[, skips])`; unreadable samples are
+    dropped and noted (images None when the whole batch was unreadable)."""
+    notes = BatchNotes(drawn=len(batch))
+    skips: Counter[str] = Counter()
+    good: list[tuple[torch.Tensor, str, str]] = []
+    for item in batch:
+        if len(item) > 3:
+            skips.update(item[3])
+        if isinstance(item[0], BadSample):
+            notes.bad.append(item[0])
+        else:
+            good.append((item[0], item[1], item[2]))
+    notes.skips = dict(skips)
+    if not good:
+        return None, [], [], notes
+    images, labels, langs = collate(good)
+    return images, labels, langs, notes

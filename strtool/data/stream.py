@@ -22,7 +22,8 @@ labels longer than `max_len` units (`too_long`) or with a unit outside `charset`
 sample, so they can be counted exactly for the batches a run consumed.
 
 `MixedSource` joins a stream and an LMDB dataset under keys `(STREAM, i)` /
-`(LMDB, i)`; `collate_counted` stacks its samples and sums their skip counts.
+`(LMDB, i)`; `strtool.data.dataset.collate_train` stacks its samples and sums their
+skip counts.
 """
 
 from __future__ import annotations
@@ -33,10 +34,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 from torch.utils.data import Dataset
 
-from strtool.data.dataset import collate
 from strtool.errors import DataError
 from strtool.text.normalize import Unit, split_units
 
@@ -175,14 +174,3 @@ class MixedSource(Dataset):
         assert self.lmdb is not None
         image, label, lang = self.lmdb[i]
         return image, label, lang, {}
-
-
-def collate_counted(
-    batch: list[tuple[torch.Tensor, str, str, dict[str, int]]],
-) -> tuple[torch.Tensor, list[str], list[str], dict[str, int]]:
-    """`collate` of the `(image, label, lang)` parts, plus the summed skip counts."""
-    images, labels, langs = collate([b[:3] for b in batch])
-    counts: Counter[str] = Counter()
-    for b in batch:
-        counts.update(b[3])
-    return images, labels, langs, dict(counts)

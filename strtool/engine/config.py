@@ -80,6 +80,8 @@ class DataConfig:
     balanced: bool = False  # language-balanced sampling
     workers: int = non_negative(2)
     val_max: int | None = None  # cap on validation samples per LMDB
+    # unreadable training images are skipped and counted; above this share the run stops
+    max_bad: float = probability(0.01)
     synth: SynthStreamConfig | None = None  # streamed synthetic data (None = LMDBs only)
 
 
@@ -103,6 +105,8 @@ class TrainConfig:
     val_every: int = positive(1000)
     ckpt_every: int = positive(500)
     freeze: list[str] = field(default_factory=list)  # e.g. [backbone]
+    # optimiser steps in a row with a non-finite loss or gradient (skipped) before stopping
+    max_nonfinite: int = positive(25)
     threads: int = non_negative(0)  # torch CPU threads (0 = leave torch's default)
     device: str = "auto"
 

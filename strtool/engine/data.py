@@ -21,7 +21,7 @@ from strtool.engine.config import RunConfig
 from strtool.engine.distributed import ResumableBatchSampler
 from strtool.errors import ConfigError, DataError
 from strtool.text.langs import resolve_langs
-from strtool.text.normalize import split_units
+from strtool.text.normalize import as_unit, split_units
 
 
 def label_units(paths: Sequence[str | Path], unit: str) -> list[str]:
@@ -41,12 +41,14 @@ def build_dataset(
     unit: str = "codepoint",
     caps: int | dict[str, int] | None = None,
     charset: Sequence[str] | None = None,
+    skip_bad: bool = False,
 ) -> LmdbDataset:
     """An `LmdbDataset` that must keep at least one sample (else `DataError` naming
-    the paths and the filter summary)."""
+    the paths and the filter summary); `skip_bad`: unreadable images become
+    `BadSample`s (training) instead of errors."""
     ds = LmdbDataset(
         list(paths), langs=list(langs) if langs else None, max_len=max_len, caps=caps,
-        unit=unit, transform=transform, charset=charset,  # type: ignore[arg-type]
+        unit=as_unit(unit), transform=transform, charset=charset, skip_bad=skip_bad,
     )  # fmt: skip
     if len(ds) == 0:
         names = ", ".join(map(str, paths))

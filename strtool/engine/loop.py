@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import time
 import warnings
 from collections import Counter
@@ -29,8 +30,8 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader
 
-from strtool.data.dataset import collate
-from strtool.data.stream import MixedSource, collate_counted
+from strtool.data.dataset import BatchNotes, collate_train
+from strtool.data.stream import MixedSource
 from strtool.engine.checkpoint import capture_rng, load_checkpoint, restore_rng, save_atomic
 from strtool.engine.config import RunConfig, config_to_dict
 from strtool.engine.curves import draw_curves, read_jsonl
@@ -50,7 +51,7 @@ from strtool.engine.distributed import (
 )
 from strtool.engine.schedule import build_optimizer, build_scheduler
 from strtool.engine.setup import RunParts, prepare_run
-from strtool.errors import DataError
+from strtool.errors import DataError, TrainingError
 
 Event = Callable[[dict[str, Any]], None]
 
@@ -128,11 +129,11 @@ def _loader(
     if parts.stream is None:
         assert ds is not None and sampler is not None
         chain = EpochChain(sampler)
-        return DataLoader(ds, batch_sampler=chain, collate_fn=collate, **common), per_epoch
+        return DataLoader(ds, batch_sampler=chain, collate_fn=collate_train, **common), per_epoch
     _one_cv2_thread()
     batches = MixedBatchSampler(n_stream, micro, info.rank, info.world, sampler)
     source = MixedSource(parts.stream, ds)
-    loader = DataLoader(source, batch_sampler=batches, collate_fn=collate_counted, **common)
+    loader = DataLoader(source, batch_sampler=batches, collate_fn=collate_train, **common)
     return loader, per_epoch
 
 
@@ -163,6 +164,11 @@ class Trainer:
         self.micro = 0  # micro-batches consumed (the stream's position)
         self.stream_samples = 0
         self.stream_skips: Counter[str] = Counter()
+        self.drawn = 0  # training samples drawn (LMDB and stream)
+        self.bad: list[str] = []  # unreadable training samples: "LMDB: key: reason"
+        self.nonfinite = 0  # optimiser steps skipped for a non-finite loss or gradient
+        self.nonfinite_run = 0  # ... in a row
+        self.step_bad_loss = 0  # micro-batches of the current step with a non-finite loss
         self.best: float | None = None
         self.best_step: int | None = None
         self.last_val: dict[str, Any] = {}
@@ -186,6 +192,10 @@ class Trainer:
         stream = ckpt.get("stream") or {}
         self.stream_samples = stream.get("samples", 0)
         self.stream_skips = Counter(stream.get("skipped", {}))
+        health = ckpt.get("health") or {}
+        self.drawn = health.get("drawn", 0)
+        self.bad = list(health.get("bad", []))
+        self.nonfinite = health.get("nonfinite", 0)
         self.best, self.best_step = ckpt.get("best"), ckpt.get("best_step")
         restore_rng(ckpt["rng"])
 
@@ -199,6 +209,7 @@ class Trainer:
             "step": self.step, "epoch": self.epoch, "cursor": self.cursor,
             "best": self.best, "best_step": self.best_step, "rng": capture_rng(),
             "micro": self.micro, "stream": stream_report(self.stream_samples, self.stream_skips),
+            "health": {"drawn": self.drawn, "bad": self.bad, "nonfinite": self.nonfinite},
         }  # fmt: skip
 
     def save(self, best: bool = False) -> None:
@@ -216,14 +227,19 @@ class Trainer:
                 f.write(json.dumps(record, ensure_ascii=False) + "\n")
 
     # -- training ----------------------------------------------------------------
-    def _micro_step(self, batch: tuple[Any, ...], sync: bool) -> float:
-        """Forward + backward of one micro-batch `(images, labels, langs[, skips])`
-        through the task's loss; counts the stream's samples and skips."""
-        if len(batch) > 3:
-            self.stream_skips.update(batch[3])
-            self.stream_samples += stream_share(self.cfg)
+    def _micro_step(self, batch: tuple[Any, ...], sync: bool) -> float | None:
+        """Forward + backward of one micro-batch `(images, labels, langs, notes)` through
+        the task's loss; counts the stream's samples and skips and unreadable samples.
+        A non-finite loss contributes no gradient (counted); returns the loss or None."""
+        images, labels, langs, notes = batch
+        self._note(notes)
+        if images is None:
+            if isinstance(self.ddp, DDP):
+                raise TrainingError("a whole micro-batch of training samples was unreadable")
+            self.step_bad_loss += 1
+            return None
         dev = self.info.device
-        images = batch[0].to(dev, non_blocking=True)
+        images = images.to(dev, non_blocking=True)
         if self.cfg.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         ctx = (
@@ -233,18 +249,60 @@ class Trainer:
         )
         with ctx:
             with torch.autocast(dev.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
-                loss = self.task.loss(self.ddp, (images, batch[1], batch[2]), dev)
+                loss = self.task.loss(self.ddp, (images, labels, langs), dev)
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                # zero gradients through every parameter: DDP ranks stay in step
+                self.step_bad_loss += 1
+                loss = torch.stack(
+                    [(p * 0).sum() for p in self.model.parameters() if p.requires_grad]
+                ).sum()
             self.scaler.scale(loss / self.cfg.train.accum).backward()
-        return float(loss.detach())
+        return value if math.isfinite(value) else None
+
+    def _note(self, notes: BatchNotes) -> None:
+        """Count a batch's stream skips and unreadable samples; stop (`TrainingError`)
+        when unreadable samples exceed `data.max_bad` of those drawn."""
+        if self.p.stream is not None:
+            self.stream_skips.update(notes.skips)
+            self.stream_samples += stream_share(self.cfg)
+        self.drawn += notes.drawn
+        for b in notes.bad:
+            self.bad.append(f"{b.where}: {b.reason}")
+            if len(self.bad) <= 20:
+                self.on_event({"kind": "bad_sample", "step": self.step, "where": b.where,
+                               "reason": b.reason})  # fmt: skip
+        limit = self.cfg.data.max_bad
+        if self.bad and len(self.bad) > max(limit * self.drawn, 0 if limit == 0 else 10):
+            raise TrainingError(
+                f"{len(self.bad)} of {self.drawn} training samples could not be read "
+                f"(more than data.max_bad = {limit:g}); first: {self.bad[0]}. The last "
+                f"good checkpoint is {self.p.output / 'last.pt'}"
+            )
 
     def _opt_step(self) -> None:
+        """Clip and apply the step; a step whose loss or gradients are not finite is
+        skipped (counted), and `train.max_nonfinite` of them in a row stop the run."""
         self.scaler.unscale_(self.opt)
         params = [p for p in self.model.parameters() if p.requires_grad]
-        torch.nn.utils.clip_grad_norm_(params, self.cfg.train.grad_clip)
-        self.scaler.step(self.opt)
-        self.scaler.update()
-        self.opt.zero_grad(set_to_none=True)
+        norm = torch.nn.utils.clip_grad_norm_(params, self.cfg.train.grad_clip)
+        bad = self.step_bad_loss >= self.cfg.train.accum or not bool(torch.isfinite(norm))
+        self.step_bad_loss = 0
+        if bad and not self.scaler.is_enabled():
+            self.opt.zero_grad(set_to_none=True)
+        else:  # (a GradScaler skips non-finite fp16 steps itself and lowers its scale)
+            self.scaler.step(self.opt)
+            self.scaler.update()
+            self.opt.zero_grad(set_to_none=True)
         self.sched.step()
+        self.nonfinite += bad
+        self.nonfinite_run = self.nonfinite_run + 1 if bad else 0
+        if self.nonfinite_run >= self.cfg.train.max_nonfinite:
+            raise TrainingError(
+                f"training stopped at step {self.step + 1}: {self.nonfinite_run} steps in a "
+                "row had a non-finite loss or gradient (NaN/inf); the last good checkpoint "
+                f"is {self.p.output / 'last.pt'} (lower train.lr, or check the data)"
+            )
 
     def _set_train(self) -> None:
         self.model.train()
@@ -256,11 +314,14 @@ class Trainer:
         loader, per_epoch = _loader(self.p, self.info, self.epoch, self.cursor, self.micro)
         batches = iter(loader)
         self._set_train()
-        window_loss, window_n, t0 = 0.0, 0, time.perf_counter()
+        window_loss, window_n, window_micro, t0 = 0.0, 0, 0, time.perf_counter()
         while self.step < t.steps:
             for k in range(t.accum):
-                window_loss += self._micro_step(next(batches), sync=k == t.accum - 1)
-                window_n += 1
+                value = self._micro_step(next(batches), sync=k == t.accum - 1)
+                window_micro += 1
+                if value is not None:
+                    window_loss += value
+                    window_n += 1
                 self.cursor += 1
                 self.micro += 1
                 if per_epoch and self.cursor >= per_epoch:
@@ -269,15 +330,17 @@ class Trainer:
             self.step += 1
             if self.step % t.log_every == 0 or self.step == t.steps:
                 dt = time.perf_counter() - t0
-                imgs = window_n * t.batch_size * self.info.world
+                imgs = window_micro * t.batch_size * self.info.world
                 self.log({
                     "kind": "train", "step": self.step, "epoch": self.epoch,
                     "loss": window_loss / max(window_n, 1), "lr": self.sched.get_last_lr()[0],
                     "img_s": imgs / max(dt, 1e-9), "total_steps": t.steps,
                     **({"stream_skipped": dict(sorted(self.stream_skips.items()))}
                        if self.p.stream is not None else {}),
+                    **({"bad_samples": len(self.bad)} if self.bad else {}),
+                    **({"nonfinite_steps": self.nonfinite} if self.nonfinite else {}),
                 })  # fmt: skip
-                window_loss, window_n, t0 = 0.0, 0, time.perf_counter()
+                window_loss, window_n, window_micro, t0 = 0.0, 0, 0, time.perf_counter()
             if self.step % t.val_every == 0 or self.step == t.steps:
                 self.validate()
                 self._set_train()
@@ -298,6 +361,10 @@ class Trainer:
             out |= rep.removed | {"kept": rep.kept}
         if self.p.stream is not None:
             out["stream"] = stream_report(self.stream_samples, self.stream_skips)
+        if self.bad:
+            out["unreadable"] = {"count": len(self.bad), "first": self.bad[:20]}
+        if self.nonfinite:
+            out["nonfinite_steps"] = self.nonfinite
         return out
 
     def score_val(self) -> tuple[float, dict[str, Any], dict[str, Any]]:

@@ -96,7 +96,9 @@ def _datasets(
     langs = d.langs or None
     train_set = None
     if d.train:
-        train_set = build_dataset(d.train, tf, langs, d.max_len, unit, caps, task.label_chars)
+        train_set = build_dataset(
+            d.train, tf, langs, d.max_len, unit, caps, task.label_chars, skip_bad=True
+        )
     val_set = build_dataset(d.val, tf, langs, None, unit, d.val_max) if d.val else None
     stream = build_stream(cfg, tf, task.label_chars, unit) if d.synth is not None else None
     return train_set, val_set, stream
