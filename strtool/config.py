@@ -37,6 +37,26 @@ T = TypeVar("T")
 RANGE = "range"
 CHOICES = "choices"
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
+#: Largest magnitude of an integer setting: a C `int`, what torch, numpy and the OS
+#: take for threads, seeds and sizes (`train.threads=1e12` overflowed inside torch).
+MAX_INT = 2**31 - 1
+#: Longest shown value in an error message (a 5,000-digit number stays one short line).
+MAX_SHOWN = 60
+
+
+def _cut(text: str) -> str:
+    """`text` on one line (control and other unprintable characters escaped, as `\\n`,
+    `\\u202e`), cut to `MAX_SHOWN` characters."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[: 2 * MAX_SHOWN])
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
+
+
+def show(value: Any) -> str:
+    """`repr(value)` cut to `MAX_SHOWN` characters, for one-line error messages."""
+    try:
+        return _cut(repr(value))
+    except (RecursionError, ValueError):  # self-referencing YAML, huge ints
+        return f"<{type(value).__name__}>"
 
 
 def _num(x: float) -> str:
@@ -83,7 +103,7 @@ class Range:
         else:
             ok = self.contains(value)
         if not ok:
-            raise ConfigError(f"{path}: {value!r} is out of range; allowed: {self.describe()}")
+            raise ConfigError(f"{path}: {show(value)} is out of range; allowed: {self.describe()}")
 
 
 def limits(
@@ -173,7 +193,7 @@ def check_ranges(cfg: Any, prefix: str = "") -> None:
         choices = f.metadata.get(CHOICES)
         if choices is not None and value not in choices:
             allowed = ", ".join(str(c) for c in choices)
-            raise ConfigError(f"{path}: {value!r} is not allowed; expected one of {allowed}")
+            raise ConfigError(f"{path}: {show(value)} is not allowed; expected one of {allowed}")
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             check_ranges(value, path + ".")
 
@@ -215,14 +235,23 @@ def _number(value: Any, tp: type, path: str) -> Any:
             try:
                 x = float(value.strip())
             except ValueError:
-                raise ConfigError(f"{path}: expected {want}, got {value!r}") from None
+                raise ConfigError(f"{path}: expected {want}, got {show(value)}") from None
     elif isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{path}: expected {want}, got {_kind(value)} ({value!r})")
+        raise ConfigError(f"{path}: expected {want}, got {_kind(value)} ({show(value)})")
+    if isinstance(x, int) and tp is not int:
+        try:
+            x = float(x)
+        except OverflowError:
+            raise ConfigError(f"{path}: expected a finite number, got {show(value)}") from None
     if isinstance(x, float) and not math.isfinite(x):
         raise ConfigError(f"{path}: expected a finite number, got {x}")
     if tp is int:
         if isinstance(x, float) and not x.is_integer():
-            raise ConfigError(f"{path}: expected an integer, got {value!r}")
+            raise ConfigError(f"{path}: expected an integer, got {show(value)}")
+        if abs(x) > MAX_INT:
+            raise ConfigError(
+                f"{path}: {show(int(x))} is too large (integer settings are at most {MAX_INT:,})"
+            )
         return int(x)
     return float(x)
 
@@ -243,17 +272,17 @@ def _coerce(value: Any, tp: Any, path: str, root: type) -> Any:
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{path}: expected a list, got {_kind(value)} ({value!r})")
+            raise ConfigError(f"{path}: expected a list, got {_kind(value)} ({show(value)})")
         args = typing.get_args(tp)
         inner = args[0] if args else Any
         items = [_coerce(v, inner, f"{path}[{i}]", root) for i, v in enumerate(value)]
         return tuple(items) if origin is tuple else items
     if origin is dict or tp is dict:
         if not isinstance(value, dict):
-            raise ConfigError(f"{path}: expected a mapping, got {_kind(value)} ({value!r})")
+            raise ConfigError(f"{path}: expected a mapping, got {_kind(value)} ({show(value)})")
         args = typing.get_args(tp)
         inner = args[1] if len(args) == 2 else Any
-        return {k: _coerce(v, inner, f"{path}.{k}", root) for k, v in value.items()}
+        return {k: _coerce(v, inner, f"{path}.{_cut(str(k))}", root) for k, v in value.items()}
     if tp is bool:
         if isinstance(value, bool):
             return value
@@ -261,12 +290,12 @@ def _coerce(value: Any, tp: Any, path: str, root: type) -> Any:
             return True
         if isinstance(value, str) and value.lower() in ("false", "no", "0", "off"):
             return False
-        raise ConfigError(f"{path}: expected true/false, got {value!r}")
+        raise ConfigError(f"{path}: expected true/false, got {show(value)}")
     if tp in (int, float):
         return _number(value, tp, path)
     if tp is str:
         if isinstance(value, (dict, list)):
-            raise ConfigError(f"{path}: expected a string, got {_kind(value)} ({value!r})")
+            raise ConfigError(f"{path}: expected a string, got {_kind(value)} ({show(value)})")
         return str(value)
     return value
 
@@ -307,7 +336,7 @@ def _build(cls: type[T], data: Any, prefix: str, root: type) -> T:
     for k in data:
         if k not in types_:
             hint = _suggest(str(k), list(types_), prefix, root)
-            raise ConfigError(f"unknown config key '{prefix}{k}'{hint}")
+            raise ConfigError(f"unknown config key '{_cut(f'{prefix}{k}')}'{hint}")
     kwargs = {k: _coerce(v, types_[k], prefix + k, root) for k, v in data.items()}
     return cls(**kwargs)
 
@@ -333,24 +362,37 @@ def _yaml_problem(e: yaml.YAMLError) -> str:
     return " ".join(str(e).split())
 
 
+def parse_yaml(text: str) -> Any:
+    """`yaml.safe_load(text)`; what PyYAML raises besides `YAMLError` for hostile text
+    (a 5,000-digit integer: ValueError; brackets nested thousands deep: RecursionError)
+    becomes a `yaml.YAMLError` too."""
+    try:
+        return yaml.safe_load(text)
+    except ValueError as e:
+        raise yaml.YAMLError(" ".join(str(e).split(";")[0].split())) from None
+    except RecursionError:
+        raise yaml.YAMLError("nested too deeply") from None
+
+
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Apply `a.b.c=value` strings to a nested dict; values are parsed as YAML scalars."""
     for item in overrides:
         if "=" not in item:
-            raise ConfigError(f"override '{item}' is not of the form key.path=value")
+            raise ConfigError(f"override '{_cut(item)}' is not of the form key.path=value")
         key, raw = item.split("=", 1)
         parts = key.strip().split(".")
         if not all(parts):
-            raise ConfigError(f"override '{item}': empty key in '{key}'")
+            raise ConfigError(f"override '{_cut(item)}': empty key in '{_cut(key)}'")
         node = data
         for p in parts[:-1]:
             node = node.setdefault(p, {})
             if not isinstance(node, dict):
-                raise ConfigError(f"override '{key}': '{p}' is not a section")
+                raise ConfigError(f"override '{_cut(key)}': '{_cut(p)}' is not a section")
         try:
-            node[parts[-1]] = yaml.safe_load(raw) if raw != "" else ""
+            node[parts[-1]] = parse_yaml(raw) if raw != "" else ""
         except yaml.YAMLError as e:
-            raise ConfigError(f"override '{item}': invalid value ({_yaml_problem(e)})") from None
+            problem = _yaml_problem(e)
+            raise ConfigError(f"override '{_cut(item)}': invalid value ({problem})") from None
     return data
 
 
@@ -415,7 +457,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ConfigError(f"{p}: not a YAML config file (not UTF-8 text)") from None
     try:
-        data = yaml.safe_load(text)
+        data = parse_yaml(text)
     except yaml.YAMLError as e:
         raise ConfigError(f"{p}: invalid YAML ({_yaml_problem(e)})") from None
     if data is None:
@@ -451,7 +493,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         if base is None:
             break
         if not isinstance(base, str) or not base.strip():
-            raise ConfigError(f"{p}: base: expected a file name, got {base!r}")
+            raise ConfigError(f"{p}: base: expected a file name, got {show(base)}")
         p = p.parent / base if (p.parent / base).is_file() else resolve_config_path(base)
     merged: dict[str, Any] = {}
     for data in reversed(chain):

@@ -42,7 +42,8 @@ _PROFILE_HELP = (
 
 
 def print_report(report: Report, json_out: bool = False) -> None:
-    """The report on stdout: a rich table (rates in %) or JSON (`Report.to_dict`)."""
+    """The report on stdout: a rich table (rates in %, "%" in each heading) or JSON
+    (`Report.to_dict`: the same rates as fractions in [0, 1])."""
     if json_out:
         print_json(report.to_dict())
         return
@@ -50,8 +51,8 @@ def print_report(report: Report, json_out: bool = False) -> None:
     table = Table(
         title=f"profile {report.profile}, unit {report.unit}, groups by {report.grouping}"
     )
-    cols = ["group", "n", "WRR", "WRR-ci", "CRR", "1-NED", "empty pred"]
-    cols += ["script acc"] if with_sacc else []
+    cols = ["group", "n", "WRR %", "WRR-ci %", "CRR %", "1-NED %", "empty pred"]
+    cols += ["script acc %"] if with_sacc else []
     for i, c in enumerate(cols):
         table.add_column(c, justify="left" if i == 0 else "right")
     for r in report.rows:

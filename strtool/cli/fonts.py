@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -21,12 +21,13 @@ from strtool.cli.common import (
 from strtool.errors import InputError
 from strtool.outputs import Kind, atomic_write_text, check_replaceable, text_kind
 from strtool.synth.coverage import (
+    COVERAGE_CATEGORIES,
     CoverageRow,
     Missing,
     check_entries,
     entries_script,
-    lang_entries,
-    read_charset_entries,
+    lang_categories,
+    read_charset_categories,
 )
 from strtool.synth.fonts import checker_for, discover_fonts, load_manifest, shipped_fonts
 from strtool.text.langs import LANG_SCRIPT, resolve_langs
@@ -37,17 +38,44 @@ fonts_app = typer.Typer(
     no_args_is_help=True,
 )
 
-_COLUMNS = ("font", "face", "lang", "covered", "total", "%")
+#: Table headings of the categories (`COVERAGE_CATEGORIES`); cells are percentages.
+_CATEGORY_HEADINGS = {
+    "letters": "letters %",
+    "diacritics": "marks %",
+    "digits": "digits %",
+    "punctuation": "punct %",
+    "common": "common %",
+    "clusters": "clusters %",
+}
+
+Target = tuple[str, dict[str, str], str | None]  # name, entry -> category, script hint
 
 
-def _targets(langs: str | None, charset: Path | None) -> list[tuple[str, list[str], str | None]]:
-    """(name, entries, script hint) of every charset to check."""
+def _targets(langs: str | None, charset: Path | None) -> list[Target]:
+    """(name, entries with their categories, script hint) of every charset to check."""
     if langs is not None and charset is not None:
         raise InputError("give either --lang or --charset, not both")
     if charset is not None:
-        entries = read_charset_entries(charset)
-        return [(charset.name, entries, entries_script(entries))]
-    return [(lang, lang_entries(lang), LANG_SCRIPT.get(lang)) for lang in resolve_langs(langs)]
+        cats = read_charset_categories(charset)
+        return [(charset.name, cats, entries_script(list(cats)))]
+    return [(lang, lang_categories(lang), LANG_SCRIPT.get(lang)) for lang in resolve_langs(langs)]
+
+
+def _pct(fraction: float | None) -> str:
+    return "-" if fraction is None else f"{100 * fraction:.1f}"
+
+
+def _coverage_table(rows: list[CoverageRow]) -> None:
+    """One line per font and charset: each category's coverage in %, then the total
+    (covered / entries and %). Categories no checked charset has are left out."""
+    cats = [c for c in COVERAGE_CATEGORIES if any(r.category(c) for r in rows)]
+    table = []
+    for r in rows:
+        per_cat = [r.category(c) for c in cats]
+        cells = [_pct(None if c is None else c.fraction) for c in per_cat]
+        table.append((r.font, r.face, r.lang, *cells, f"{r.covered}/{r.total}", _pct(r.fraction)))
+    columns = ("font", "face", "lang", *(_CATEGORY_HEADINGS[c] for c in cats), "entries", "all %")
+    print_table(table, columns, title="font coverage (% of each category's entries)")
 
 
 _MISSING_HEADER = "font\tlang\tchar\tcodepoints\treason"
@@ -99,9 +127,11 @@ def check(
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Coverage of charsets by fonts: a character counts only when it is in the cmap
-    and HarfBuzz shapes it without .notdef, dotted circle or empty glyph. --missing
-    replaces only a file it wrote before (same TSV header, or a JSON list)."""
+    """Coverage of charsets by fonts, per category (letters, marks, digits,
+    punctuation, common, clusters) and in total: an entry counts only when it is in the
+    cmap and HarfBuzz shapes it without .notdef, dotted circle or empty glyph. The table
+    shows percentages, --json fractions in [0, 1]. --missing replaces only a file it
+    wrote before (same TSV header, or a JSON list)."""
     if missing is not None:
         inputs = [*fonts, *([charset] if charset else [])]
         check_replaceable(missing, _missing_kind(missing), inputs)
@@ -112,8 +142,8 @@ def check(
         task = progress.add_task("checking", total=len(faces) * len(targets), rate="")
         for face in faces:
             checker = checker_for(face)
-            for name, entries, hint in targets:
-                rows.append(check_entries(checker, entries, name, hint))
+            for name, cats, hint in targets:
+                rows.append(check_entries(checker, list(cats), name, hint, cats))
                 progress.advance(task)
     lost = [m for r in rows for m in r.missing]
     if missing is not None:
@@ -122,8 +152,7 @@ def check(
     if as_json:
         print_json({"rows": [_row_json(r) for r in rows]})
         return
-    table = [(r.font, r.face, r.lang, r.covered, r.total, f"{r.percent:.1f}") for r in rows]
-    print_table(table, _COLUMNS, title="font coverage")
+    _coverage_table(rows)
 
 
 def _row_json(row: CoverageRow) -> dict[str, object]:
@@ -148,13 +177,7 @@ def list_fonts(
     """The shipped fonts (fonts/manifest.json) and the charsets they cover."""
     entries = load_manifest()
     if recompute:
-        for e, face in zip(entries, shipped_fonts(), strict=True):
-            checker = checker_for(face)
-            e["coverage"] = {}
-            for lang in e.get("langs", []):
-                row = check_entries(checker, lang_entries(lang), lang, LANG_SCRIPT.get(lang))
-                e["coverage"][lang] = {"covered": row.covered, "total": row.total}
-        info(f"rechecked {len(entries)} fonts", quiet)
+        _recompute(entries, quiet)
     if as_json:
         print_json({"fonts": entries})
         return
@@ -166,6 +189,7 @@ def list_fonts(
             (
                 e["file"],
                 f"{e['family']} {e.get('style', '')}".strip(),
+                e.get("role", "train"),
                 ",".join(e["scripts"]),
                 e.get("design", ""),
                 e.get("licence", ""),
@@ -173,5 +197,25 @@ def list_fonts(
                 " ".join(cells),
             )
         )
-    cols = ("file", "face", "scripts", "design", "licence", "size", "coverage")
+    cols = ("file", "face", "role", "scripts", "design", "licence", "size", "coverage")
     print_table(rows, cols, title=f"{len(entries)} shipped fonts")
+
+
+def _recompute(entries: list[dict[str, Any]], quiet: bool) -> None:
+    """Recheck every manifest entry's coverage of its languages against the current
+    charsets, in place: `coverage[lang]` = covered, total and `categories` (as
+    `fonts check --json`). `shipped_fonts(role="all")` gives one face per entry, in
+    manifest order, held-out faces included."""
+    charsets: dict[str, dict[str, str]] = {}
+    with make_progress(quiet) as progress:
+        task = progress.add_task("rechecking", total=len(entries), rate="")
+        for e, face in zip(entries, shipped_fonts(role="all"), strict=True):
+            checker = checker_for(face)
+            e["coverage"] = {}
+            for lang in e.get("langs", []):
+                cats = charsets.setdefault(lang, lang_categories(lang))
+                row = check_entries(checker, list(cats), lang, LANG_SCRIPT.get(lang), cats)
+                d = row.to_dict()
+                e["coverage"][lang] = {k: d[k] for k in ("covered", "total", "categories")}
+            progress.advance(task)
+    info(f"rechecked {len(entries)} fonts", quiet)

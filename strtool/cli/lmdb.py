@@ -186,12 +186,13 @@ def info_cmd(
     rows += [(f"lang {k} ({res.langs_source})", v) for k, v in res.langs.items()]
     rows += [(f"length {k}", v) for k, v in res.length_hist.items()]
     print_table(rows, ["", "value"], title=str(path))
-    if res.coverage:
+    if res.coverage:  # percentages here, fractions in --json
         cov = [
-            (c.lang, c.char_coverage, c.sample_coverage, "".join(list(c.missing)[:20]))
+            (c.lang, f"{100 * c.char_coverage:.2f}", f"{100 * c.sample_coverage:.2f}",
+             "".join(list(c.missing)[:20]))
             for c in res.coverage
-        ]
-        print_table(cov, ["lang", "chars covered", "samples covered", "top missing"])
+        ]  # fmt: skip
+        print_table(cov, ["lang", "chars covered %", "samples covered %", "top missing"])
 
 
 @lmdb_app.command("validate")

@@ -86,7 +86,20 @@ def print_training_summary(result: Any, json_: bool, **extra: Any) -> None:
                 if k not in ("report", "alternatives")},
     }  # fmt: skip
     if json_:
-        print_json(summary)
-    else:
-        rows = [[k, v] for k, v in summary.items() if not isinstance(v, dict)]
-        print_table(rows, ["run", "value"], title="training")
+        print_json(summary)  # best and val rates as fractions in [0, 1]
+        return
+    rows: list[list[Any]] = []
+    for k, v in summary.items():
+        if k == "best":  # the value of eval.metric (a rate), shown in %
+            rows.append(["best val % (eval.metric)", "-" if v is None else f"{100 * v:.2f}"])
+        elif not isinstance(v, dict):
+            rows.append([k, v])
+    val = summary["val"]
+    rows += [[f"val {name} %", f"{100 * val[k]:.2f}"] for k, name in _VAL_RATES.items()
+             if val.get(k) is not None]  # fmt: skip
+    print_table(rows, ["run", "value"], title="training (rates in %)")
+
+
+#: Validation rates (fractions in `TrainResult.last_val`) the summary table shows in %.
+_VAL_RATES = {"wrr": "WRR", "wrr_ci": "WRR-ci", "crr": "CRR", "ned": "1-NED",
+              "accuracy": "accuracy", "script_acc": "script acc"}  # fmt: skip

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from strtool.config import show
 from strtool.errors import ConfigError
 from strtool.synth.corpus import TextConfig
 
@@ -317,7 +318,7 @@ def _domain(low: Bound, high: Bound) -> str:
 
 def _number(key: str, v: Any) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise ConfigError(f"{key}: expected a finite number, got {v!r}")
+        raise ConfigError(f"{key}: expected a finite number, got {show(v)}")
     return float(v)
 
 
@@ -326,15 +327,15 @@ def _check(key: str, value: Any, rule: tuple[str, Bound, Bound]) -> None:
     if kind in ("prob", "num", "int"):
         x = _number(key, value)
         if kind == "int" and not float(x).is_integer():
-            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+            raise ConfigError(f"{key}: expected an integer, got {show(value)}")
         if not _ok(x, low, high):
-            raise ConfigError(f"{key}: {value!r} must be {_domain(low, high)}")
+            raise ConfigError(f"{key}: {show(value)} must be {_domain(low, high)}")
         return
     if not isinstance(value, (list, tuple)):
-        raise ConfigError(f"{key}: expected a list, got {value!r}")
+        raise ConfigError(f"{key}: expected a list, got {show(value)}")
     if kind == "range":
         if len(value) != 2:
-            raise ConfigError(f"{key}: expected [low, high], got {list(value)!r}")
+            raise ConfigError(f"{key}: expected [low, high], got {show(list(value))}")
         lo, hi = (_number(key, v) for v in value)
         if lo > hi:
             raise ConfigError(f"{key}: [{lo:g}, {hi:g}]: low is greater than high")
@@ -343,10 +344,57 @@ def _check(key: str, value: Any, rule: tuple[str, Bound, Bound]) -> None:
             raise ConfigError(f"{key}: expected a non-empty list")
         for v in value:
             if not float(_number(key, v)).is_integer():
-                raise ConfigError(f"{key}: expected integers, got {v!r}")
+                raise ConfigError(f"{key}: expected integers, got {show(v)}")
     bad = [v for v in value if not _ok(float(v), low, high)]
     if bad:
-        raise ConfigError(f"{key}: {list(value)!r}: values must be {_domain(low, high)}")
+        raise ConfigError(f"{key}: {show(list(value))}: values must be {_domain(low, high)}")
+
+
+#: Largest canvas that the settings may give a 32-character line at render time (32 px
+#: crops): font size x downscale factor for the line height (x 1.3), x stretch and
+#: (1 + spacing) along the line, plus margins; each factor at its high end when it can
+#: fire. Defaults: about 6,100 x 200 px (1.2M). Bigger canvases crashed the renderer:
+#: `font_size=[1000,1000]` with `downscale.factor=[8,8]` (PIL's decompression-bomb
+#: check), `stretch.factor=[1,10]` with 32 characters (OpenCV's 32,767 px limit on
+#: width + height, which shear can reach), `font_size=[512,512]` with `margin=[5,5]` (a
+#: 2 GiB array; the renderer peaks near 40 bytes per canvas pixel).
+MAX_RENDER_PIXELS = 24_000_000
+MAX_RENDER_SIDES = 32_000
+
+
+def render_canvas(cfg: SynthConfig, chars: int = 32) -> tuple[float, float]:
+    """Estimated (width, height) in px at render time of a `chars`-long line drawn with
+    every size setting of `cfg` at its high end (a 32 px crop)."""
+    a = cfg.augment
+    em = float(cfg.render.font_size[1])
+    if a.downscale.prob > 0:
+        em *= float(a.downscale.factor[1])
+    line = 1.3 * em
+    advance = em * (1.0 + (max(0.0, float(a.spacing.em[1])) if a.spacing.prob > 0 else 0.0))
+    if a.stretch.prob > 0:
+        advance *= float(a.stretch.factor[1])
+    pad = 2.0 * float(cfg.render.margin[1]) * line
+    return chars * advance + pad, line + pad
+
+
+def _check_render_size(cfg: SynthConfig) -> None:
+    """`ConfigError` when the size settings together give a 32-character line a canvas
+    over `MAX_RENDER_PIXELS`, or width + height over `MAX_RENDER_SIDES`; the message
+    names every setting that took part."""
+    w, h = render_canvas(cfg)
+    if w * h <= MAX_RENDER_PIXELS and w + h <= MAX_RENDER_SIDES:
+        return
+    a = cfg.augment
+    used = [("render.font_size", cfg.render.font_size), ("render.margin", cfg.render.margin)]
+    used += [(f"augment.{k}.factor", getattr(a, k).factor) for k in ("downscale", "stretch")
+             if getattr(a, k).prob > 0]  # fmt: skip
+    used += [("augment.spacing.em", a.spacing.em)] if a.spacing.prob > 0 else []
+    shown = ", ".join(f"{k} {show([float(v) for v in value])}" for k, value in used)
+    raise ConfigError(
+        f"render size: {shown} render a 32-character line at about {w:,.0f} x {h:,.0f} px, "
+        f"over {MAX_RENDER_PIXELS / 1e6:g}M px or {MAX_RENDER_SIDES:,} px width + height; "
+        "lower one of them"
+    )
 
 
 def validate(cfg: SynthConfig) -> None:
@@ -356,7 +404,7 @@ def validate(cfg: SynthConfig) -> None:
     for key, value in _leaves(cfg):
         if key == "render.image_format":
             if value not in ("png", "jpeg"):
-                raise ConfigError(f"{key}: {value!r}: use png or jpeg")
+                raise ConfigError(f"{key}: {show(value)}: use png or jpeg")
             continue
         if key.endswith(".prob"):
             _check(key, value, ("prob", 0, 1))
@@ -365,6 +413,7 @@ def validate(cfg: SynthConfig) -> None:
         if rule is None:
             raise ConfigError(f"{key}: no validation rule (strtool.synth.config.RULES)")
         _check(key, value, rule)
+    _check_render_size(cfg)
     if cfg.text.skip_words >= cfg.text.top_words:
         raise ConfigError(
             f"text.skip_words: {cfg.text.skip_words} leaves no word below text.top_words "

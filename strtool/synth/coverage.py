@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
@@ -116,9 +116,48 @@ class Missing:
         return asdict(self)
 
 
+#: Categories a coverage row is split into: a charset's own categories
+#: (`strtool.text.charset.CATEGORIES`) and `clusters` (multi-code-point entries such as
+#: Indic conjuncts, shaped as one cluster).
+COVERAGE_CATEGORIES: tuple[str, ...] = (
+    "letters",
+    "diacritics",
+    "digits",
+    "punctuation",
+    "common",
+    "clusters",
+)
+
+
+def entry_category(entry: str) -> str:
+    """Category of an entry from a charset without categories (a text file): `clusters`
+    for several code points, else by Unicode general category (L letters, M
+    diacritics, N digits, P punctuation, anything else common)."""
+    if len(entry) != 1:
+        return "clusters"
+    major = unicodedata.category(entry)[0]
+    return {"L": "letters", "M": "diacritics", "N": "digits", "P": "punctuation"}.get(
+        major, "common"
+    )
+
+
+@dataclass(frozen=True)
+class CategoryCount:
+    """Covered and total entries of one category."""
+
+    covered: int
+    total: int
+
+    @property
+    def fraction(self) -> float | None:
+        """Covered share in [0, 1]; None for an empty category."""
+        return self.covered / self.total if self.total else None
+
+
 @dataclass(frozen=True)
 class CoverageRow:
-    """Coverage of one charset (a language or a user file) by one font face."""
+    """Coverage of one charset (a language or a user file) by one font face, in total and
+    per category (`COVERAGE_CATEGORIES` that have entries)."""
 
     font: str  # file name (with #index for collection faces)
     face: str  # "Family Style"
@@ -126,21 +165,40 @@ class CoverageRow:
     covered: int
     total: int
     missing: tuple[Missing, ...] = ()
+    categories: tuple[tuple[str, CategoryCount], ...] = ()
+
+    @property
+    def fraction(self) -> float:
+        """Covered share in [0, 1] (1.0 for an empty charset)."""
+        return self.covered / self.total if self.total else 1.0
 
     @property
     def percent(self) -> float:
         """Covered share in percent (100.0 for an empty charset)."""
-        return 100.0 * self.covered / self.total if self.total else 100.0
+        return 100.0 * self.fraction
+
+    def category(self, name: str) -> CategoryCount | None:
+        """Counts of one category, None when the charset has no entry of it."""
+        return dict(self.categories).get(name)
 
     def to_dict(self) -> dict[str, object]:
-        """JSON-ready dict (without the missing list; see `Missing`)."""
+        """JSON-ready dict (without the missing list; see `Missing`). Shares are
+        fractions in [0, 1] (`fraction`, and per category)."""
         return {
             "font": self.font,
             "face": self.face,
             "lang": self.lang,
             "covered": self.covered,
             "total": self.total,
-            "percent": round(self.percent, 2),
+            "fraction": round(self.fraction, 4),
+            "categories": {
+                name: {
+                    "covered": c.covered,
+                    "total": c.total,
+                    "fraction": None if c.fraction is None else round(c.fraction, 4),
+                }
+                for name, c in self.categories
+            },
         }
 
 
@@ -154,17 +212,28 @@ def check_entries(
     entries: Sequence[str],
     lang: str,
     script_hint: str | None = None,
+    categories: Mapping[str, str] | None = None,
 ) -> CoverageRow:
     """Check every charset entry (chars and clusters) against one font.
 
     `script_hint` is the charset's script, used to pick the carrier of marks whose
-    Script property is Inherited."""
+    Script property is Inherited. `categories` maps entries to their charset category
+    (`read_charset_categories`); entries it lacks get `entry_category`."""
     missing: list[Missing] = []
     label = checker.face.label
+    counts: dict[str, list[int]] = {}
     for entry in entries:
+        cat = (categories or {}).get(entry) or entry_category(entry)
+        count = counts.setdefault(cat, [0, 0])
+        count[1] += 1
         reason = checker.why_not(shaping_text(entry, script_hint))
         if reason is not None:
             missing.append(Missing(label, lang, entry, codepoints(entry), reason))
+        else:
+            count[0] += 1
+    order = [c for c in COVERAGE_CATEGORIES if c in counts] + sorted(
+        set(counts) - set(COVERAGE_CATEGORIES)
+    )
     return CoverageRow(
         font=label,
         face=checker.face.name,
@@ -172,6 +241,7 @@ def check_entries(
         covered=len(entries) - len(missing),
         total=len(entries),
         missing=tuple(missing),
+        categories=tuple((c, CategoryCount(*counts[c])) for c in order),
     )
 
 
@@ -196,10 +266,12 @@ CHARSET_KEYS: tuple[str, ...] = (
 )
 
 
-def read_charset_entries(path: Path) -> list[str]:
-    """Entries to check from a charset file: our JSON format (every category list and
-    `clusters`, at top level or under `categories`) or a text file with one entry per
-    line. Raises `InputError` naming the file when it is missing or malformed."""
+def read_charset_categories(path: Path) -> dict[str, str]:
+    """Entries to check from a charset file, each with its category, in order: our JSON
+    format (every category list and `clusters`, at top level or under `categories`) or a
+    text file with one entry per line (categories from `entry_category`). An entry
+    listed twice keeps its first category. Raises `InputError` naming the file when it
+    is missing or malformed."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: charset file not found")
@@ -208,7 +280,8 @@ def read_charset_entries(path: Path) -> list[str]:
     except (OSError, UnicodeDecodeError) as e:
         raise InputError(f"{path}: cannot read charset ({e})") from None
     if path.suffix.lower() != ".json":
-        return dedupe(line.rstrip("\r\n") for line in text.splitlines() if line.strip())
+        entries = dedupe(line.rstrip("\r\n") for line in text.splitlines() if line.strip())
+        return {e: entry_category(e) for e in entries}
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
@@ -217,23 +290,35 @@ def read_charset_entries(path: Path) -> list[str]:
         raise InputError(f"{path}: a charset JSON must be an object")
     raw_cats = data.get("categories")
     cats = raw_cats if isinstance(raw_cats, dict) else {}
-    entries: list[str] = []
+    out: dict[str, str] = {}
     for key in CHARSET_KEYS:
         value = data.get(key, cats.get(key, []))
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise InputError(f"{path}: key '{key}' must be a list of strings")
-        entries.extend(value)
-    if not entries:
+        for entry in dedupe(value):
+            out.setdefault(entry, key)
+    if not out:
         raise InputError(f"{path}: charset has no entries")
-    return dedupe(entries)
+    return out
+
+
+def read_charset_entries(path: Path) -> list[str]:
+    """The entries of `read_charset_categories`, in order."""
+    return list(read_charset_categories(path))
+
+
+def lang_categories(lang: str) -> dict[str, str]:
+    """Entries of the shipped charset of a language (`charsets/<lang>.json`) with their
+    categories."""
+    path = charsets_dir() / f"{lang}.json"
+    if not path.is_file():
+        raise InputError(f"{path}: no charset for language '{lang}'")
+    return read_charset_categories(path)
 
 
 def lang_entries(lang: str) -> list[str]:
     """Entries of the shipped charset of a language (`charsets/<lang>.json`)."""
-    path = charsets_dir() / f"{lang}.json"
-    if not path.is_file():
-        raise InputError(f"{path}: no charset for language '{lang}'")
-    return read_charset_entries(path)
+    return list(lang_categories(lang))
 
 
 def entries_script(entries: Sequence[str]) -> str | None:

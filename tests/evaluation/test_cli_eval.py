@@ -132,3 +132,24 @@ def test_brackets_are_not_markup(tmp_path):
     assert r.exit_code == 0, r.output
     assert "L[i]" in r.stdout
     assert "k[bold]" in r.stderr and "x[red]y" in r.stderr and "'c[x]'" in r.stderr
+
+
+def _table_cells(stdout: str, first: str) -> list[str]:
+    line = next(ln for ln in stdout.splitlines() if ln.strip("│┃ ").startswith(first))
+    return [c.strip() for c in line.replace("┃", "│").split("│") if c.strip()]
+
+
+def test_table_header_states_percent_and_json_holds_fractions(files):
+    """The table and --json show the same rates on a stated scale: a "%" in each rate
+    heading of the table, fractions in [0, 1] in JSON (README: Commands)."""
+    pred, gt = files
+    r = runner.invoke(app, ["eval", "--pred", str(pred), "--gt", str(gt)], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    head = _table_cells(r.stdout, "group")
+    assert head == ["group", "n", "WRR %", "WRR-ci %", "CRR %", "1-NED %", "empty pred"]
+    lat = _table_cells(r.stdout, "LAT")
+    d = json.loads(run("--pred", str(pred), "--gt", str(gt), "--json").stdout)
+    row = next(x for x in d["rows"] if x["group"] == "LAT")
+    keys = ("wrr", "wrr_ci", "crr", "1-ned")
+    assert all(0 <= row[k] <= 1 for k in keys)
+    assert lat[2:6] == [f"{100 * row[k]:.2f}" for k in keys]  # 33.33 in the table, 0.333 JSON

@@ -315,4 +315,78 @@ def test_cli_check_by_language_and_list_recompute(
     assert res.exit_code == 0, res.output
     fonts = json.loads(res.stdout)["fonts"]
     assert len(fonts) == 2
-    assert fonts[0]["coverage"]["en"] == {"covered": 3, "total": 3}
+    cov = fonts[0]["coverage"]["en"]
+    assert (cov["covered"], cov["total"]) == (3, 3)
+    assert cov["categories"]["letters"] == {"covered": 2, "total": 2, "fraction": 1.0}
+    assert cov["categories"]["punctuation"] == {"covered": 1, "total": 1, "fraction": 1.0}
+
+
+def test_cli_check_per_category_latin_font_reads_no_hindi() -> None:
+    """A Latin-only font covers Hindi's shared digits and punctuation, not its letters:
+    the total alone (about 30 %) would hide that; the letters column shows 0."""
+    font = str(_first("LAT", "Noto Sans").path)
+    res = runner.invoke(app, ["fonts", "check", font, "--lang", "hi,en", "--json", "-q"])
+    assert res.exit_code == 0, res.output
+    rows = {r["lang"]: r for r in json.loads(res.stdout)["rows"]}
+    hi = rows["hi"]
+    cats = hi["categories"]
+    assert cats["letters"]["covered"] == 0 and cats["letters"]["fraction"] == 0.0
+    assert cats["diacritics"]["covered"] == 0 and cats["clusters"]["covered"] == 0
+    assert cats["punctuation"]["fraction"] > 0.5  # what made the total look fine
+    assert 0 < hi["fraction"] < 0.5 and hi["fraction"] == round(hi["covered"] / hi["total"], 4)
+    assert sum(c["total"] for c in cats.values()) == hi["total"]
+    assert sum(c["covered"] for c in cats.values()) == hi["covered"]
+    assert rows["en"]["categories"]["letters"]["fraction"] == 1.0
+    assert "diacritics" not in rows["en"]["categories"]  # en has no marks
+    res = runner.invoke(app, ["fonts", "check", font, "--lang", "hi", "-q"],
+                        env={"COLUMNS": "200"})  # fmt: skip
+    assert res.exit_code == 0, res.output
+    head = next(ln for ln in res.stdout.splitlines() if "letters" in ln)
+    for heading in ("letters %", "marks %", "digits %", "punct %", "clusters %", "all %"):
+        assert heading in head, head
+    row = next(ln for ln in res.stdout.splitlines() if "Noto Sans" in ln)
+    cells = [c.strip() for c in row.split("│") if c.strip()]
+    assert cells[3] == "0.0"  # letters
+    assert cells[-1] == f"{100 * hi['fraction']:.1f}"  # all, in % (JSON: the fraction)
+
+
+def test_text_charset_categories_from_unicode(tmp_path: Path) -> None:
+    path = tmp_path / "chars.txt"
+    path.write_text("a\n\u0301\n7\n!\n+\n" + KSSA + "\n", encoding="utf-8")
+    font = str(_first("LAT", "Noto Sans").path)
+    res = runner.invoke(app, ["fonts", "check", font, "--charset", str(path), "--json", "-q"])
+    assert res.exit_code == 0, res.output
+    cats = json.loads(res.stdout)["rows"][0]["categories"]
+    assert {k: v["total"] for k, v in cats.items()} == {
+        "letters": 1, "diacritics": 1, "digits": 1, "punctuation": 1, "common": 1, "clusters": 1
+    }  # fmt: skip
+    assert cats["clusters"]["covered"] == 0 and cats["letters"]["covered"] == 1
+
+
+def test_cli_list_recompute_pairs_every_role(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A manifest with held-out faces between training ones: each entry is rechecked
+    with its own file (`shipped_fonts()` alone gives training faces only)."""
+    shipped = fonts_dir()
+    lat = [e for e in load_manifest() if e["scripts"] == ["LAT"]]
+    held = [e for e in lat if e.get("role") == "heldout"][:1]
+    train = [e for e in lat if e.get("role", "train") == "train"][:2]
+    assert held and len(train) == 2
+    manifest = {"fonts": [train[0], held[0], train[1]]}
+    pool = tmp_path / "fonts"
+    for e in manifest["fonts"]:
+        (pool / e["file"]).parent.mkdir(parents=True, exist_ok=True)
+        (pool / e["file"]).write_bytes((shipped / e["file"]).read_bytes())
+    (pool / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    monkeypatch.setenv("STRTOOL_FONTS", str(pool))
+    res = runner.invoke(app, ["fonts", "list", "--recompute", "--json", "-q"])
+    assert res.exit_code == 0, res.output
+    fonts = json.loads(res.stdout)["fonts"]
+    assert [f["file"] for f in fonts] == [e["file"] for e in manifest["fonts"]]
+    assert [f["role"] for f in fonts] == ["train", "heldout", "train"]
+    for f in fonts:
+        assert set(f["coverage"]) == set(f["langs"]) and f["coverage"]["en"]["total"] > 0
+    res = runner.invoke(app, ["fonts", "list", "-q"], env={"COLUMNS": "250"})
+    assert res.exit_code == 0, res.output
+    assert "role" in res.stdout and "heldout" in res.stdout
