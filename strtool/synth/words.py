@@ -65,6 +65,10 @@ def background_paths(bg_dir: str | Path | None) -> list[str]:
     return files
 
 
+#: Longest text one crop is rendered from (code points); longer ones are skipped.
+MAX_RENDER_CHARS = 400
+
+
 @dataclass
 class WordJob:
     """Everything a worker needs to render sample i of `synth words` (picklable)."""
@@ -89,7 +93,11 @@ class WordJob:
         return rng, lang, self.corpora[lang].sample(rng)
 
     def make_text(self, i: int, rng: np.random.Generator, lang: str, text: str) -> Result:
-        """Render sample `i` from what `text_of(i)` returned."""
+        """Render sample `i` from what `text_of(i)` returned. A text longer than
+        `MAX_RENDER_CHARS` code points (a user corpus line can be anything) is skipped
+        as `too-long`: a crop that wide exceeds what the image libraries handle."""
+        if len(text) > MAX_RENDER_CHARS:
+            return Result(i, text[:40] + "...", lang, skip="too-long")
         face = self.pool.pick(text, lang, rng) if text.strip() else None
         if face is None:
             return Result(i, text, lang, skip="no-font" if text.strip() else "empty-text")

@@ -184,3 +184,15 @@ def test_interrupted_run_resumes_to_the_same_lmdb(tmp_path: Path, monkeypatch) -
     assert _values(tmp_path / "out") == _values(tmp_path / "ref")
     assert res.counts() == ref.counts() and not (tmp_path / "out.partial").exists()
     assert LmdbReader(tmp_path / "out").meta["counts"] == ref.counts()
+
+
+def test_corpus_line_too_long_to_render_is_skipped_and_counted(tmp_path: Path) -> None:
+    """A 30,000-character corpus line used to crash OpenCV's remap; it is skipped as
+    `too-long` and counted, and the other lines are rendered."""
+    from strtool.synth.words import MAX_RENDER_CHARS, synth_words
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("abcdefghij" * 3000 + "\nhello\nworld\n", encoding="utf-8")
+    rep = synth_words(tmp_path / "o", 6, "en", seed=0, workers=1, corpus_files=[corpus])
+    assert rep.skip_reasons.get("too-long", 0) >= 1 and rep.written >= 1
+    assert MAX_RENDER_CHARS < 30000

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Inference latency of a recogniser through strtool's reader: ms per crop at batch 1
+and at batch N, PyTorch and (when onnxruntime is installed) the exported ONNX graph,
+next to each other in the same run.
+
+    python bench/infer_speed.py --model ~/runs/default/run/last.pt      # a checkpoint
+    python bench/infer_speed.py --arch crnn_small --classes 8017 --width 192   # untrained
+
+Crops are grey or RGB as the model expects, 32 px high, random text-like content (the
+cost does not depend on the content). Each figure is the median of `--repeat` timed
+calls after warm-up. The default model's target: at most 5 ms per crop at batch 1 on 2
+cores (Tesseract takes 7-16 ms per crop here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def timed(fn: Callable[[], object], repeat: int, warmup: int = 3) -> float:
+    """Median seconds of `fn()` over `repeat` calls after `warmup` calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def untrained_checkpoint(arch: str, classes: int, width: int, channels: int, out: Path) -> Path:
+    """A checkpoint of an untrained CTC model (speed does not depend on the weights)."""
+    from strtool.engine.checkpoint import save_atomic
+    from strtool.engine.config import load_run_config
+    from strtool.tasks.ctc import CtcTask
+
+    chars = [chr(0x4E00 + i) for i in range(classes - 1)]
+    cfg = load_run_config(None, [f"model.arch={arch}", f"model.width={width}",
+                                 f"model.channels={channels}", "model.keep_ratio=true",
+                                 "data.train=[unused]"])  # fmt: skip
+    task = CtcTask(cfg, {"tokenizer": {"type": "ctc", "chars": chars, "unit": "codepoint",
+                                       "unk": False, "space": False}, "charset": chars})  # fmt: skip
+    return save_atomic({**task.payload(), "model": task.model.state_dict()}, out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", type=Path, default=None, help="checkpoint (default: untrained)")
+    ap.add_argument("--arch", default="crnn_small")
+    ap.add_argument("--classes", type=int, default=8017)
+    ap.add_argument("--width", type=int, default=192)
+    ap.add_argument("--channels", type=int, default=1)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=30)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    from strtool.engine.reader import open_reader
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt = args.model or untrained_checkpoint(
+            args.arch, args.classes, args.width, args.channels, Path(tmp) / "m.pt"
+        )
+        rec = open_reader(ckpt, "cpu")
+        m = rec.config.model
+        rng = np.random.default_rng(0)
+        shape = (32, 100) if m.channels == 1 else (32, 100, 3)
+        crops = [rng.integers(0, 255, shape, dtype=np.uint8) for _ in range(args.batch)]
+        print(f"model {m.arch} ({rec.params:,} parameters), input {m.channels}x{m.height}x"
+              f"{m.width}, {args.threads} threads, median of {args.repeat}")  # fmt: skip
+        one = timed(lambda: rec.read_arrays(crops[:1]), args.repeat)
+        many = timed(lambda: rec.read_arrays(crops), max(5, args.repeat // 5))
+        print(f"  pytorch  batch 1: {1000 * one:7.2f} ms per crop (decode + resize + model + CTC)")
+        print(
+            f"  pytorch  batch {args.batch}: {1000 * many / args.batch:7.2f} ms per crop "
+            f"({args.batch / many:.0f} crops/s; x{one * args.batch / many:.1f} vs batch 1)"
+        )
+        try:
+            import onnxruntime as ort
+
+            from strtool.engine.export import export_onnx
+        except ImportError:
+            print("  onnxruntime not installed: ONNX figures skipped")
+            return
+        onnx_path = Path(tmp) / "m.onnx"
+        export_onnx(ckpt, onnx_path, check=False)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = args.threads
+        sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        x1 = torch.stack([rec.transform(c) for c in crops[:1]]).numpy()
+        xn = torch.stack([rec.transform(c) for c in crops]).numpy()
+        o1 = timed(lambda: sess.run(["logits"], {"images": x1}), args.repeat)
+        on = timed(lambda: sess.run(["logits"], {"images": xn}), max(5, args.repeat // 5))
+        print(
+            f"  onnxrt   batch 1: {1000 * o1:7.2f} ms per crop (model only; x{one / o1:.2f} "
+            "faster than the pytorch path)"
+        )
+        print(f"  onnxrt   batch {args.batch}: {1000 * on / args.batch:7.2f} ms per crop")
+
+
+if __name__ == "__main__":
+    main()
