@@ -47,8 +47,8 @@ def untrained_checkpoint(arch: str, classes: int, width: int, channels: int, out
     cfg = load_run_config(None, [f"model.arch={arch}", f"model.width={width}",
                                  f"model.channels={channels}", "model.keep_ratio=true",
                                  "data.train=[unused]"])  # fmt: skip
-    task = CtcTask(cfg, {"tokenizer": {"type": "ctc", "chars": chars, "unit": "codepoint",
-                                       "unk": False, "space": False}, "charset": chars})  # fmt: skip
+    tok = {"type": "ctc", "chars": chars, "unit": "codepoint", "unk": False, "space": False}
+    task = CtcTask(cfg, {"tokenizer": tok, "charset": chars})
     return save_atomic({**task.payload(), "model": task.model.state_dict()}, out)
 
 
