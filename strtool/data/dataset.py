@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import ConcatDataset, Dataset
+from torch.utils.data import Dataset
 
 from strtool.data.lmdb_io import LmdbReader
 from strtool.data.lmdb_tools import default_lang
@@ -185,18 +185,6 @@ def _apply_caps(
             rep.removed["cap"] += len(by_lang[lang]) - cap
         keep.extend(pos)
     return sorted(keep)
-
-
-class JointDataset(ConcatDataset):
-    """Several `LmdbDataset`s as one (each keeps its own filters and caps); `langs`
-    and `report` cover all of them."""
-
-    def __init__(self, datasets: Sequence[LmdbDataset]) -> None:
-        super().__init__(list(datasets))
-        self.langs: list[str] = [t for d in datasets for t in d.langs]
-        self.report = FilterReport()
-        for d in datasets:
-            self.report.merge(d.report)
 
 
 def collate(

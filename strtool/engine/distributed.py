@@ -57,24 +57,6 @@ def barrier(info: DistInfo) -> None:
         dist.barrier()
 
 
-def all_reduce_mean(value: float, info: DistInfo) -> float:
-    """Mean of a Python float over the processes."""
-    if info.world == 1:
-        return value
-    t = torch.tensor([value], dtype=torch.float64, device=info.device)
-    dist.all_reduce(t)
-    return float(t.item()) / info.world
-
-
-def broadcast_flag(flag: bool, info: DistInfo) -> bool:
-    """Rank 0's boolean, on every rank."""
-    if info.world == 1:
-        return flag
-    t = torch.tensor([int(flag)], device=info.device)
-    dist.broadcast(t, 0)
-    return bool(t.item())
-
-
 def cleanup(info: DistInfo) -> None:
     if info.world > 1 and dist.is_initialized():
         dist.destroy_process_group()

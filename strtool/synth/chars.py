@@ -7,7 +7,7 @@ so seeding, workers and shards behave as for `synth words`.
 
 A combining mark (Latin accents, Arabic harakat, Indic matras/viramas, kana voicing
 marks) is drawn on the carrier of its script from the one carrier table,
-`strtool.synth.coverage.CARRIERS` (Latin a, Arabic ب, Devanagari क, Bengali ক, ...);
+`strtool.text.carriers.CARRIERS` (Latin a, Arabic ب, Devanagari क, Bengali ক, ...);
 the label is the mark alone. Stored per sample: `image` (size x size), `label` (the
 entry, NFC), `lang`, and `type-%09d` = letter | diacritic | digit | punctuation |
 common. Entries no font renders are skipped and counted.
@@ -34,11 +34,11 @@ from strtool.config import to_dict
 from strtool.errors import InputError
 from strtool.synth.augment import compose, encode
 from strtool.synth.config import SynthConfig, font_px
-from strtool.synth.coverage import shaping_text
 from strtool.synth.fontpool import FontPool
 from strtool.synth.pipeline import Report, Result, run, sample_rng, shard_range
 from strtool.synth.render import RTL_LANGS, ink_box, render_mask
 from strtool.synth.words import resolve_fonts
+from strtool.text.carriers import shaping_text
 from strtool.text.charset import CATEGORIES, load_charset
 from strtool.text.langs import resolve_langs
 

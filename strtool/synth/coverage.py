@@ -24,7 +24,8 @@ from typing import Protocol
 from strtool.errors import InputError
 from strtool.paths import charsets_dir
 from strtool.synth.face import FontFace
-from strtool.text.script import char_script, detect_script
+from strtool.text.carriers import shaping_text
+from strtool.text.script import detect_script
 
 
 class ShapingChecker(Protocol):
@@ -36,69 +37,8 @@ class ShapingChecker(Protocol):
     def why_not(self, text: str) -> str | None: ...
 
 
-#: Script (as named by `strtool.text.script`) -> base letter that carries its marks.
-#: क + ा, ক + া, ب + َ, a + ́, か + ゙ (kana voicing), 가 for Hangul tone marks.
-CARRIERS: dict[str, str] = {
-    "Latin": "a",
-    "Arabic": "\u0628",  # ب BEH
-    "Devanagari": "\u0915",  # क KA
-    "Bengali": "\u0995",  # ক KA
-    "Han": "\u4e00",  # 一
-    "Hiragana": "\u304b",  # か
-    "Katakana": "\u30ab",  # カ
-    "Hangul": "\uac00",  # 가
-    "Cyrillic": "\u0430",  # а
-    "Greek": "\u03b1",  # α
-}
-
-#: Words in a mark's Unicode name that tell its script when its Script property is
-#: Inherited (Arabic harakat and the kana voicing marks are).
-_NAME_HINTS: tuple[tuple[str, str], ...] = (
-    ("ARABIC", "Arabic"),
-    ("DEVANAGARI", "Devanagari"),
-    ("BENGALI", "Bengali"),
-    ("HIRAGANA", "Hiragana"),
-    ("KATAKANA", "Katakana"),
-    ("HANGUL", "Hangul"),
-    ("CYRILLIC", "Cyrillic"),
-    ("GREEK", "Greek"),
-)
-
 #: Why an entry is not supported (in the order the checks run).
 REASONS: tuple[str, ...] = ("not-in-cmap", "notdef", "dotted-circle", "empty-glyph")
-
-
-def is_mark(ch: str) -> bool:
-    """True for a single combining mark (general category Mn, Mc or Me)."""
-    return len(ch) == 1 and unicodedata.category(ch).startswith("M")
-
-
-def mark_script(mark: str, hint: str | None = None) -> str:
-    """Script whose carrier a mark sits on: its own Script property, else a script
-    named in its Unicode name, else `hint` (the charset's script), else Latin."""
-    own = char_script(mark)
-    if own is not None:
-        return own
-    name = unicodedata.name(mark, "")
-    for word, script in _NAME_HINTS:
-        if word in name:
-            return script
-    if hint in CARRIERS:
-        return hint
-    return "Latin"
-
-
-def carrier_for(mark: str, hint: str | None = None) -> str:
-    """The base letter a mark is shown on (see `CARRIERS`)."""
-    return CARRIERS[mark_script(mark, hint)]
-
-
-def shaping_text(entry: str, hint: str | None = None) -> str:
-    """The text to shape to decide whether a font supports a charset `entry`: the
-    entry itself, or carrier + mark for a lone combining mark."""
-    if is_mark(entry):
-        return carrier_for(entry, hint) + entry
-    return entry
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ from functools import lru_cache
 import uharfbuzz as hb
 
 from strtool.errors import FontError
-from strtool.synth.coverage import shaping_text
 from strtool.synth.face import FontFace
+from strtool.text.carriers import shaping_text
 
 DOTTED_CIRCLE = 0x25CC
 
@@ -85,7 +85,7 @@ class FontChecker:
     def coverage(self, chars: Iterable[str], script: str | None = None) -> set[str]:
         """The entries of `chars` the face supports. Each entry is shaped on its own;
         a lone combining mark is shaped on its script's carrier (क + ा; see
-        `strtool.synth.coverage.CARRIERS`), `script` naming the carrier for marks whose
+        `strtool.text.carriers.CARRIERS`), `script` naming the carrier for marks whose
         Script property is Inherited (Arabic harakat, Latin accents)."""
         return {c for c in chars if self.why_not(shaping_text(c, script)) is None}
 

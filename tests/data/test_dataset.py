@@ -9,9 +9,8 @@ from conftest import jpg_bytes, png_bytes
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from strtool.data.dataset import JointDataset, LmdbDataset, collate
+from strtool.data.dataset import LmdbDataset, collate
 from strtool.data.lmdb_io import LmdbWriter
-from strtool.data.samplers import LanguageBalancedSampler
 from strtool.data.transforms import ResizeNormalize, decode_image, resize_pad
 
 torch.set_num_threads(1)
@@ -77,39 +76,6 @@ def test_getitem_transform_and_dataloader(db):
     batches = list(dl)
     assert sum(len(b[1]) for b in batches) == len(ds)
     assert batches[0][0].shape == (4, 1, 32, 64)
-
-
-def test_joint_dataset(db):
-    j = JointDataset([LmdbDataset(db, langs="en"), LmdbDataset(db, langs="ar")])
-    assert len(j) == 17 and j.langs.count("ar") == 4
-    assert j.report.total == 36 and j[16][2] == "ar"
-
-
-def test_balanced_sampler_balances_and_is_deterministic():
-    langs = ["en"] * 900 + ["ar"] * 90 + ["bn"] * 10
-    s = LanguageBalancedSampler(langs, num_samples=3000, seed=3)
-    order = list(s)
-    counts = Counter(langs[i] for i in order)
-    assert all(900 < c < 1100 for c in counts.values())
-    bn = [i for i in order if langs[i] == "bn"]
-    assert len(set(bn[:10])) == 10  # a permutation before any repeat
-    assert order == list(LanguageBalancedSampler(langs, num_samples=3000, seed=3))
-    s.set_epoch(1)
-    assert list(s) != order
-    prop = Counter(langs[i] for i in LanguageBalancedSampler(langs, alpha=1.0, seed=0))
-    assert prop["en"] > 800
-
-
-def test_balanced_sampler_ddp_partition():
-    langs = ["a"] * 7 + ["b"] * 3
-    full = LanguageBalancedSampler(langs, num_samples=11, seed=0, world_size=3)
-    parts = [list(LanguageBalancedSampler(langs, num_samples=11, seed=0, rank=r, world_size=3))
-             for r in range(3)]  # fmt: skip
-    assert all(len(p) == 4 for p in parts) and len(full) == 4
-    merged = [parts[r][k] for k in range(4) for r in range(3)]
-    assert merged == full.global_order().tolist()
-    with pytest.raises(ValueError):
-        LanguageBalancedSampler(langs, rank=3, world_size=3)
 
 
 def _encode(im: Image.Image, fmt: str, **kw) -> bytes:

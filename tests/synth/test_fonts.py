@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from strtool.cli import app
 from strtool.errors import FontError, InputError
 from strtool.paths import fonts_dir
-from strtool.synth.coverage import carrier_for, check_entries, shaping_text
+from strtool.synth.coverage import check_entries
 from strtool.synth.fonts import (
     FontChecker,
     FontFace,
@@ -24,6 +24,7 @@ from strtool.synth.fonts import (
     load_manifest,
     shipped_fonts,
 )
+from strtool.text.carriers import carrier_for, shaping_text
 
 runner = CliRunner()
 KSSA, PRA = "\u0915\u094d\u0937", "\u092a\u094d\u0930"  # क्ष प्र
