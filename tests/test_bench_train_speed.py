@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # runs the training-speed bench in a subprocess
+
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "train_speed.py"
 NUM = r"\d+\.\d+"
 

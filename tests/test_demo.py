@@ -41,6 +41,7 @@ def test_vocabulary_is_closed_short_and_unseen_words_use_seen_chars() -> None:
         build_vocabulary(("en",), words=100000)
 
 
+@pytest.mark.slow  # the demo fixture trains for 15 s
 def test_demo_writes_a_consistent_report(demo) -> None:
     result, events = demo
     rep = result.output / "report"
@@ -65,6 +66,7 @@ def test_demo_writes_a_consistent_report(demo) -> None:
     assert {e["kind"] for e in events} >= {"stage", "synth", "train", "val"}
 
 
+@pytest.mark.slow  # the demo fixture trains for 15 s
 def test_rerun_reuses_data_and_does_not_retrain(demo) -> None:
     result, _ = demo
     events: list[dict] = []
@@ -79,6 +81,7 @@ def test_rerun_reuses_data_and_does_not_retrain(demo) -> None:
     assert again.val.pooled.wrr == pytest.approx(result.val.pooled.wrr)
 
 
+@pytest.mark.slow  # the demo fixture trains for 15 s
 def test_other_settings_in_the_same_folder_fail_cleanly(demo) -> None:
     result, _ = demo
     other = DemoSettings(**{**TINY.__dict__, "train_images": 401})
@@ -91,6 +94,7 @@ def test_cli_rejects_bad_minutes(tmp_path: Path) -> None:
     assert res.exit_code == 1 and "--minutes" in res.output and "Traceback" not in res.output
 
 
+@pytest.mark.slow  # the demo fixture trains for 15 s
 def test_cli_table_lists_every_language(demo) -> None:
     from rich.console import Console
 

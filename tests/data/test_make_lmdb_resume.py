@@ -1,9 +1,9 @@
 """make-lmdb resumes an interrupted build: same LMDB and report as one run."""
 
 import json
+import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import lmdb
@@ -116,33 +116,60 @@ def test_resume_without_partial_is_a_normal_build(tmp_path):
     assert make_lmdb(src, tmp_path / "out", workers=1, resume=True).written == 40
 
 
-def test_cli_resume_after_a_killed_process(tmp_path):
-    """A make-lmdb process killed with SIGKILL: committed chunks survive and --resume
-    finishes the build with the same samples as an uninterrupted one."""
-    src = gt_folder(tmp_path, 3000)
+# Runs make-lmdb in a child process that SIGKILLs itself right after its second
+# checkpoint (a fixed kill point: no race with a build that finishes first).
+_KILLED_AT_SECOND_CHECKPOINT = """
+import os, signal, sys
+from strtool.data import lmdb_io
+from strtool.cli import main
+
+checkpoint = lmdb_io.LmdbWriter.checkpoint
+calls = []
+
+def killed_after_two(self, *args, **kwargs):
+    checkpoint(self, *args, **kwargs)
+    calls.append(1)
+    if len(calls) == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+lmdb_io.LmdbWriter.checkpoint = killed_after_two
+sys.argv = ["strtool", *sys.argv[1:]]
+main()
+"""
+
+
+def test_cli_resume_after_a_killed_process(tmp_path, monkeypatch):
+    """A make-lmdb process killed with SIGKILL after two committed chunks: they survive,
+    and --resume continues from them (not from scratch) to the same samples as an
+    uninterrupted build."""
+    import strtool.data.build as build
+
+    src = gt_folder(tmp_path)  # 1100 entries: 5 chunks of 256
     out = tmp_path / "out"
     partial = tmp_path / "out.partial"
-    cmd = [sys.executable, "-m", "strtool", "make-lmdb", str(src), str(out), "--check",
-           "-j", "1", "-q"]  # fmt: skip
-    proc = subprocess.Popen(cmd)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        if partial.exists() and PROGRESS_KEY in all_items(partial):
-            break
-        time.sleep(0.02)
-    if proc.poll() is not None:
-        pytest.skip("the build finished before it could be killed")
-    proc.kill()
-    proc.wait()
+    args = ["make-lmdb", str(src), str(out), "--check", "-j", "1", "-q"]
+    proc = subprocess.run([sys.executable, "-c", _KILLED_AT_SECOND_CHECKPOINT, *args],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
     assert not out.exists()
-    r = CliRunner().invoke(app, ["make-lmdb", str(src), str(out), "--check", "-j", "1",
-                                 "--resume", "--json"])  # fmt: skip
+    assert json.loads(all_items(partial)[PROGRESS_KEY])["state"]["done"] == 512
+    starts = []
+    prepared_chunks = build.prepared_chunks
+
+    def recording(*a, **kw):
+        starts.append(kw["start"])
+        return prepared_chunks(*a, **kw)
+
+    monkeypatch.setattr(build, "prepared_chunks", recording)
+    r = CliRunner().invoke(app, [*args[:-1], "--resume", "--json"])
     assert r.exit_code == 0, r.output
-    assert json.loads(r.stdout)["written"] == 2997
+    assert starts == [512]  # continued after the two committed chunks
+    assert json.loads(r.stdout)["written"] == 1097 and not partial.exists()
+    monkeypatch.undo()
     ref = make_lmdb(src, tmp_path / "ref", check=True, workers=1)
     a, b = all_items(tmp_path / "ref"), all_items(out)
     a.pop(b"meta"), b.pop(b"meta")
-    assert a == b and ref.written == 2997
+    assert a == b and ref.written == 1097
 
 
 def test_a_second_writer_of_the_same_output_is_refused(tmp_path):

@@ -277,8 +277,8 @@ def test_info_grid_replaces_only_its_own_sheet(tmp_path):
     assert tree(tmp_path) == before
 
 
-@pytest.mark.skipif(not FONT.is_file(), reason="shipped subset font not found")
 def test_fonts_missing_replaces_only_its_own_file(tmp_path):
+    assert FONT.is_file(), FONT  # shipped: a missing font is a failure, not a skip
     out = tmp_path / "missing.tsv"
     assert run("fonts", "check", FONT, "-l", "en", "--missing", out, "-q").exit_code == 0
     assert out.read_text(encoding="utf-8").startswith("font\tlang\tchar")

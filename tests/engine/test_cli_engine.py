@@ -13,12 +13,10 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
-pytest.importorskip("strtool.text.tokenizer")
+from strtool.cli import app
+from strtool.paths import configs_dir
 
-from strtool.cli import app  # noqa: E402
-from strtool.paths import configs_dir  # noqa: E402
-
-from .conftest import render  # noqa: E402
+from .conftest import render
 
 runner = CliRunner()
 
@@ -63,6 +61,7 @@ def _odd_images(folder: Path) -> dict[str, str]:
     return {"a.png": "cafe", "b.png": "12", "c16.png": "bad", "vert.png": "fed", "exif.png": "deed"}
 
 
+@pytest.mark.slow  # needs overfit_run (800 training steps)
 def test_predict_reads_files_folders_and_odd_images(overfit_run: tuple, tmp_path: Path) -> None:
     ckpt = str(overfit_run[0] / "best.pt")
     want = _odd_images(tmp_path / "imgs")
@@ -85,6 +84,7 @@ def test_predict_reads_files_folders_and_odd_images(overfit_run: tuple, tmp_path
     assert {Path(r[0]).name: r[1] for r in rows} == {k: v["text"] for k, v in out.items()}
 
 
+@pytest.mark.slow  # needs overfit_run (800 training steps)
 def test_predict_broken_images_get_a_row_and_fail_the_exit_code(
     overfit_run: tuple, tmp_path: Path
 ) -> None:
@@ -113,6 +113,7 @@ def test_predict_broken_images_get_a_row_and_fail_the_exit_code(
     assert len(res.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow  # needs overfit_run (800 training steps)
 def test_export_onnx_matches_pytorch(overfit_run: tuple, tmp_path: Path) -> None:
     """onnx and onnxruntime are in the [dev] extra: this test never skips."""
     import onnx
@@ -158,6 +159,7 @@ def test_export_onnx_matches_pytorch(overfit_run: tuple, tmp_path: Path) -> None
     assert res.exit_code == 1 and "not found" in res.output
 
 
+@pytest.mark.slow  # needs overfit_run (800 training steps)
 def test_predict_default_model_and_lang_restriction(
     overfit_run: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -17,6 +17,7 @@ from strtool.tasks.base import pooled
 
 from .conftest import WORDS
 
+pytestmark = pytest.mark.slow  # every test reads the model of overfit_run (800 steps)
 runner = CliRunner()
 
 

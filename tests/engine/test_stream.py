@@ -66,6 +66,7 @@ def test_same_seed_and_index_give_the_same_sample(corpus: Path) -> None:
     assert image == r.image and (label, lang) == (r.label, r.lang)
 
 
+@pytest.mark.slow  # renders thousands of stream samples
 def test_languages_balanced_by_default_and_weighted(corpus: Path) -> None:
     n = 8000
     balanced = Counter(_stream(corpus).lang_of(j) for j in range(n))
@@ -112,6 +113,7 @@ def test_skipped_samples_are_counted_by_reason(
     assert again == total  # skips are deterministic too
 
 
+@pytest.mark.slow  # trains with a DataLoader worker process
 def test_worker_skips_reach_the_run_report_and_log(
     tmp_path: Path, no_font_for_undrawable: None
 ) -> None:
@@ -172,6 +174,7 @@ def _killer(at: int):
     return on_event
 
 
+@pytest.mark.slow  # two training runs from the stream
 def test_resume_after_interruption_matches_straight_run(
     corpus: Path, tiny_lmdb: Path, tmp_path: Path
 ) -> None:

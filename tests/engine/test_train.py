@@ -10,15 +10,12 @@ from typing import Any
 import pytest
 import torch
 
-pytest.importorskip("strtool.text.tokenizer")
-pytest.importorskip("strtool.evaluation.metrics")
-
-from strtool.engine.checkpoint import init_from, load_checkpoint  # noqa: E402
-from strtool.engine.config import load_run_config  # noqa: E402
-from strtool.engine.evaluate import evaluate_model  # noqa: E402
-from strtool.engine.loop import train  # noqa: E402
-from strtool.errors import ConfigError, InputError  # noqa: E402
-from strtool.models import ModelSpec, build_model  # noqa: E402
+from strtool.engine.checkpoint import init_from, load_checkpoint
+from strtool.engine.config import load_run_config
+from strtool.engine.evaluate import evaluate_model
+from strtool.engine.loop import train
+from strtool.errors import ConfigError, InputError
+from strtool.models import ModelSpec, build_model
 
 
 def _cfg(db: Path, *extra: str, val: bool = False):
@@ -29,6 +26,7 @@ def _cfg(db: Path, *extra: str, val: bool = False):
     return load_run_config(None, base + list(extra))
 
 
+@pytest.mark.slow  # trains a tiny CRNN for 800 steps (overfit_run)
 def test_tiny_model_overfits_32_images(tiny_lmdb: Path, overfit_run: tuple[Path, Any]) -> None:
     out, result = overfit_run
     assert result.best is not None and result.best >= 0.9, result.last_val
@@ -52,6 +50,7 @@ def _killer(at: int):
     return on_event
 
 
+@pytest.mark.slow  # two training runs
 def test_resume_after_interruption_matches_straight_run(tiny_lmdb: Path, tmp_path: Path) -> None:
     extra = ("train.steps=30", "train.lr=3e-3", "train.ckpt_every=10", "train.log_every=1",
              "train.val_every=1000")  # fmt: skip

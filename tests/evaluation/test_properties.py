@@ -3,6 +3,9 @@ obviously correct references."""
 
 from __future__ import annotations
 
+import unicodedata
+
+import pytest
 import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -45,14 +48,54 @@ def test_identity_scores_perfect(xs):
     assert p.wrr == 1.0 and p.ned == 1.0 and p.edits == 0
 
 
+def _reference_row(pairs: list[tuple[str, str]]) -> dict[str, float]:
+    """WRR, WRR-ci, CRR and 1-NED of (pred, gt) pairs by their definitions, one sample
+    at a time: default profile (NFC, whitespace runs collapsed), grapheme units."""
+
+    def norm(t: str) -> str:
+        return " ".join(unicodedata.normalize("NFC", t).split())
+
+    def fold(t: str) -> str:
+        return unicodedata.normalize("NFC", norm(t).casefold())
+
+    exact = exact_ci = edits = units = 0
+    neds = []
+    for p, g in pairs:
+        p, g = norm(p), norm(g)
+        up, ug = regex.findall(r"\X", p), regex.findall(r"\X", g)
+        ed = dp(up, ug)
+        exact += p == g
+        exact_ci += fold(p) == fold(g)
+        edits, units = edits + ed, units + len(ug)
+        longest = max(len(up), len(ug))
+        neds.append(1.0 - ed / longest if longest else 1.0)
+    n = len(pairs)
+    crr = 1.0 - edits / units if units else (1.0 if edits == 0 else 0.0)
+    return {"wrr": exact / n, "wrr_ci": exact_ci / n, "crr": crr, "ned": sum(neds) / n}
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(texts, texts), min_size=1, max_size=8))
-def test_ranges(pairs):
-    r = score([p for p, _ in pairs], [g for _, g in pairs], unit="grapheme")
-    for row in r.rows:
-        assert 0.0 <= row.wrr <= row.wrr_ci <= 1.0
-        assert 0.0 <= row.ned <= 1.0
-        assert row.crr <= 1.0
+def test_rows_equal_the_metric_definitions(pairs):
+    """Every group row and the pooled row equal WRR / WRR-ci / CRR / 1-NED computed
+    from their definitions; macro is the mean of the group rows."""
+    preds, gts = [p for p, _ in pairs], [g for _, g in pairs]
+    r = score(preds, gts, unit="grapheme")
+    groups = [detect_group(g) or "OTHER" for g in gts]
+    by_name = {row.name: row for row in r.rows}
+    expected = {name: [pr for pr, grp in zip(pairs, groups, strict=True) if grp == name]
+                for name in set(groups)}  # fmt: skip
+    expected["pooled"] = list(pairs)
+    assert set(by_name) == set(expected) | {"macro"}
+    for name, group_pairs in expected.items():
+        row, ref = by_name[name], _reference_row(group_pairs)
+        assert row.n == len(group_pairs), name
+        for key, want in ref.items():
+            assert getattr(row, key) == pytest.approx(want, abs=1e-12), (name, key)
+    for key in ("wrr", "wrr_ci", "crr", "ned"):
+        group_rows = [by_name[name] for name in expected if name != "pooled"]
+        want = sum(getattr(row, key) for row in group_rows) / len(group_rows)
+        assert getattr(by_name["macro"], key) == pytest.approx(want, abs=1e-12), key
 
 
 @settings(max_examples=200, deadline=None)

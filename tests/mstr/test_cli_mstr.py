@@ -14,6 +14,8 @@ from strtool.cli import app
 from strtool.mstr.bank import load_bank
 from strtool.paths import configs_dir
 
+pytestmark = pytest.mark.slow  # the pipeline fixture trains the three mSTR stages
+
 runner = CliRunner()
 FAST = ["--set", "train.steps=4", "--set", "train.val_every=4", "--quiet"]
 

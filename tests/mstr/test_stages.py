@@ -22,6 +22,8 @@ from strtool.mstr.bank import export_bank, file_sha256, load_bank, load_mclip
 
 from .conftest import WORDS
 
+pytestmark = pytest.mark.slow  # every stage trains a model (mCLIP, Spotter, Refiner)
+
 COMMON = ["train.device=cpu", "train.threads=1", "train.log_every=10", "data.workers=0",
           "train.channels_last=false"]  # fmt: skip
 

@@ -129,7 +129,13 @@ def test_ctc_decode_batch_matches_per_sample() -> None:
         t1, c1 = tok.decode(logits[n : n + 1])
         assert t1 == [texts[n]] and c1[0] == pytest.approx(conf[n])
         assert tok.decode_indices([logits[n].argmax(-1).tolist()], collapse=True) == t1
-        assert 0.0 < conf[n] <= 1.0
+        # confidence = mean max softmax probability over the emitting steps (first step
+        # of each collapsed non-blank run; all steps when nothing is emitted)
+        prob, path = logits[n].softmax(-1).max(-1)
+        path = path.tolist()
+        emit = [t for t, c in enumerate(path) if c != tok.blank and (t == 0 or path[t - 1] != c)]
+        want = prob[emit or list(range(len(path)))].mean().item()
+        assert conf[n] == pytest.approx(want, rel=1e-5)
 
 
 @settings(max_examples=150, deadline=None)
