@@ -67,3 +67,35 @@ def test_unknown_checkpoint_is_one_line(tmp_path: Path) -> None:
     torch.save({"model": {}, "config": {}}, tmp_path / "x.pt")
     with pytest.raises(InputError, match="not a strtool checkpoint"):
         open_reader(tmp_path / "x.pt", "cpu")
+
+
+def test_fp16_weights_only_snapshot_reads_and_warm_starts(tmp_path: Path) -> None:
+    """`weights_only_copy`: no optimiser state, fp16 weights; it loads for reading (same
+    logits within fp16 rounding) and as `--init` of a new run."""
+    from strtool.engine.checkpoint import save_atomic, weights_only_copy
+    from strtool.engine.loop import train
+
+    full = {**_ctc_payload(), "optimizer": {"state": {}}, "rng": {}, "step": 7}
+    slim = weights_only_copy(full)
+    assert "optimizer" not in slim and "rng" not in slim and slim["step"] == 7
+    assert all(v.dtype != torch.float32 for v in slim["model"].values())
+    save_atomic(full, tmp_path / "full.pt")
+    save_atomic(slim, tmp_path / "slim.pt")
+    x = torch.stack([open_reader(tmp_path / "full.pt", "cpu").transform(c) for c in _crops()])
+    a = open_reader(tmp_path / "full.pt", "cpu").model(x)
+    b = open_reader(tmp_path / "slim.pt", "cpu").model(x)
+    torch.testing.assert_close(a, b, atol=2e-2, rtol=2e-2)
+    from .conftest import WORDS, make_lmdb
+
+    db = make_lmdb(tmp_path / "db", WORDS)
+    cfg = load_run_config(None, [f"data.train=[{db}]", "data.workers=0", "model.arch=crnn_tiny",
+                                 "data.charset=" + str(_charset_file(tmp_path)), "train.steps=1",
+                                 "train.batch_size=8", "train.threads=1"])  # fmt: skip
+    res = train(cfg, tmp_path / "run", init=tmp_path / "slim.pt")
+    assert res.step == 1
+
+
+def _charset_file(tmp_path: Path) -> Path:
+    path = tmp_path / "chars.txt"
+    path.write_text("\n".join(CHARS) + "\n", encoding="utf-8")
+    return path
