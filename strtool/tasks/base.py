@@ -156,7 +156,10 @@ class Task(ABC):
     def onnx_module(self) -> tuple[nn.Module, dict[str, str]]:
         """The module `strtool export onnx` exports (images -> logits) and the ONNX
         metadata that decodes its output; `InputError` when the family has none."""
-        raise InputError(f"a {self.family} checkpoint cannot be exported to ONNX")
+        raise InputError(
+            f"a {self.family} checkpoint cannot be exported to ONNX (exportable: CTC "
+            "recognisers and the Spotter; a Refiner's Spotter is in its own checkpoint)"
+        )
 
     @torch.inference_mode()
     def read_dataset(

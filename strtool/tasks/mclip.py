@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from strtool.engine.config import RunConfig
+from strtool.errors import InputError
 from strtool.models import ModelSpec, build_model
 from strtool.models.mclip import MCLIP, SUBTYPES, default_prompt_tokens
 from strtool.mstr.losses import arcface_loss, batch_targets, multi_positive_infonce, subtype_loss
@@ -77,6 +78,12 @@ class MclipTask(Task):
 
     def payload(self) -> dict[str, Any]:
         return {**super().payload(), "prompt_tokens": list(self.mclip.vocab.tokens)}
+
+    def onnx_module(self) -> tuple[nn.Module, dict[str, str]]:
+        raise InputError(
+            "an mclip checkpoint is not exported to ONNX: export its prototype bank with "
+            "`strtool bank export`, which the Spotter uses"
+        )
 
     def prompts(self, chars: list[str], langs: list[str]) -> Tensor:
         """Prompt ids of the unique characters; the group token with prob p."""

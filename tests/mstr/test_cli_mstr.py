@@ -123,3 +123,11 @@ def test_errors_are_one_line(pipeline: dict, tmp_path: Path) -> None:
         assert len(errors) == 1 and "Traceback" not in res.stderr, res.stderr
         assert res.stderr.rstrip("\n").endswith(errors[0])
     assert (root / "mclip" / "last.pt").read_bytes() == before
+    says = {
+        "m.onnx": "strtool bank export",
+        "r.onnx": "exportable: CTC recognisers and the Spotter",
+    }
+    for name, hint in says.items():
+        ckpt = root / ("mclip" if name == "m.onnx" else "refiner") / "last.pt"
+        res = runner.invoke(app, ["export", "onnx", "-m", str(ckpt), "-o", str(tmp_path / name)])
+        assert res.exit_code == 1 and hint in res.stderr, res.stderr
