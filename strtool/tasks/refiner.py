@@ -8,7 +8,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.utils.data import Dataset
 
 from strtool.engine.checkpoint import checkpoint_family, load_checkpoint
 from strtool.engine.config import RunConfig, config_from_dict
@@ -19,9 +18,8 @@ from strtool.models.spotter import Spotter
 from strtool.mstr import decode as dec
 from strtool.mstr.bank import PrototypeBank
 from strtool.mstr.simulate import SpotterSimulator
-from strtool.tasks.base import Batch, Reading, Task, scores
-from strtool.tasks.spotter import build_spotter, read_spotter
-from strtool.text.normalize import Unit
+from strtool.tasks.base import Batch, Reading
+from strtool.tasks.spotter import BankTask, build_spotter, read_spotter
 
 
 def load_spotter_payload(path: str) -> dict[str, Any]:
@@ -43,11 +41,10 @@ def frozen_spotter(payload: dict[str, Any], bank: PrototypeBank) -> Spotter:
     return spotter.eval()
 
 
-class RefinerTask(Task):
+class RefinerTask(BankTask):
     """Stage 2b. `model` is a `Refiner`; the Spotter of `mstr.spotter` is frozen."""
 
     family = "refiner"
-    default_profile = "mstr"
 
     def __init__(self, cfg: RunConfig, stored: dict[str, Any] | None = None) -> None:
         super().__init__(cfg, stored)
@@ -74,14 +71,6 @@ class RefinerTask(Task):
             self.bank.embeddings, self.m.sim_sub, self.m.sim_ins, self.m.sim_del,
             self.m.sim_neighbours, gen,
         )  # fmt: skip
-
-    @property
-    def label_chars(self) -> list[str]:
-        return self.bank.chars
-
-    @property
-    def unit(self) -> Unit:
-        return "codepoint"
 
     def payload(self) -> dict[str, Any]:
         sp = self.spotter_payload
@@ -115,7 +104,3 @@ class RefinerTask(Task):
         rows, conf = model.generate(idx, prob, out.levels)
         texts = [dec.rows_to_text(self.bank, r) for r in rows]
         return Reading(texts, [float(c) for c in conf], {"spotter": spot})
-
-    def validate(self, model: nn.Module, ds: Dataset, device: torch.device) -> dict[str, Any]:
-        res = self.read_dataset(model, ds, device, self.cfg.eval.batch_size)
-        return scores(res, self.cfg.eval.profile, "codepoint", script_acc=True)

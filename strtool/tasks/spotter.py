@@ -47,11 +47,30 @@ def read_spotter(bank: PrototypeBank, logits: Tensor) -> tuple[list[str], list[f
     return [dec.rows_to_text(bank, r) for r in rows], conf
 
 
-class SpotterTask(Task):
+class BankTask(Task):
+    """What the stage-2 tasks share: classes are the rows of a prototype bank
+    (`self.bank`), labels are code points, validation scores script accuracy too."""
+
+    default_profile = "mstr"
+    bank: PrototypeBank
+
+    @property
+    def label_chars(self) -> list[str]:
+        return self.bank.chars
+
+    @property
+    def unit(self) -> Unit:
+        return "codepoint"
+
+    def validate(self, model: nn.Module, ds: Dataset, device: torch.device) -> dict[str, Any]:
+        res = self.read_dataset(model, ds, device, self.cfg.eval.batch_size)
+        return scores(res, self.cfg.eval.profile, "codepoint", script_acc=True)
+
+
+class SpotterTask(BankTask):
     """Stage 2a. `model` is a `Spotter` holding the bank of `mstr.bank`."""
 
     family = "spotter"
-    default_profile = "mstr"
 
     def __init__(self, cfg: RunConfig, stored: dict[str, Any] | None = None) -> None:
         super().__init__(cfg, stored)
@@ -61,14 +80,6 @@ class SpotterTask(Task):
             self.bank = load_bank(str(cfg.mstr.bank))
             check_bank_langs(self.bank.meta.get("langs", []), cfg.data.langs)
         self.model: nn.Module = build_spotter(cfg, self.bank)
-
-    @property
-    def label_chars(self) -> list[str]:
-        return self.bank.chars
-
-    @property
-    def unit(self) -> Unit:
-        return "codepoint"
 
     def payload(self) -> dict[str, Any]:
         return {**super().payload(), "bank": self.bank.to_payload(), "charset": self.bank.chars}
@@ -82,10 +93,6 @@ class SpotterTask(Task):
 
     def read(self, model: nn.Module, images: Tensor) -> Reading:
         return Reading(*read_spotter(self.bank, model(images)))
-
-    def validate(self, model: nn.Module, ds: Dataset, device: torch.device) -> dict[str, Any]:
-        res = self.read_dataset(model, ds, device, self.cfg.eval.batch_size)
-        return scores(res, self.cfg.eval.profile, "codepoint", script_acc=True)
 
     def onnx_module(self) -> tuple[nn.Module, dict[str, str]]:
         """Images -> logits (N, T, 1 + K): class 0 is the CTC blank, class 1 + r the bank
