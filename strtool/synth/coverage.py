@@ -25,6 +25,7 @@ from strtool.errors import InputError
 from strtool.paths import charsets_dir
 from strtool.synth.face import FontFace
 from strtool.text.carriers import shaping_text
+from strtool.text.charset import CATEGORIES
 from strtool.text.script import detect_script
 
 
@@ -59,14 +60,7 @@ class Missing:
 #: Categories a coverage row is split into: a charset's own categories
 #: (`strtool.text.charset.CATEGORIES`) and `clusters` (multi-code-point entries such as
 #: Indic conjuncts, shaped as one cluster).
-COVERAGE_CATEGORIES: tuple[str, ...] = (
-    "letters",
-    "diacritics",
-    "digits",
-    "punctuation",
-    "common",
-    "clusters",
-)
+COVERAGE_CATEGORIES: tuple[str, ...] = (*CATEGORIES, "clusters")
 
 
 def entry_category(entry: str) -> str:
@@ -195,15 +189,8 @@ def dedupe(entries: Iterable[str]) -> list[str]:
     return list(out)
 
 
-#: Keys of a charset JSON whose lists are checked (`clusters`: Indic conjuncts).
-CHARSET_KEYS: tuple[str, ...] = (
-    "letters",
-    "diacritics",
-    "digits",
-    "punctuation",
-    "common",
-    "clusters",
-)
+#: Keys of a charset JSON whose lists are checked: the coverage categories.
+CHARSET_KEYS = COVERAGE_CATEGORIES
 
 
 def read_charset_categories(path: Path) -> dict[str, str]:
