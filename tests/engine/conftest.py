@@ -72,3 +72,17 @@ def overfit_run(tiny_lmdb: Path, tmp_path_factory: pytest.TempPathFactory) -> tu
     ])  # fmt: skip
     out = tmp_path_factory.mktemp("overfit") / "run"
     return out, train(cfg, out)
+
+
+class Kill(Exception):
+    """Raised by `killer` to stop a run as a Ctrl-C or a crash would."""
+
+
+def killer(at: int) -> Any:
+    """An `on_event` that stops training when step `at` is logged."""
+
+    def on_event(e: dict) -> None:
+        if e["kind"] == "train" and e["step"] == at:
+            raise Kill
+
+    return on_event

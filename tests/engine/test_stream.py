@@ -22,7 +22,7 @@ from strtool.synth.config import SynthConfig
 from strtool.synth.fontpool import FontPool
 from strtool.synth.words import prepare_words
 
-from .conftest import FONT
+from .conftest import FONT, Kill, killer
 
 WORDS = ["cab", "bad", "face", "bead", "deaf", "fade", "dab", "cafe", "ace", "bed", "add"]
 ARABIC = ["باب", "كتب", "سلام", "بيت"]
@@ -162,18 +162,6 @@ def test_loader_batches_hold_round_weight_times_batch_stream_samples(
     assert parts.cfg.data.charset == "en"  # the stream languages' charset by default
 
 
-class _Kill(Exception):
-    pass
-
-
-def _killer(at: int):
-    def on_event(e: dict) -> None:
-        if e["kind"] == "train" and e["step"] == at:
-            raise _Kill
-
-    return on_event
-
-
 @pytest.mark.slow  # two training runs from the stream
 def test_resume_after_interruption_matches_straight_run(
     corpus: Path, tiny_lmdb: Path, tmp_path: Path
@@ -181,8 +169,8 @@ def test_resume_after_interruption_matches_straight_run(
     extra = ("train.steps=24", "train.lr=3e-3", "train.ckpt_every=8", "train.log_every=1",
              "train.val_every=1000")  # fmt: skip
     straight = train(_cfg(corpus, *extra, lmdb=tiny_lmdb), tmp_path / "a")
-    with pytest.raises(_Kill):
-        train(_cfg(corpus, *extra, lmdb=tiny_lmdb), tmp_path / "b", on_event=_killer(13))
+    with pytest.raises(Kill):
+        train(_cfg(corpus, *extra, lmdb=tiny_lmdb), tmp_path / "b", on_event=killer(13))
     assert load_checkpoint(tmp_path / "b" / "last.pt")["step"] == 8
     resumed = train(_cfg(corpus, *extra, lmdb=tiny_lmdb), tmp_path / "b", resume=True)
     assert resumed.step == straight.step == 24

@@ -17,6 +17,8 @@ from strtool.engine.loop import train
 from strtool.errors import ConfigError, InputError
 from strtool.models import ModelSpec, build_model
 
+from .conftest import Kill, killer
+
 
 def _cfg(db: Path, *extra: str, val: bool = False):
     base = [f"data.train=[{db}]", "data.workers=0", "model.arch=crnn_tiny", "train.threads=2",
@@ -38,25 +40,13 @@ def test_tiny_model_overfits_32_images(tiny_lmdb: Path, overfit_run: tuple[Path,
     assert report["n"] == 32 and report["params"] > 0 and report["ms_per_image"] > 0
 
 
-class _Kill(Exception):
-    pass
-
-
-def _killer(at: int):
-    def on_event(e: dict) -> None:
-        if e["kind"] == "train" and e["step"] == at:
-            raise _Kill
-
-    return on_event
-
-
 @pytest.mark.slow  # two training runs
 def test_resume_after_interruption_matches_straight_run(tiny_lmdb: Path, tmp_path: Path) -> None:
     extra = ("train.steps=30", "train.lr=3e-3", "train.ckpt_every=10", "train.log_every=1",
              "train.val_every=1000")  # fmt: skip
     straight = train(_cfg(tiny_lmdb, *extra), tmp_path / "a")
-    with pytest.raises(_Kill):
-        train(_cfg(tiny_lmdb, *extra), tmp_path / "b", on_event=_killer(17))
+    with pytest.raises(Kill):
+        train(_cfg(tiny_lmdb, *extra), tmp_path / "b", on_event=killer(17))
     assert load_checkpoint(tmp_path / "b" / "last.pt")["step"] == 10
     with pytest.raises(InputError, match="--resume"):
         train(_cfg(tiny_lmdb, *extra), tmp_path / "b")
