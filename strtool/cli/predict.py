@@ -18,6 +18,7 @@ from strtool.cli.common import (
     print_json,
     warn,
 )
+from strtool.errors import InputError
 
 
 @handle_errors
@@ -29,8 +30,16 @@ def predict_cmd(
     ] = "default",
     langs: LangsOpt = None,
     batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=1)] = 64,
+    vertical: Annotated[
+        str,
+        typer.Option(
+            "--vertical",
+            help="Tall crops (h/w >= 1.5): auto = read as is, as upright vertical CJK "
+            "glyphs and turned both ways, keep the most confident; cells; rotate; none.",
+        ),
+    ] = "auto",
     rotate_vertical: Annotated[
-        bool, typer.Option("--rotate-vertical", help="Rotate crops with h/w >= 1.5 by 90 deg.")
+        bool, typer.Option("--rotate-vertical", help="Same as --vertical rotate.")
     ] = False,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda[:N], mps.")] = "auto",
     skip_bad: Annotated[
@@ -46,15 +55,18 @@ def predict_cmd(
     """Print `path<TAB>text<TAB>confidence` for each image (or JSON). Every input gets a
     row: an image that cannot be read gets `path<TAB><TAB>0.0000<TAB>error: reason` (JSON:
     `error` set), a warning naming the file, and exit code 1 unless --skip-bad."""
+    from strtool.engine.orient import VERTICAL_MODES
     from strtool.engine.predict import expand_inputs, predict_paths
     from strtool.engine.reader import open_reader
 
     check_device(device)
+    if vertical not in VERTICAL_MODES:
+        raise InputError(f"--vertical: '{vertical}' is not one of {', '.join(VERTICAL_MODES)}")
     files = expand_inputs(paths)
     lang_list = [x for x in langs.split(",") if x.strip()] if langs else None
     rec = open_reader(model, device, lang_list)
     info(f"{len(files)} images, model {rec.config.model.arch} ({rec.family})", quiet)
-    preds = predict_paths(rec, files, batch_size, rotate_vertical)
+    preds = predict_paths(rec, files, batch_size, rotate_vertical, vertical)  # type: ignore[arg-type]
     failed = 0
     if json_:
         out = [asdict(p) for p in preds]

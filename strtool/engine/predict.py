@@ -2,8 +2,9 @@
 
 Inputs are files, folders (recursively, image extensions) or glob patterns; images are
 decoded by the data layer (`decode_image`: RGBA composited on white, greyscale,
-16-bit, EXIF orientation applied). With `rotate_vertical`, crops with h/w >= 1.5 are
-rotated 90 degrees counter-clockwise before recognition.
+16-bit, EXIF orientation applied). Tall crops (h/w >= 1.5) are read the ways
+`vertical` allows (`strtool.engine.orient`: as is, as a column of upright CJK glyphs
+laid left to right, turned either way) and the most confident reading is kept.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ import numpy as np
 import torch
 
 from strtool.data.decode import decode_image
+from strtool.engine.orient import ROTATIONS, VerticalMode, candidates, pick
 from strtool.engine.reader import Reader
 from strtool.errors import DataError, InputError
+from strtool.tasks.base import Reading
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
 
@@ -34,6 +37,8 @@ class Prediction:
     rotated: bool = False
     error: str | None = None
     alternatives: dict[str, str] = field(default_factory=dict)
+    #: how a tall crop was read: "" as is, "cells" (vertical glyphs), "ccw" or "cw"
+    orientation: str = ""
 
 
 def expand_inputs(items: Sequence[str | Path]) -> list[Path]:
@@ -54,39 +59,63 @@ def expand_inputs(items: Sequence[str | Path]) -> list[Path]:
     return list(dict.fromkeys(out))
 
 
-def _load(path: Path, channels: int, rotate_vertical: bool) -> tuple[np.ndarray, bool]:
+def _load(path: Path, channels: int) -> np.ndarray:
     try:
-        arr = decode_image(path.read_bytes(), channels)
+        return decode_image(path.read_bytes(), channels)
     except (OSError, ValueError, DataError) as e:
         raise DataError(f"{path}: cannot read the image ({e})") from None
-    h, w = arr.shape[:2]
-    if rotate_vertical and h >= 1.5 * w:
-        return np.ascontiguousarray(np.rot90(arr)), True
-    return arr, False
 
 
 def predict_paths(
-    rec: Reader, paths: Sequence[Path], batch_size: int = 64, rotate_vertical: bool = False
+    rec: Reader,
+    paths: Sequence[Path],
+    batch_size: int = 64,
+    rotate_vertical: bool = False,
+    vertical: VerticalMode = "auto",
 ) -> Iterator[Prediction]:
     """Predictions in input order; an undecodable file yields a `Prediction` with
-    `error` set (never silently skipped)."""
+    `error` set (never silently skipped). `rotate_vertical` is `vertical="rotate"`."""
+    mode: VerticalMode = "rotate" if rotate_vertical else vertical
     for start in range(0, len(paths), batch_size):
         chunk = paths[start : start + batch_size]
-        tensors, ok, preds = [], [], {}
+        tensors: list[torch.Tensor] = []
+        owners: list[tuple[int, str]] = []  # (index in chunk, orientation) per tensor
+        preds: dict[int, Prediction] = {}
         for i, p in enumerate(chunk):
             try:
-                arr, rot = _load(p, rec.config.model.channels, rotate_vertical)
+                arr = _load(p, rec.config.model.channels)
             except DataError as e:
                 preds[i] = Prediction(str(p), "", 0.0, error=str(e))
                 continue
-            tensors.append(rec.transform(arr))
-            ok.append((i, rot))
+            for how, img in candidates(arr, mode):
+                tensors.append(rec.transform(img))
+                owners.append((i, how))
         if tensors:
-            reading = rec.read(torch.stack(tensors))
-            for k, ((i, rot), t, c) in enumerate(
-                zip(ok, reading.texts, reading.confidences, strict=True)
-            ):
+            reading = _read_batched(rec, tensors, batch_size)
+            by_input: dict[int, list[int]] = {}
+            for k, (i, _) in enumerate(owners):
+                by_input.setdefault(i, []).append(k)
+            for i, ks in by_input.items():
+                k = ks[pick([reading.texts[j] for j in ks], [reading.confidences[j] for j in ks])]
+                how = owners[k][1]
                 alts = {name: texts[k] for name, (texts, _) in reading.alternatives.items()}
-                preds[i] = Prediction(str(chunk[i]), t, float(c), rot, None, alts)
+                preds[i] = Prediction(
+                    str(chunk[i]), reading.texts[k], float(reading.confidences[k]),
+                    how in ROTATIONS, None, alts, how,
+                )  # fmt: skip
         for i in range(len(chunk)):
             yield preds[i]
+
+
+def _read_batched(rec: Reader, tensors: list[torch.Tensor], batch_size: int) -> Reading:
+    """One `Reading` of all tensors, read `batch_size` at a time."""
+    out = Reading([], [])
+    for start in range(0, len(tensors), batch_size):
+        r = rec.read(torch.stack(tensors[start : start + batch_size]))
+        out.texts += r.texts
+        out.confidences += [float(c) for c in r.confidences]
+        for name, (texts, confs) in r.alternatives.items():
+            have = out.alternatives.setdefault(name, ([], []))
+            have[0].extend(texts)
+            have[1].extend(float(c) for c in confs)
+    return out
