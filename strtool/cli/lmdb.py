@@ -27,8 +27,8 @@ from strtool.cli.common import (
 )
 from strtool.data import inspect as insp
 from strtool.data.build import DEFAULT_WORKERS, ISSUE_KINDS
-from strtool.data.build_inputs import InputOpts
 from strtool.data.build import make_lmdb as build_lmdb
+from strtool.data.build_inputs import InputOpts
 from strtool.data.lmdb_io import partial_path
 from strtool.data.lmdb_tools import export, merge
 from strtool.outputs import check_replaceable

@@ -51,8 +51,7 @@ def escaped_gt(gt: Path, escaped: bool | None) -> bool:
 def unescape_items(items: list[gtf.GtItem]) -> list[gtf.GtItem]:
     """`items` with the labels of the entries unescaped (`\\n` -> line break)."""
     return [
-        replace(e, label=unescape_text(e.label)) if isinstance(e, gtf.GtEntry) else e
-        for e in items
+        replace(e, label=unescape_text(e.label)) if isinstance(e, gtf.GtEntry) else e for e in items
     ]
 
 

@@ -94,7 +94,8 @@ def parse_ascii(path: Path, level: str) -> Iterator[IamRow | GtIssue]:
     for n, line in _comment_free(path):
         parts = line.split(" ")
         if len(parts) <= first_text or parts[1] not in ("ok", "err"):
-            why = f"expected {'id ok|err gray x y w h tag text' if level == 'words' else 'id ok|err gray comps x y w h text'}"
+            why = "expected " + ("id ok|err gray x y w h tag text" if level == "words"
+                                 else "id ok|err gray comps x y w h text")  # fmt: skip
             yield GtIssue("malformed", src, n, why)
             continue
         try:
@@ -216,7 +217,9 @@ def iam_entries(root: str | Path, level: str, keep_err: bool = False) -> list[Gt
             img = str(_image(root, level, r.id))
             out.append(GtIssue(ERR_KIND, r.source, r.line, f"{r.id}: IAM segmentation 'err'", img))
         else:
-            out.append(GtEntry(str(_image(root, level, r.id)), r.text, "LAT", r.source, r.line, "en"))
+            out.append(
+                GtEntry(str(_image(root, level, r.id)), r.text, "LAT", r.source, r.line, "en")
+            )
     return out
 
 

@@ -22,7 +22,7 @@ FORMS: dict[str, list[tuple[bool, list[tuple[str, str, bool]]]]] = {
         (True, [("from", "IN", True), (",", ",", True), ("nominating", "VBG", True)]),
     ],
     "b02-011": [
-        (True, [("\"", "\"", True), ("Labour", "NN", True), ("life", "NN", True)]),
+        (True, [('"', '"', True), ("Labour", "NN", True), ("life", "NN", True)]),
         (True, [("peers", "NNS", True), ("&", "CC", True), ("more", "AP", True)]),
     ],
 }
