@@ -210,6 +210,8 @@ def info_cmd(
         ("distinct chars", res.distinct_chars),
     ]
     rows += [("max length", res.max_length), ("mean length", res.mean_length)]
+    if res.multiline:
+        rows += [("multi-line labels", res.multiline), ("max lines", res.max_lines)]
     rows += [(f"lang {k} ({res.langs_source})", v) for k, v in res.langs.items()]
     rows += [(f"length {k}", v) for k, v in res.length_hist.items()]
     print_table(rows, ["", "value"], title=str(path))

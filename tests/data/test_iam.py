@@ -51,12 +51,14 @@ def test_words_labels_counts_and_err_rows(tmp_path: Path, source: str) -> None:
     assert img.shape == (word_box(0, 0)[3], word_box(0, 0)[2]) and int(img[0, 0]) == 40
 
 
-def test_keep_err_writes_err_rows(tmp_path: Path) -> None:
+def test_cli_keep_err_writes_err_rows(tmp_path: Path) -> None:
     root = make_iam(tmp_path / "iam")
-    opts = InputOpts("words", keep_err=True)
-    res = make_lmdb(root, tmp_path / "w", fmt="iam", input_opts=opts, workers=1)
+    r = runner.invoke(app, ["make-lmdb", str(root), str(tmp_path / "w"), "--format", "iam",
+                            "--level", "words", "--keep-err", "-q", "--json"])  # fmt: skip
+    assert r.exit_code == 0, r.output
     assert list(LmdbReader(tmp_path / "w").labels()) == _words(True)
-    assert res.skipped["segmentation_err"] == 0
+    res = json.loads(r.stdout)
+    assert res["skipped"]["segmentation_err"] == 0 and res["skipped"]["malformed"] == 1
 
 
 @pytest.mark.parametrize("source", ["ascii", "xml"])

@@ -66,6 +66,7 @@ def test_export_then_make_lmdb_round_trip(tmp_path: Path) -> None:
     src = _lmdb(tmp_path / "src", LABELS)
     r = runner.invoke(app, ["lmdb", "info", str(src), "--json"])
     assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["multiline"] == 3 and json.loads(r.stdout)["max_lines"] == 3
     r = runner.invoke(app, ["lmdb", "validate", str(src), "-q"])
     assert r.exit_code == 0, r.output
     out = tmp_path / "exp"

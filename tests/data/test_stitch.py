@@ -104,7 +104,7 @@ def test_bad_config_and_empty_source(tmp_path: Path) -> None:
 
 def test_cli_stitch_pages(words: Path, tmp_path: Path) -> None:
     out = tmp_path / "st"
-    args = ["synth", "stitch", "-o", str(out), "--from", str(words), "--pages", "-n", "3",
+    args = ["synth", "stitch", "-o", str(out), "--from", str(words), "--pages", "--num", "3",
             "--epoch", "1", "--set", "lines=[2,3]", "-q", "--json"]  # fmt: skip
     r = runner.invoke(app, args)
     assert r.exit_code == 0, r.output

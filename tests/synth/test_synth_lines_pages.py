@@ -76,7 +76,7 @@ def test_line_text_lengths_and_charset() -> None:
 
 def test_synth_pages_cli_line_breaks_and_rtl(tmp_path: Path) -> None:
     out = tmp_path / "pages"
-    rep = _run(["synth", "pages", "-o", str(out), "--lang", "en,ar,hi", "-n", "6",
+    rep = _run(["synth", "pages", "-o", str(out), "--lang", "en,ar,hi", "--num", "6",
                 "--set", "page.lines=[3,5]", "--width", "256", "--seed", "1"])  # fmt: skip
     assert rep["written"] == 6
     samples = _samples(out)
@@ -114,7 +114,7 @@ def test_handwriting_style_uses_handwriting_faces(tmp_path: Path) -> None:
     assert {"Comic Neue", "StrSubset DS", "StrSubset KS"} <= names
     assert not names & {"Noto Sans", "Roboto"} and len(prints) + len(hands) == len(faces)
     out = tmp_path / "hand"
-    rep = _run(["synth", "pages", "-o", str(out), "--lang", "en", "-n", "3",
+    rep = _run(["synth", "pages", "-o", str(out), "--lang", "en", "--num", "3",
                 "--style", "handwriting", "--width", "200"])  # fmt: skip
     assert set(rep["per_font"]) <= {f.label for f in hands}
     assert HANDWRITING_DESIGNS >= {"handwriting", "casual"}
@@ -127,7 +127,7 @@ def test_handwriting_style_uses_handwriting_faces(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("cmd", ["lines", "pages"])
 def test_workers_give_identical_lmdbs(tmp_path: Path, cmd: str) -> None:
-    base = ["synth", cmd, "--lang", "en,ar", "-n", "4", "--seed", "7"]
+    base = ["synth", cmd, "--lang", "en,ar", "--num", "4", "--seed", "7"]
     _run([*base, "-o", str(tmp_path / "a")])
     _run([*base, "-o", str(tmp_path / "b"), "--workers", "2"])
     a, b = LmdbReader(tmp_path / "a"), LmdbReader(tmp_path / "b")
