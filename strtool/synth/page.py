@@ -8,6 +8,7 @@ average characters); the style (`page.style`: `print`, `handwriting`, or `mixed`
 language's corpus (`strtool.synth.linetext`); one face of that style that renders the
 whole text (`FontPool`; none -> the sample is skipped and counted as `no-font` or
 `no-handwriting-font`; in `mixed` a print face replaces a missing handwriting one).
+Tokens no face of the style can shape (misspelt word-list entries) are left out first.
 The tokens are wrapped at the width measured with that font (ragged right; ragged
 left for Arabic, which is right-aligned), the first line indented by `page.indent_prob`,
 the last one filled to `page.last_line`; the first letter of cased scripts is upper
@@ -115,6 +116,7 @@ class PageJob:
             pc.style == "mixed" and rng.random() < pc.handwriting_share
         )
         tokens = token_stream(self.corpora[lang], rng, self.cfg.line, int(n_lines * cpl / 2) + 8)
+        tokens = [t for t in tokens if self._renderable(t, lang, hand)]
         if not tokens:
             return Result(i, "", lang, skip="empty-text")
         sep = separator(lang)
@@ -132,15 +134,32 @@ class PageJob:
         return Result(i, label, lang, image=img, font=face.label, kind=None)
 
     def _face(self, text: str, lang: str, rng: np.random.Generator, hand: bool) -> FontFace | None:
-        order = ["handwriting", "print"] if hand else ["print"]
-        if self.cfg.page.style == "handwriting":
-            order = ["handwriting"]
-        for style in order:
+        for style in self._styles(hand):
             pool = self.pools.get(style)
             face = pool.pick(text, lang, rng) if pool is not None else None
             if face is not None:
                 return face
         return None
+
+    def _styles(self, hand: bool) -> tuple[str, ...]:
+        """Pools to draw from, in order: handwriting only (`page.style` handwriting),
+        handwriting then print (a mixed page drawn as handwriting), or print."""
+        if self.cfg.page.style == "handwriting":
+            return ("handwriting",)
+        return ("handwriting", "print") if hand else ("print",)
+
+    def _renderable(self, token: str, lang: str, hand: bool) -> bool:
+        """Whether some face of the style's pools shapes `token` cleanly (a misspelt
+        word-list entry such as `मंे` shapes with a dotted circle in every font: it is
+        left out of the page, as `synth words` skips such a word)."""
+        for style in self._styles(hand):
+            pool = self.pools.get(style)
+            if pool is None:
+                continue
+            for j in pool.covering(lang, {c for c in token if not c.isspace()}):
+                if checker_for(pool.faces[j]).supports(token):
+                    return True
+        return False
 
     def _finish_text(self, lines: list[str], lang: str, rng: np.random.Generator) -> list[str]:
         """Sentence case of the first line and a final stop (line settings)."""
