@@ -19,8 +19,8 @@ handwriting lines also wobble (`page.wobble` degrees) and drift (`page.drift` em
 Then on the whole page: stroke width and shear (`augment.stroke`, `augment.shear`),
 skew (`page.skew`), a sine warp (`page.warp` line heights), a paper background
 (`page.paper_prob`, `strtool.synth.paper`) or one of the augment backgrounds, the
-ink colour, illumination, blur, resize to `--width` px wide (height proportional),
-low resolution, noise and JPEG of `augment`.
+mask reduced to `--width` px wide (height proportional; area averaging), then ink
+colour, illumination, blur, low resolution, noise and JPEG of `augment` at that size.
 
 Handwriting faces are the shipped ones whose manifest `design` is in
 `HANDWRITING_DESIGNS` (Latin: Dancing Script, Kaushan Script, Comic Neue, Cabin Sketch,
@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from strtool.config import to_dict
@@ -188,6 +189,9 @@ class PageJob:
         mask = warp(mask, rng, page_aug)
         if rng.random() < pc.warp_prob:
             mask = sine_warp(mask, uniform(rng, pc.warp) * size, rng)
+        out_h = max(8, int(round(mask.shape[0] * self.width / mask.shape[1])))
+        if mask.shape[1] > self.width:  # colours and effects at the stored size
+            mask = cv2.resize(mask, (self.width, out_h), interpolation=cv2.INTER_AREA)
         h, w = mask.shape
         if rng.random() < pc.paper_prob:
             bg = paper(h, w, rng)
@@ -195,7 +199,6 @@ class PageJob:
             bgs = tuple(load_background(p) for p in self.backgrounds)
             bg = background(h, w, rng, aug, bgs)
         img = effects(composite(bg, mask, rng, aug), rng, aug)
-        out_h = max(8, int(round(h * self.width / w)))
         img = finish(img, rng, aug, out_h, self.width, float("inf"))
         return encode(img, self.cfg.render.image_format)
 
