@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from strtool.cli import app
 from strtool.evaluation.lines import align_lines, score_lines, score_sample
+from strtool.text.escape import escape_text, unescape_text
 
 runner = CliRunner()
 
@@ -84,3 +85,27 @@ def test_eval_cli_word_files_unchanged(tmp_path: Path) -> None:
     pred.write_text("a\thello\nb\tword\n", "utf-8")
     r = runner.invoke(app, ["eval", "--pred", str(pred), "--gt", str(gt)])
     assert r.exit_code == 0 and "lines: profile" not in r.stdout
+
+
+def test_synth_pages_export_is_a_gt_for_eval(tmp_path: Path) -> None:
+    """Pages rendered, exported (escaped gt.txt) and scored: a prediction file that
+    merges two lines of one page and drops the last line of another."""
+    pages, exp = tmp_path / "pages", tmp_path / "exp"
+    r = runner.invoke(app, ["synth", "pages", "-o", str(pages), "--lang", "en", "--num", "2",
+                            "--set", "page.lines=[3,3]", "--width", "200", "-q"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert runner.invoke(app, ["lmdb", "export", str(pages), str(exp), "-q"]).exit_code == 0
+    rows = [x.split("\t") for x in (exp / "gt.txt").read_text("utf-8").splitlines()]
+    first = unescape_text(rows[0][1]).split("\n")
+    second = unescape_text(rows[1][1]).split("\n")
+    assert len(first) == len(second) == 3
+    merged = escape_text(" ".join(first[:2]) + "\n" + first[2])
+    dropped = escape_text("\n".join(second[:2]))
+    pred = tmp_path / "pred.tsv"
+    pred.write_text(f"{rows[0][0]}\t{merged}\n{rows[1][0]}\t{dropped}\n", "utf-8")
+    r = runner.invoke(app, ["eval", "--pred", str(pred), "--gt", str(exp / "gt.txt"), "--json"])
+    assert r.exit_code == 0, r.output
+    pooled = json.loads(r.stdout)["lines"]["rows"][-1]
+    assert (pooled["gt_lines"], pooled["pred_lines"]) == (6, 4)
+    assert (pooled["merged_lines"], pooled["dropped_lines"]) == (1, 1)
+    assert pooled["edits"] == 1 + len(second[2]) + 1  # a break -> space; a line and its break
