@@ -184,8 +184,8 @@ def eval_cmd(
         bool,
         typer.Option(
             "--escapes/--no-escapes",
-            help="--pred/--gt texts: \\n is a line break, \\\\ a backslash "
-            "(as lmdb export writes); --no-escapes reads them verbatim.",
+            help="--pred/--gt texts: \\n is a line break, \\t a tab, \\\\ a "
+            "backslash (as lmdb export and predict write); --no-escapes: verbatim.",
         ),
     ] = True,
     list_profiles: Annotated[
