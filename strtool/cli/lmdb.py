@@ -49,8 +49,8 @@ EscapedOpt = Annotated[
     bool | None,
     typer.Option(
         "--escaped/--no-escaped",
-        help="tsv labels use \\n (line break) and \\\\ (backslash) escapes "
-        "(default: only for a folder `lmdb export` wrote).",
+        help="tsv labels use \\n (line break), \\t (tab) and \\\\ (backslash) "
+        "escapes (default: only for a folder `lmdb export` wrote).",
     ),
 ]
 
