@@ -476,6 +476,24 @@ COVERAGE: dict[tuple[str, frozenset[str]], tuple[str, ...]] = {
     ("make-lmdb", frozenset({"--format", "--compat", "--lang"})): (
         "test_make_lmdb_cll_compat_from_an_lmdb",
     ),
+    ("make-lmdb", frozenset({"--format", "--level"})): (
+        "tests/data/test_iam.py::test_cli_iam_pages_then_export_and_back",
+    ),
+    ("make-lmdb", frozenset({"--format", "--level", "--keep-err"})): (
+        "tests/data/test_iam.py::test_cli_keep_err_writes_err_rows",
+    ),
+    ("synth lines", frozenset({"--lang", "--num", "-o", "--workers"})): (
+        "tests/synth/test_synth_lines_pages.py::test_workers_give_identical_lmdbs",
+    ),
+    ("synth pages", frozenset({"--lang", "--num", "--style", "--width", "-o"})): (
+        "tests/synth/test_synth_lines_pages.py::test_handwriting_style_uses_handwriting_faces",
+    ),
+    ("synth pages", frozenset({"--lang", "--num", "--set page.lines", "-o"})): (
+        "tests/synth/test_synth_lines_pages.py::test_synth_pages_cli_line_breaks_and_rtl",
+    ),
+    ("synth stitch", frozenset({"--from", "--pages", "--num", "--epoch", "-o"})): (
+        "tests/data/test_stitch.py::test_cli_stitch_pages",
+    ),
     ("lmdb info", frozenset({"--lang", "--grid"})): ("test_lmdb_info_lang_grid",),
     ("lmdb validate", frozenset()): ("test_lmdb_validate",),
     ("lmdb export", frozenset()): ("test_lmdb_export_round_trips_through_make_lmdb",),

@@ -29,6 +29,7 @@ from strtool.cli.common import (
 from strtool.errors import InputError
 from strtool.evaluation.files import evaluate_files
 from strtool.evaluation.io import GT_FORMATS
+from strtool.evaluation.lines import LineReport
 from strtool.evaluation.metrics import PROFILES
 from strtool.evaluation.report import Report, SampleScore
 from strtool.outputs import atomic_write_text, check_replaceable, text_kind
@@ -64,6 +65,24 @@ def print_report(report: Report, json_out: bool = False) -> None:
         if with_sacc:
             cells.append("-" if r.script_acc is None else f"{100 * r.script_acc:.2f}")
         table.add_row(*cells)
+    out_console.print(table)
+
+
+def print_line_report(lines: LineReport) -> None:
+    """The line-aware figures (`strtool.evaluation.lines`) as a table on stdout: CER,
+    WER (`-` for CJK), line CER and line events per group and pooled."""
+    table = Table(title=f"lines: profile {lines.profile}, unit {lines.unit}")
+    cols = ["group", "n", "CER %", "WER %", "line CER %", "gt lines", "pred lines"]
+    cols += ["dropped", "merged", "split", "inserted"]
+    for i, c in enumerate(cols):
+        table.add_column(c, justify="left" if i == 0 else "right")
+    for r in lines.rows:
+        if r.name == "pooled":
+            table.add_section()
+        wer = "-" if r.wer is None else f"{100 * r.wer:.2f}"
+        table.add_row(Text(r.name), str(r.n), f"{100 * r.cer:.2f}", wer,
+                      f"{100 * r.line_cer:.2f}", str(r.gt_lines), str(r.pred_lines),
+                      str(r.dropped), str(r.merged), str(r.split), str(r.inserted))  # fmt: skip
     out_console.print(table)
 
 
@@ -161,6 +180,14 @@ def eval_cmd(
             "--dump", help="Write the worst samples (--errors N, default all wrong) as tsv."
         ),
     ] = None,
+    escapes: Annotated[
+        bool,
+        typer.Option(
+            "--escapes/--no-escapes",
+            help="--pred/--gt texts: \\n is a line break, \\t a tab, \\\\ a "
+            "backslash (as lmdb export and predict write); --no-escapes: verbatim.",
+        ),
+    ] = True,
     list_profiles: Annotated[
         bool, typer.Option("--list-profiles", help="List the normalisation profiles and exit.")
     ] = False,
@@ -181,7 +208,11 @@ def eval_cmd(
 ) -> None:
     """Score recognition output: WRR, case-insensitive WRR, CRR and 1-NED per language
     (gt third column) or detected script, pooled (sample-weighted) and macro (mean of
-    groups). gt keys without a prediction count as empty predictions. Model mode
+    groups). gt keys without a prediction count as empty predictions. Line and page
+    texts are written with \\n for each line break (and \\\\ for a backslash);
+    when any text has several lines a second table gives CER, WER (not for
+    Chinese/Japanese/Korean), the line-aligned CER and how many gt lines were
+    dropped, merged or split and how many predicted lines were inserted. Model mode
     (--model CKPT --data LMDB...) runs a checkpoint on LMDBs (per language, with ms
     per image and parameters)."""
     if list_profiles:
@@ -219,11 +250,16 @@ def eval_cmd(
             raise InputError("give --pred and --gt, or --model and --data (or --list-profiles)")
         result = evaluate_files(
             pred, gt, profile=profile or "default", unit=as_unit(unit), gt_format=gt_format,
-            script_acc=script_acc,
+            script_acc=script_acc, escapes=escapes,
         )  # fmt: skip
         _warn_unmatched(result.missing, result.extra)
         report = result.report
-        print_report(report, json_out)
+        if json_out and result.lines is not None:
+            print_json({**report.to_dict(), "lines": result.lines.to_dict()})
+        else:
+            print_report(report, json_out)
+            if result.lines is not None:
+                print_line_report(result.lines)
     if errors:
         print_worst(report.worst(errors))
     if dump is not None:

@@ -28,6 +28,7 @@ from strtool.cli.common import (
 from strtool.data import inspect as insp
 from strtool.data.build import DEFAULT_WORKERS, ISSUE_KINDS
 from strtool.data.build import make_lmdb as build_lmdb
+from strtool.data.build_inputs import InputOpts
 from strtool.data.lmdb_io import partial_path
 from strtool.data.lmdb_tools import export, merge
 from strtool.outputs import check_replaceable
@@ -36,7 +37,21 @@ from strtool.text.normalize import as_unit
 lmdb_app = typer.Typer(help="Inspect, validate, export and merge STR LMDBs.", no_args_is_help=True)
 
 FormatOpt = Annotated[
-    str, typer.Option("--format", "-f", help="Input format: auto, tsv, mlt or lmdb.")
+    str, typer.Option("--format", "-f", help="Input format: auto, tsv, mlt, lmdb or iam.")
+]
+LevelOpt = Annotated[
+    str, typer.Option("--level", help="--format iam: words, lines or pages (one per form).")
+]
+KeepErrOpt = Annotated[
+    bool, typer.Option("--keep-err", help="--format iam: also write rows segmented 'err'.")
+]
+EscapedOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--escaped/--no-escaped",
+        help="tsv labels use \\n (line break), \\t (tab) and \\\\ (backslash) "
+        "escapes (default: only for a folder `lmdb export` wrote).",
+    ),
 ]
 
 
@@ -100,12 +115,15 @@ def make_lmdb(
         bool,
         typer.Option("--strict", help="Skip labels with suspicious characters (else flagged)."),
     ] = False,
+    level: LevelOpt = "words",
+    keep_err: KeepErrOpt = False,
+    escaped: EscapedOpt = None,
     resume: ResumeOpt = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Build an LMDB from tsv `path<TAB>label[<TAB>lang]` or MLT `image,Script,text`
-    gt (or from an LMDB).
+    gt (or from an LMDB, or an IAM root with --format iam --level words|lines|pages).
 
     Bad samples (missing, empty, truncated or non-image file, an image that does not
     decode with --check, empty label, malformed line, an image listed again: the
@@ -120,6 +138,14 @@ def make_lmdb(
     LMDB) overrides --lang's tag; --lang then only selects: samples whose group is
     outside it are filtered. A progress bar with rate goes to stderr (not with -q).
 
+    Line and page labels keep their line breaks (each line normalised). A tsv written
+    by `lmdb export` escapes them as \\n (and a backslash as \\\\); make-lmdb
+    unescapes that folder's gt.txt (any tsv with --escaped). IAM: ascii/words.txt or
+    lines.txt (else xml/*.xml) with words/, lines/ or forms/ images; rows segmented
+    'err' are skipped and counted (segmentation_err) unless --keep-err; pages are the
+    forms cropped to their handwritten lines, labelled with the lines joined by a
+    line break.
+
     An interrupted build keeps its finished part in <output>.partial; the same command
     with --resume continues it (the input must be unchanged)."""
     partial = partial_path(output)
@@ -129,6 +155,7 @@ def make_lmdb(
                 source, output, fmt=fmt, images=images, lang=lang, check=check,
                 workers=workers, overwrite=overwrite, compat=compat, progress=bar,
                 resume=resume, strict=strict,
+                input_opts=InputOpts(level=level, keep_err=keep_err, escaped=escaped),
             )  # fmt: skip
     except KeyboardInterrupt:
         warn_interrupted(partial)
@@ -183,6 +210,8 @@ def info_cmd(
         ("distinct chars", res.distinct_chars),
     ]
     rows += [("max length", res.max_length), ("mean length", res.mean_length)]
+    if res.multiline:
+        rows += [("multi-line labels", res.multiline), ("max lines", res.max_lines)]
     rows += [(f"lang {k} ({res.langs_source})", v) for k, v in res.langs.items()]
     rows += [(f"length {k}", v) for k, v in res.length_hist.items()]
     print_table(rows, ["", "value"], title=str(path))
@@ -238,7 +267,9 @@ def export_cmd(
 
     gt.txt lines are `images/<file><TAB><label>`, plus `<TAB><lang>` when the sample
     has a language tag, so export -> make-lmdb keeps images, labels and languages.
-    Labels with a tab or line break are skipped; tags that are not a known language
+    A line break in a (line or page) label is written \\n and a backslash \\\\
+    (the folder's .strtool.json says "escapes": "backslash-n"; make-lmdb reads them
+    back). Labels with a tab or carriage return are skipped; tags that are not a known language
     code or group are left out; both are listed on stderr. --overwrite replaces only
     an export folder strtool wrote (.strtool.json, gt.txt, images/), never one holding
     the input."""

@@ -1,4 +1,5 @@
-"""`strtool synth words|chars`: render synthetic training crops straight into an LMDB."""
+"""`strtool synth words|chars|lines|pages|stitch`: render synthetic training crops,
+lines and pages straight into an LMDB."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from strtool.synth.pipeline import Report, parse_shard
 
 synth_app = typer.Typer(
     name="synth",
-    help="Synthetic data: word/line crops and character crops rendered into LMDBs.",
+    help="Synthetic data: word, character, line and page images rendered into LMDBs.",
     no_args_is_help=True,
 )
 
@@ -175,6 +176,159 @@ def chars_cmd(
                 output, langs, per_char, cfg, fonts, seed, size, workers, parse_shard(shard),
                 overwrite, _progress_cb(progress, "synth chars"), resume=resume,
             )  # fmt: skip
+    except KeyboardInterrupt:
+        warn_interrupted(partial_path(output))
+        raise
+    _finish(report, grid, json_out, quiet)
+
+
+# ---- lines, pages and stitching (issue 11: line and page recognition) --------------
+
+
+def _layout_config(config: Path | None, preset: str, overrides: list[str]) -> SynthConfig:
+    """The synth config of `synth lines|pages`: --config, else the command's preset."""
+    return load_config(SynthConfig, config if config is not None else preset, overrides)
+
+
+@synth_app.command("lines")
+@handle_errors
+def lines_cmd(
+    output: OutOpt,
+    langs: LangsOpt = None,
+    num: Annotated[int, typer.Option("--num", "-n", min=1, help="Samples (all shards).")] = 1000,
+    fonts: FontsOpt = None,
+    config: ConfigOpt = None,
+    overrides: SetOpt = None,
+    corpus: Annotated[
+        list[Path] | None, typer.Option("--corpus", help="Text file, one entry per line.")
+    ] = None,
+    bg_dir: Annotated[
+        Path | None, typer.Option("--bg-dir", help="Folder of background images.")
+    ] = None,
+    height: Annotated[int, typer.Option("--height", help="Crop height in px.")] = 32,
+    workers: WorkersOpt = 1,
+    seed: SeedOpt = 0,
+    shard: ShardOpt = None,
+    grid: GridOpt = None,
+    overwrite: OverwriteOpt = False,
+    resume: ResumeOpt = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Single text lines (line.chars code points: words, numbers and punctuation from
+    the corpora) rendered as `synth words` renders words: same fonts, shaping (Arabic
+    right to left, labels in logical order), augmentations, seeds and LMDB format.
+    Without --config the synth/lines preset is used."""
+    from strtool.synth.lines import LINES_PRESET, synth_lines
+
+    _check_outputs(output, grid, overwrite, [config, bg_dir, *(corpus or []), *(fonts or [])])
+    cfg = _layout_config(config, LINES_PRESET, list(overrides or []))
+    try:
+        with make_progress(quiet) as progress:
+            report = synth_lines(
+                output, num, langs, cfg, fonts, seed, workers, parse_shard(shard), height,
+                list(corpus or []), bg_dir, overwrite, _progress_cb(progress, "synth lines"),
+                resume=resume,
+            )  # fmt: skip
+    except KeyboardInterrupt:
+        warn_interrupted(partial_path(output))
+        raise
+    _finish(report, grid, json_out, quiet)
+
+
+@synth_app.command("pages")
+@handle_errors
+def pages_cmd(
+    output: OutOpt,
+    langs: LangsOpt = None,
+    num: Annotated[int, typer.Option("--num", "-n", min=1, help="Pages (all shards).")] = 100,
+    style: Annotated[
+        str | None,
+        typer.Option("--style", help="handwriting, print or mixed (sets page.style)."),
+    ] = None,
+    fonts: FontsOpt = None,
+    config: ConfigOpt = None,
+    overrides: SetOpt = None,
+    corpus: Annotated[
+        list[Path] | None, typer.Option("--corpus", help="Text file, one entry per line.")
+    ] = None,
+    bg_dir: Annotated[
+        Path | None, typer.Option("--bg-dir", help="Folder of background images.")
+    ] = None,
+    width: Annotated[int, typer.Option("--width", help="Page width in px.")] = 512,
+    workers: WorkersOpt = 1,
+    seed: SeedOpt = 0,
+    shard: ShardOpt = None,
+    grid: GridOpt = None,
+    overwrite: OverwriteOpt = False,
+    resume: ResumeOpt = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Paragraph/page images of page.lines lines (ragged right, varied spacing,
+    indentation, skew, warp, paper backgrounds), labelled with the lines joined by a
+    line break in reading order. --style handwriting uses the handwriting-like
+    shipped faces (Dancing Script, Kaushan Script, Comic Neue, Klee One, Nanum Pen,
+    ...), print the others, mixed both. Without --config the synth/page preset is used."""
+    from strtool.synth.page import PAGE_PRESET, synth_pages
+
+    _check_outputs(output, grid, overwrite, [config, bg_dir, *(corpus or []), *(fonts or [])])
+    sets = list(overrides or []) + ([f"page.style={style}"] if style is not None else [])
+    cfg = _layout_config(config, PAGE_PRESET, sets)
+    try:
+        with make_progress(quiet) as progress:
+            report = synth_pages(
+                output, num, langs, cfg, fonts, seed, workers, parse_shard(shard), width,
+                list(corpus or []), bg_dir, overwrite, _progress_cb(progress, "synth pages"),
+                resume=resume,
+            )  # fmt: skip
+    except KeyboardInterrupt:
+        warn_interrupted(partial_path(output))
+        raise
+    _finish(report, grid, json_out, quiet)
+
+
+@synth_app.command("stitch")
+@handle_errors
+def stitch_cmd(
+    output: OutOpt,
+    source: Annotated[Path, typer.Option("--from", help="Word LMDB whose crops are composed.")],
+    pages: Annotated[
+        bool, typer.Option("--pages/--lines", help="Compose pages (default: lines).")
+    ] = False,
+    num: Annotated[int, typer.Option("--num", "-n", min=1, help="Samples (all shards).")] = 1000,
+    epoch: Annotated[int, typer.Option("--epoch", min=0, help="Epoch of the compositions.")] = 0,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Stitch YAML (StitchConfig keys).")
+    ] = None,
+    overrides: SetOpt = None,
+    workers: WorkersOpt = 1,
+    seed: SeedOpt = 0,
+    shard: ShardOpt = None,
+    grid: GridOpt = None,
+    overwrite: OverwriteOpt = False,
+    resume: ResumeOpt = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Lines (or pages) composed from the word crops of a word LMDB (a user's real
+    crops too), as FPHTR augments IAM: words side by side, lines stacked, labels
+    joined by spaces and line breaks. Sample i of --epoch e is fixed by (seed, e, i);
+    another epoch gives new compositions."""
+    from strtool.data.stitch import StitchConfig, Stitcher, StitchJob, stitch_meta
+    from strtool.synth.pipeline import run, shard_range
+
+    _check_outputs(output, grid, overwrite, [source, config])
+    cfg = load_config(StitchConfig, config, list(overrides or []))
+    stitcher = Stitcher(str(source), cfg, "pages" if pages else "lines", seed)
+    k, n = parse_shard(shard)
+    start, stop = shard_range(num, k, n)
+    meta = {**stitch_meta(stitcher, epoch), "shard": f"{k}/{n}", "num_total": num}
+    try:
+        with make_progress(quiet) as progress:
+            report = run(StitchJob(stitcher, epoch), output, start, stop, meta, workers,
+                         overwrite, _progress_cb(progress, "synth stitch"), resume,
+                         inputs=[source])  # fmt: skip
     except KeyboardInterrupt:
         warn_interrupted(partial_path(output))
         raise

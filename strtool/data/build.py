@@ -41,6 +41,13 @@ from pathlib import Path
 from typing import Any
 
 from strtool.data import gt_formats as gtf
+from strtool.data.build_inputs import (
+    InputOpts,
+    escaped_gt,
+    iam_fingerprint_file,
+    read_iam,
+    unescape_items,
+)
 from strtool.data.build_prep import BuildIssue, Prepared, Rules, group_tag, prepared_chunks
 from strtool.data.cll import COMPAT
 from strtool.data.lmdb_io import LMDB_KIND, LmdbReader, LmdbWriter
@@ -53,6 +60,7 @@ __all__ += ["make_lmdb", "tag_for"]
 
 ISSUE_KINDS: tuple[str, ...] = (
     "missing", "corrupt", "empty_label", "malformed", "duplicate", "suspicious_label",
+    "segmentation_err",
 )  # fmt: skip
 #: Processes that read and check images: 0 = auto (`build_prep.auto_workers`: idle
 #: cores by load average, at most 4), 1 = this process only.
@@ -100,16 +108,21 @@ def tag_for(spec: str | None) -> str | None:
 
 
 def _entries(
-    source: Path, fmt: str, images: Path | None, compat: str | None
+    source: Path, fmt: str, images: Path | None, compat: str | None, input_opts: InputOpts
 ) -> tuple[str, list[gtf.GtItem]]:
-    """(format, list of GtEntry | GtIssue) for a gt file or folder."""
+    """(format, list of GtEntry | GtIssue) for a gt file or folder (or an IAM root)."""
+    if fmt == "iam" or (fmt == "auto" and source.is_dir() and (source / "ascii").is_dir()):
+        return "iam", read_iam(source, input_opts)
     gt = gtf.find_gt(source) if source.is_dir() else source
     root = images if images is not None else gt.parent
     if images is not None and not images.is_dir():
         raise InputError(f"--images {images}: not a folder")
     fmt = gtf.detect_format(gt) if fmt == "auto" else fmt
     if fmt == "tsv":
-        return fmt, gtf.mark_duplicates(list(gtf.parse_tsv(gt, root, allow_tabs=compat == "cll")))
+        items = list(gtf.parse_tsv(gt, root, allow_tabs=compat == "cll"))
+        if escaped_gt(gt, input_opts.escaped):
+            items = unescape_items(items)
+        return fmt, gtf.mark_duplicates(items)
     if fmt == "mlt":
         return fmt, gtf.mark_duplicates(list(gtf.parse_mlt(gt, root)))
     raise InputError(f"unknown gt format '{fmt}' (use one of {', '.join(gtf.FORMATS)})")
@@ -142,9 +155,13 @@ def make_lmdb(
     progress: Progress | None = None,
     resume: bool = False,
     strict: bool = False,
+    input_opts: InputOpts | None = None,
 ) -> BuildResult:
-    """Build the LMDB `output` from `source` (gt file, folder with a gt file, or an
-    LMDB) and write `<output>.report.json`. See the module docstring for the rules."""
+    """Build the LMDB `output` from `source` (gt file, folder with a gt file, an LMDB,
+    or an IAM root with `fmt="iam"`) and write `<output>.report.json`. See the module
+    docstring for the rules; `input_opts`: IAM level and `err` rows, tsv escapes
+    (`strtool.data.build_inputs`)."""
+    opts = input_opts or InputOpts()
     t0 = time.perf_counter()
     source, output = Path(source), Path(output)
     if compat is not None and compat not in COMPAT:
@@ -159,13 +176,15 @@ def make_lmdb(
     if fmt == "lmdb" or (source.is_dir() and (source / "data.mdb").exists()):
         fmt, total, items = "lmdb", len(LmdbReader(source)), None
     else:
-        fmt, items = _entries(source, fmt, Path(images) if images else None, compat)
+        fmt, items = _entries(source, fmt, Path(images) if images else None, compat, opts)
         total = len(items)
     rules = Rules(check, compat, frozenset(allowed) if allowed else None, strict=strict)
     rules = replace(rules, tag=_default_tag(lang, fmt, items))
     result = BuildResult(output=output, report=report, format=fmt)
     meta = {"source": str(source), "format": fmt, "compat": compat, "lang": lang}
     job = _fingerprint(source, fmt, total, lang, check, compat)
+    meta.update(opts.meta(fmt))
+    job.update(opts.meta(fmt))
     if strict:  # older partial builds have no such key: only stored when set
         job["strict"] = True
     writer = LmdbWriter(output, overwrite=overwrite, meta=meta, job=job, resume=resume,
@@ -188,7 +207,9 @@ def _fingerprint(
 ) -> dict[str, Any]:
     """What must not change between an interrupted build and its resumption."""
     gt = source / "data.mdb" if fmt == "lmdb" else source
-    if gt.is_dir():
+    if fmt == "iam":
+        gt = iam_fingerprint_file(source)
+    elif gt.is_dir():
         gt = gtf.find_gt(gt)
     st = gt.stat()
     return {

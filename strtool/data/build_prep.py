@@ -5,7 +5,8 @@ processes.
 Per entry, in this order: a gt issue stays an issue; a sample whose group is outside
 `--lang` is `filtered` (its image is not read); the image is read (`missing`) and
 checked (`corrupt`: `imgcheck.header_problem`, or the full decode with `--check`);
-the label is converted (`--compat`) and normalised (`empty_label`) and checked for
+the label is converted (`--compat`) and normalised (`empty_label`; line breaks of a
+multi-line label kept, `normalize_label(multiline=True)`) and checked for
 suspicious characters (`strtool.text.suspicious`: flagged, or with `--strict` skipped
 as `suspicious_label`); the tag is the sample's own language (tsv language column, MLT Script,
 `lang-*` key of a source LMDB) or else the `--lang` tag.
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from strtool.data import gt_formats as gtf
 from strtool.data.cll import COMPAT
+from strtool.data.iam import crop_image
 from strtool.data.imgcheck import image_problem
 from strtool.data.lmdb_io import LmdbReader, image_key
 from strtool.text.langs import GROUPS
@@ -143,6 +145,12 @@ class Preparer:
             out.issues.append(BuildIssue(kind, e.source, e.line, e.image, why))
             return
         assert data is not None  # read_image gives the bytes or the reason it cannot
+        if e.crop is not None:
+            data = crop_image(data, e.crop)
+            if data is None:
+                why = f"crop {e.crop} lies outside the image or it does not decode"
+                out.issues.append(BuildIssue("corrupt", e.source, e.line, e.image, why))
+                return
         own = e.lang or (group_tag(e.group) if e.group else None)
         self._add(data, e.label, own, e.source, e.line, e.image, out)
 
@@ -158,7 +166,7 @@ class Preparer:
     def _add(
         self, data: bytes, raw: str, own: str | None, src: str, line: int, image: str, out: Prepared
     ) -> None:
-        label = normalize_label(self._convert(raw) if self._convert else raw)
+        label = normalize_label(self._convert(raw) if self._convert else raw, multiline=True)
         if not label:
             out.issues.append(BuildIssue("empty_label", src, line, image, "empty label"))
             return

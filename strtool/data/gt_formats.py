@@ -34,7 +34,7 @@ from strtool.errors import InputError, UnknownLanguageError
 from strtool.text.langs import GROUPS, LANG_SCRIPT, lang_group, resolve_group
 from strtool.text.normalize import normalize_label
 
-FORMATS: tuple[str, ...] = ("auto", "tsv", "mlt", "lmdb")
+FORMATS: tuple[str, ...] = ("auto", "tsv", "mlt", "lmdb", "iam")
 #: MLT 'Script' values that carry no language.
 MLT_NO_LANG = frozenset({"symbols", "mixed", "none"})
 #: Files looked for when the input of make-lmdb is a folder.
@@ -55,6 +55,8 @@ class GtEntry:
     source: str
     line: int
     lang: str | None = None
+    #: Region (x, y, w, h) of the image to store (IAM page crops), None: whole image.
+    crop: tuple[int, int, int, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,8 @@ class LmdbInfo:
     distinct_chars: int
     meta: dict[str, Any] = field(default_factory=dict)
     coverage: list[Coverage] = field(default_factory=list)
+    multiline: int = 0  # samples whose label has line breaks (line/page labels)
+    max_lines: int = 1  # most lines in one label
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,8 +69,9 @@ def _bin_name(n: int) -> str:
 
 
 def info(path: str | Path, langs: str | None = None, unit: Unit = "codepoint") -> LmdbInfo:
-    """Counts, languages, label-length histogram (in `unit`) and, when `langs` is
-    given, coverage of the labels by those languages' charsets."""
+    """Counts, languages, label-length histogram (in `unit`, line breaks counted), the
+    multi-line labels (`multiline`, `max_lines`) and, when `langs` is given, coverage
+    of the labels by those languages' charsets."""
     reader = LmdbReader(path)
     labels = list(reader.labels())
     if reader.has_langs:
@@ -90,17 +93,20 @@ def info(path: str | Path, langs: str | None = None, unit: Unit = "codepoint") -
         distinct_chars=len(chars),
         meta=reader.meta,
         coverage=coverage(labels, chars, langs) if langs else [],
+        multiline=sum("\n" in s for s in labels),
+        max_lines=max(s.count("\n") for s in labels) + 1,
     )
 
 
 def coverage(labels: list[str], chars: Counter[str], langs: str, top: int = 20) -> list[Coverage]:
-    """Coverage of `labels` by each charset of `langs` (spaces always count as covered)."""
+    """Coverage of `labels` by each charset of `langs` (spaces and the line breaks of
+    line/page labels always count as covered)."""
     from strtool.text.charset import load_charsets  # another part; imported on use
 
     total = sum(chars.values()) or 1
     rows = []
     for cs in load_charsets(langs):
-        known = set(cs.chars) | {" "}
+        known = set(cs.chars) | {" ", "\n"}
         missing = Counter({c: n for c, n in chars.items() if c not in known})
         ok = sum(1 for s in labels if all(c in known for c in s))
         rows.append(
@@ -226,9 +232,9 @@ def contact_sheet(
     font: str | Path | None = None,
 ) -> Path:
     """Write a PNG grid of `n` samples (first ones, or random with `seed`), each image
-    scaled to 48 px high above its label. Written atomically; an existing `out` is
-    replaced only when it is a contact sheet strtool wrote (PNG text chunk
-    `Software: strtool`); returns `out`."""
+    scaled to 48 px high above its label (line breaks shown as ` / `). Written
+    atomically; an existing `out` is replaced only when it is a contact sheet strtool
+    wrote (PNG text chunk `Software: strtool`); returns `out`."""
     check_replaceable(out, "sheet", [path])
     reader = LmdbReader(path)
     idx = list(range(len(reader)))
@@ -247,7 +253,7 @@ def contact_sheet(
             sheet.paste(im, (x + 4, y + 2))
         except DataError:
             draw.text((x + 4, y + 2), "(corrupt image)", fill="red")
-        label = reader.label(i)
+        label = reader.label(i).replace("\n", " / ")  # a page label on one caption line
         draw.text((x + 4, y + img_h), f"{i + 1}: {label}", fill="black", font=fonts.get(label))
     info = PngImagePlugin.PngInfo()
     info.add_text(*PNG_SOFTWARE)

@@ -28,6 +28,7 @@ from strtool.data.gt_formats import line_lang
 from strtool.data.lmdb_io import LMDB_KIND, LmdbReader, LmdbWriter
 from strtool.errors import InputError
 from strtool.outputs import building_dir, check_output, write_marker
+from strtool.text.escape import ESCAPES, escape_text
 
 Progress = Callable[[int, int], None]
 
@@ -69,8 +70,11 @@ def export(
     """Write every sample as `images/<index>.<ext>` (bytes unchanged) and a tsv
     `gt.txt` (`images/<file><TAB><label>`, UTF-8, no BOM), with a third column
     `<TAB><lang>` for samples that have a `lang-*` tag, so that `make_lmdb` on the
-    folder gives back the same images, labels and tags. Labels containing a tab or a
-    line break cannot be written to a tsv line: they are skipped and listed. A tag
+    folder gives back the same images, labels and tags. Labels are written with the
+    escapes of `strtool.text.escape` (a line break of a line/page label as `\\n`, a
+    backslash as `\\\\`; the marker records `"escapes": "backslash-n"` and
+    `make_lmdb` on the folder unescapes them). Labels containing a tab or a carriage
+    return cannot be written to a tsv line: they are skipped and listed. A tag
     that is not a known language code or group is left out and listed
     (`lang_dropped`); a known one is written as `make_lmdb` will store it
     (`ARA` -> `ar`, see `gt_formats.line_lang`)."""
@@ -87,7 +91,7 @@ def export(
                 if progress and (i + 1) % 512 == 0:
                     progress(i + 1, len(reader))
             (tmp / "gt.txt").write_text("".join(lines), encoding="utf-8", newline="\n")
-            write_marker(tmp, "export", source=str(path), samples=len(lines))
+            write_marker(tmp, "export", source=str(path), samples=len(lines), escapes=ESCAPES)
     except OSError as e:
         raise InputError(f"cannot write {out}: {e.strerror or e}") from None
     if progress:
@@ -98,15 +102,16 @@ def export(
 
 def _export_one(reader: LmdbReader, i: int, tmp: Path, lines: list[str], res: ExportResult) -> None:
     s = reader[i]
-    if any(c in s.label for c in "\t\n\r"):
-        res.skipped.append((i + 1, "label contains a tab or line break"))
+    if any(c in s.label for c in "\t\r"):
+        res.skipped.append((i + 1, "label contains a tab or carriage return"))
         return
     name = f"images/{i + 1:09d}.{image_ext(s.image)}"
     (tmp / name).write_bytes(s.image)
     tag = line_lang(s.lang) if s.lang is not None else None
     if s.lang is not None and tag is None:
         res.lang_dropped.append((i + 1, s.lang))
-    lines.append(f"{name}\t{s.label}\t{tag}\n" if tag else f"{name}\t{s.label}\n")
+    label = escape_text(s.label)
+    lines.append(f"{name}\t{label}\t{tag}\n" if tag else f"{name}\t{label}\n")
 
 
 def default_lang(reader: LmdbReader) -> str | None:

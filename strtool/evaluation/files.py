@@ -1,4 +1,6 @@
-"""Score a prediction file against a gt file (`strtool eval --pred --gt`)."""
+"""Score a prediction file against a gt file (`strtool eval --pred --gt`); texts with
+line breaks (escaped as `\\n`) also get the line-aware figures of
+`strtool.evaluation.lines`."""
 
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ from pathlib import Path
 
 from strtool.errors import InputError
 from strtool.evaluation.io import read_gt, read_preds
+from strtool.evaluation.lines import LineReport, has_multiline, score_lines
 from strtool.evaluation.metrics import Profile, score
 from strtool.evaluation.report import Report
+from strtool.text.escape import unescape_text
 from strtool.text.normalize import Unit
 
 
@@ -23,6 +27,9 @@ class FileEvaluation:
     report: Report
     missing: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
+    #: Line-aware figures (`strtool.evaluation.lines`), when a gt or prediction has
+    #: more than one line.
+    lines: LineReport | None = None
 
 
 @contextmanager
@@ -46,14 +53,19 @@ def evaluate_files(
     unit: Unit = "codepoint",
     gt_format: str = "auto",
     script_acc: bool = False,
+    escapes: bool = True,
 ) -> FileEvaluation:
     """Read both files, match predictions to gt by key and score them.
 
     gt keys without a prediction count as empty predictions; prediction keys not in
     the gt are ignored (listed in `extra`). No key in common -> `InputError` (almost
-    always a wrong file or separator)."""
+    always a wrong file or separator). With `escapes` (default) the texts of both
+    files are unescaped (`strtool.text.escape`: `\\n` is a line break, `\\\\` a
+    backslash), so line and page texts fit on one line; when any has more than one
+    line, `lines` holds the line-aware figures."""
     with no_cyclic_gc():
-        return _evaluate_files(pred_path, gt_path, profile, unit, gt_format, script_acc)
+        ev = _evaluate_files(pred_path, gt_path, profile, unit, gt_format, script_acc, escapes)
+    return ev
 
 
 def _evaluate_files(
@@ -63,10 +75,15 @@ def _evaluate_files(
     unit: Unit,
     gt_format: str,
     script_acc: bool,
+    escapes: bool,
 ) -> FileEvaluation:
     gt = read_gt(gt_path, gt_format)
     pred = read_preds(pred_path)
     texts = pred.texts
+    gt_texts = gt.texts
+    if escapes:
+        texts = {k: unescape_text(v) for k, v in texts.items()}
+        gt_texts = [unescape_text(t) for t in gt_texts]
     preds: list[str] = []
     missing: list[str] = []
     for key in gt.keys:
@@ -85,9 +102,12 @@ def _evaluate_files(
         gt_keys = set(gt.keys)
         extra = [k for k in texts if k not in gt_keys]
     report = score(
-        preds, gt.texts, gt.langs, profile=profile, unit=unit, keys=gt.keys,
+        preds, gt_texts, gt.langs, profile=profile, unit=unit, keys=gt.keys,
         script_acc=script_acc,
     )  # fmt: skip
     report.missing_preds = len(missing)
     report.extra_preds = len(extra)
-    return FileEvaluation(report, missing, extra)
+    lines = None
+    if has_multiline(gt_texts) or has_multiline(preds):
+        lines = score_lines(preds, gt_texts, gt.langs, profile, unit)
+    return FileEvaluation(report, missing, extra, lines)

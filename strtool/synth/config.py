@@ -27,6 +27,7 @@ import numpy as np
 from strtool.config import show
 from strtool.errors import ConfigError
 from strtool.synth.corpus import TextConfig
+from strtool.synth.layout_config import LAYOUT_CHOICES, LAYOUT_RULES, LineConfig, PageConfig
 
 __all__ = ["RULES", "AugmentConfig", "RenderConfig", "SynthConfig", "TextConfig", "font_px",
            "validate"]  # fmt: skip
@@ -221,11 +222,14 @@ class AugmentConfig:
 
 @dataclass
 class SynthConfig:
-    """The whole `synth` configuration: text source, layout, augmentations."""
+    """The whole `synth` configuration: text source, layout, augmentations; `line` and
+    `page` for `synth lines|pages` (`strtool.synth.layout_config`)."""
 
     text: TextConfig = field(default_factory=TextConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    line: LineConfig = field(default_factory=LineConfig)
+    page: PageConfig = field(default_factory=PageConfig)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -278,6 +282,7 @@ RULES: dict[str, tuple[str, Bound, Bound]] = {
     "augment.jpeg.quality": ("range", 1, 100),
     "augment.low_res.scale": ("range", (0, False), 1),
     "augment.illumination.strength": ("range", 0, 1),
+    **LAYOUT_RULES,
 }
 
 
@@ -405,6 +410,10 @@ def validate(cfg: SynthConfig) -> None:
         if key == "render.image_format":
             if value not in ("png", "jpeg"):
                 raise ConfigError(f"{key}: {show(value)}: use png or jpeg")
+            continue
+        if key in LAYOUT_CHOICES:
+            if value not in LAYOUT_CHOICES[key]:
+                raise ConfigError(f"{key}: {show(value)}: use {' | '.join(LAYOUT_CHOICES[key])}")
             continue
         if key.endswith(".prob"):
             _check(key, value, ("prob", 0, 1))

@@ -33,13 +33,41 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def normalize_label(text: str, form: NormForm = "NFC", collapse_ws: bool = True) -> str:
+def normalize_label(
+    text: str, form: NormForm = "NFC", collapse_ws: bool = True, multiline: bool = False
+) -> str:
     """Normalise a label: Unicode `form`, strip, and collapse whitespace runs to one
-    space. Never folds case or accents and never drops characters."""
+    space. Never folds case or accents and never drops characters.
+
+    `multiline=True` (line and page labels, `normalize_lines`): line breaks are kept
+    as `\\n` and every line is normalised on its own, so a page label keeps its lines
+    while whitespace inside a line is collapsed as for a word label."""
+    if multiline:
+        return normalize_lines(text, form, collapse_ws)
     text = unicodedata.normalize(form, text)
     if collapse_ws:
         text = _WS.sub(" ", text).strip()
     return text
+
+
+#: What separates the lines of a multi-line label on input: `\r\n`, `\r`, `\n`,
+#: U+2028 LINE SEPARATOR and U+2029 PARAGRAPH SEPARATOR. Stored labels use `\n` only.
+_BREAKS = regex.compile(r"\r\n|[\r\n\u2028\u2029]")
+
+
+def normalize_lines(text: str, form: NormForm = "NFC", collapse_ws: bool = True) -> str:
+    """A multi-line label as stored: split at line breaks (`\\r\\n`, `\\r`, `\\n`,
+    U+2028, U+2029), each line normalised like a word label (`normalize_label`:
+    Unicode `form`, whitespace runs collapsed to one space, stripped), lines that are
+    then empty removed, the rest joined by `\\n` in reading order. A label without a
+    line break gives exactly what `normalize_label` gives."""
+    lines = (normalize_label(x, form, collapse_ws) for x in _BREAKS.split(text))
+    return "\n".join(x for x in lines if x)
+
+
+def label_lines(text: str) -> list[str]:
+    """The lines of a stored label (`\\n`-separated; a word label is one line)."""
+    return text.split("\n")
 
 
 def as_unit(value: str) -> Unit:

@@ -5,6 +5,9 @@ that stand for text lost upstream, become classes no image can teach. Flagged
 (`find_suspicious`), with the reason used in reports:
 
 - `control character`: Unicode category Cc (C0/C1 controls, DEL) or a lone surrogate;
+  except the line break `\\n` of a multi-line (line or page) label when it separates
+  two non-blank lines (`strtool.text.normalize.normalize_lines`); a leading, trailing
+  or doubled one, or one next to a space, is still flagged;
 - `replacement character`: U+FFFD (text was mis-decoded before it reached us);
 - `bidi control`: embeddings and overrides U+202A-U+202E, isolates U+2066-U+2069, and
   the marks LRM U+200E, RLM U+200F, ALM U+061C (labels are stored in logical order,
@@ -72,10 +75,17 @@ def _joiner_ok(text: str, i: int) -> bool:
     return bool(_JOINING_LETTER.match(text[i - 1]) and _JOINING_LETTER.match(text[i + 1]))
 
 
+def _line_break_ok(text: str, i: int) -> bool:
+    """A `\\n` at `i` separates two non-blank lines (no space or break beside it)."""
+    return 0 < i < len(text) - 1 and not text[i - 1].isspace() and not text[i + 1].isspace()
+
+
 def char_reason(text: str, i: int) -> str | None:
     """Why `text[i]` is suspicious in a label, or None (see the module docstring)."""
     ch = text[i]
     cat = unicodedata.category(ch)
+    if ch == "\n" and _line_break_ok(text, i):
+        return None
     if cat in ("Cc", "Cs"):
         return "control character"
     if ch == "\ufffd":

@@ -44,6 +44,7 @@ def test_tsv_with_every_kind_of_issue(images_dir):
         "malformed": 2,
         "duplicate": 0,
         "suspicious_label": 0,
+        "segmentation_err": 0,
     }
     kinds = {(i.kind, i.line) for i in res.issues}
     assert kinds == {("corrupt", 3), ("corrupt", 4), ("missing", 5), ("malformed", 6),
