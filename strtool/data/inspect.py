@@ -52,6 +52,7 @@ class LmdbInfo:
     distinct_chars: int
     meta: dict[str, Any] = field(default_factory=dict)
     coverage: list[Coverage] = field(default_factory=list)
+    unlabeled: bool = False  # images only (meta `unlabeled`): no label statistics
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,6 +71,8 @@ def info(path: str | Path, langs: str | None = None, unit: Unit = "codepoint") -
     """Counts, languages, label-length histogram (in `unit`) and, when `langs` is
     given, coverage of the labels by those languages' charsets."""
     reader = LmdbReader(path)
+    if reader.unlabeled:
+        return _unlabeled_info(reader, langs)
     labels = list(reader.labels())
     if reader.has_langs:
         tags, source = [t or "unknown" for t in reader.langs()], "stored"
@@ -91,6 +94,18 @@ def info(path: str | Path, langs: str | None = None, unit: Unit = "codepoint") -
         meta=reader.meta,
         coverage=coverage(labels, chars, langs) if langs else [],
     )
+
+
+def _unlabeled_info(reader: LmdbReader, langs: str | None) -> LmdbInfo:
+    """`info` of an LMDB without labels: counts and stored language tags only."""
+    if langs:
+        raise DataError(f"{reader.path}: an unlabeled LMDB has no labels to check --lang on")
+    tags = [t or "unknown" for t in reader.langs()]
+    return LmdbInfo(
+        path=str(reader.path), samples=len(reader), langs=dict(Counter(tags).most_common()),
+        langs_source="stored", length_hist={}, max_length=0, mean_length=0.0,
+        distinct_chars=0, meta=reader.meta, unlabeled=True,
+    )  # fmt: skip
 
 
 def coverage(labels: list[str], chars: Counter[str], langs: str, top: int = 20) -> list[Coverage]:
@@ -155,6 +170,10 @@ def _sample_problems(reader: LmdbReader, i: int) -> list[Problem]:
     elif (why := image_problem(img, decode=True)) is not None:
         out.append(Problem(i, image_key(i).decode(), why))
     raw = reader.get_raw(label_key(i))
+    if reader.unlabeled:
+        if raw is not None:
+            out.append(Problem(i, label_key(i).decode(), "a label in an unlabeled LMDB"))
+        return out
     if raw is None:
         out.append(Problem(i, label_key(i).decode(), "missing"))
     else:
@@ -247,7 +266,7 @@ def contact_sheet(
             sheet.paste(im, (x + 4, y + 2))
         except DataError:
             draw.text((x + 4, y + 2), "(corrupt image)", fill="red")
-        label = reader.label(i)
+        label = "" if reader.unlabeled else reader.label(i)
         draw.text((x + 4, y + img_h), f"{i + 1}: {label}", fill="black", font=fonts.get(label))
     info = PngImagePlugin.PngInfo()
     info.add_text(*PNG_SOFTWARE)
