@@ -137,14 +137,18 @@ def test_validate_flags_a_label_in_an_unlabeled_lmdb(tmp_path: Path) -> None:
 
 def test_synth_words_unlabeled(tmp_path: Path) -> None:
     out = tmp_path / "s"
-    r = run("synth", "words", "-o", out, "--lang", "en", "-n", "6", "--unlabeled", "-q",
-            "--grid", tmp_path / "g.png")  # fmt: skip
+    shift = ("--fonts", "heldout", "--config", "synth/domain_shift")
+    r = run("synth", "words", "-o", out, "--lang", "en,bn", "-n", "6", *shift, "--unlabeled",
+            "-q", "--grid", tmp_path / "g.png")  # fmt: skip
     assert r.exit_code == 0, r.output
     reader = LmdbReader(out)
-    assert reader.unlabeled and len(reader) == 6 and reader.lang(0) == "en"
+    assert reader.unlabeled and len(reader) == 6 and {reader.lang(i) for i in range(6)} == {
+        "en", "bn"}  # fmt: skip
     assert all(reader.get_raw(label_key(i)) is None for i in range(1, 7))
     assert (tmp_path / "g.png").is_file()
-    r = run("synth", "words", "-o", tmp_path / "l", "--lang", "en", "-n", "6", "-q")
+    fonts = reader.meta["counts"]["per_font"]
+    assert any("Serif" in f or "Clear" in f or "StrSubset" in f for f in fonts), fonts
+    r = run("synth", "words", "-o", tmp_path / "l", "--lang", "en,bn", "-n", "6", *shift, "-q")
     assert r.exit_code == 0
     assert LmdbReader(tmp_path / "l").image(3) == reader.image(3)  # same renderings
 

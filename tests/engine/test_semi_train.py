@@ -159,3 +159,33 @@ def test_semi_config_errors(tiny_lmdb: Path, unlabeled: dict[str, Path]) -> None
         load_run_config(None, ["semi.method=fixmatch"])
     with pytest.raises(ConfigError, match="supervised_weight"):
         _cfg(tiny_lmdb, [tiny_lmdb], "consistency", "semi.supervised_weight=0")
+
+
+def test_cli_semi_training_from_a_supervised_checkpoint(
+    tiny_lmdb: Path, unlabeled: dict[str, Path], tmp_path: Path
+) -> None:
+    """The README commands: consistency and contrastive runs from `--init`."""
+    from typer.testing import CliRunner
+
+    from strtool.cli import app
+
+    fast = ["--set", "train.steps=2", "--set", "train.batch_size=8", "--set", "data.workers=0",
+            "--set", "data.unlabeled_ratio=0.5", "--json", "-q"]  # fmt: skip
+    runner = CliRunner()
+    sup = tmp_path / "sup"
+    r = runner.invoke(app, ["train", "-c", "tiny", "--set", f"data.train=[{tiny_lmdb}]",
+                            "-o", str(sup), *fast[:-4], "--json", "-q"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    for method in ("consistency", "contrastive"):
+        out = tmp_path / method
+        r = runner.invoke(app, [
+            "train", "-c", "tiny", "--init", str(sup / "best.pt"),
+            "--set", f"data.train=[{tiny_lmdb}]", "--set", f"data.unlabeled=[{unlabeled['bare']}]",
+            "--set", f"semi.method={method}", "-o", str(out), *fast,
+        ])  # fmt: skip
+        assert r.exit_code == 0, r.output
+        summary = json.loads(r.stdout)
+        assert summary["step"] == 2 and summary["data"]["unlabeled"]["drawn"] == 2 * 4
+    r = runner.invoke(app, ["train", "-c", "tiny", "--set", f"data.train=[{tiny_lmdb}]",
+                            "--set", "semi.method=pseudo", "-o", str(tmp_path / "x")])  # fmt: skip
+    assert r.exit_code == 1 and "data.unlabeled" in r.stderr and "Traceback" not in r.output
