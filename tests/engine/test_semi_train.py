@@ -186,6 +186,15 @@ def test_cli_semi_training_from_a_supervised_checkpoint(
         assert r.exit_code == 0, r.output
         summary = json.loads(r.stdout)
         assert summary["step"] == 2 and summary["data"]["unlabeled"]["drawn"] == 2 * 4
+    # a semi checkpoint reads like any other (the teacher is not needed for that)
+    r = runner.invoke(app, ["eval", "--model", str(out / "last.pt"), "--data", str(tiny_lmdb),
+                            "--json"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["n"] == 32
+    from strtool.engine.checkpoint import weights_only_copy
+
+    slim = weights_only_copy(load_checkpoint(out / "last.pt"))
+    assert "semi" not in slim and "model" in slim
     r = runner.invoke(app, ["train", "-c", "tiny", "--set", f"data.train=[{tiny_lmdb}]",
                             "--set", "semi.method=pseudo", "-o", str(tmp_path / "x")])  # fmt: skip
     assert r.exit_code == 1 and "data.unlabeled" in r.stderr and "Traceback" not in r.output
