@@ -49,8 +49,11 @@ def test_make_lmdb_unlabeled_from_folder_skips_and_counts(images_dir: Path, tmp_
     assert r.exit_code == 0, r.output
     info = json.loads(r.stdout)
     assert info["unlabeled"] and info["samples"] == 5 and info["langs"] == {"LAT": 5}
-    r = run("lmdb", "info", out)
+    r = run("lmdb", "info", out, "--grid", tmp_path / "sheet.png")
     assert r.exit_code == 0 and "none (unlabeled)" in r.stdout
+    assert (tmp_path / "sheet.png").is_file()
+    r = run("lmdb", "info", out, "--lang", "en")
+    assert r.exit_code == 1 and "no labels" in r.stderr
     r = run("lmdb", "validate", out)
     assert r.exit_code == 0 and "OK" in r.stdout, r.output
 
@@ -82,6 +85,7 @@ def test_unlabeled_lmdb_refuses_labels_and_label_reads(tmp_path: Path) -> None:
     out = make_unlabeled_lmdb(_folder(tmp_path), tmp_path / "bare").output
     r = run("lmdb", "export", out, tmp_path / "exp")
     assert r.exit_code == 1 and "unlabeled LMDB" in r.stderr
+    assert not (tmp_path / "exp").exists()
     # a training set (labels needed) names the problem instead of reading garbage
     from strtool.data.dataset import LmdbDataset
     from strtool.errors import DataError
@@ -162,3 +166,25 @@ def test_unlabeled_dataset_yields_images_only(tmp_path: Path) -> None:
     assert all(isinstance(x, torch.Tensor) and x.shape == (3, 32, 100) for x in items)
     images, bad = collate_images(items)
     assert images is not None and images.shape == (5, 3, 32, 100) and bad == []
+
+
+def test_unlabeled_dataset_marks_unreadable_images(tmp_path: Path) -> None:
+    from strtool.data.dataset import BadSample
+
+    with LmdbWriter(tmp_path / "bad", meta={"unlabeled": True}) as w:
+        w.add(png_bytes(30, 16), None)
+        w.add(b"not an image at all", None)
+    ds = UnlabeledDataset([tmp_path / "bad"], ResizeNormalize(32, 100))
+    items = [ds[0], ds[1]]
+    assert isinstance(items[1], BadSample) and "image-000000002" in items[1].where
+    images, bad = collate_images(items)
+    assert images is not None and images.shape[0] == 1 and bad == [items[1]]
+    assert collate_images([items[1]])[0] is None
+    with LmdbWriter(tmp_path / "x", meta={"unlabeled": True}) as w:
+        try:
+            w.add(png_bytes(), "a label")
+        except ValueError as e:
+            assert "unlabeled" in str(e)
+        else:
+            raise AssertionError("an unlabeled writer took a label")
+        w.add(png_bytes(), None)
