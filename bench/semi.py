@@ -27,9 +27,9 @@ supervised one, the rest consistency from there). `--fractions 1,0.1` repeats al
 with a tenth of the labeled crops (per language, `data.cap`), the supervised checkpoint
 included. Every run has the same batch size, learning-rate schedule and seed.
 
-Output: WRR (with its 95 % Wilson interval over the test words) and CRR of each run's
-last checkpoint on the shifted test set and on the source-domain test set, as a
-Markdown table on stdout and in `<workdir>/results.json`.
+Output: WRR (with its 95 % Wilson interval over the test words) and CRR (with a 95 %
+bootstrap interval) of each run's last checkpoint on the shifted test set and on the
+source-domain test set, as a Markdown table on stdout and in `<workdir>/results.json`.
 """
 
 from __future__ import annotations
@@ -154,20 +154,45 @@ def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def crr_interval(
+    preds: list[str], gts: list[str], profile: str, rounds: int = 1000, seed: int = 0
+) -> tuple[float, float]:
+    """95 % percentile-bootstrap interval of CRR (1 - edits / gt units, pooled), the
+    test words resampled with replacement `rounds` times."""
+    import numpy as np
+
+    from strtool.evaluation.metrics import edit_distances, get_profile, normalize_all, to_units
+
+    prof = get_profile(profile)
+    table: dict[str, str] = {}
+    p_units = to_units(normalize_all(preds, prof), "codepoint", table)
+    g_units = to_units(normalize_all(gts, prof), "codepoint", table)
+    ed = np.asarray(edit_distances(p_units, g_units), dtype=np.float64)
+    units = np.fromiter(map(len, g_units), dtype=np.float64, count=len(g_units))
+    idx = np.random.default_rng(seed).integers(0, len(ed), size=(rounds, len(ed)))
+    crr = 1.0 - ed[idx].sum(1) / np.maximum(units[idx].sum(1), 1.0)
+    lo, hi = np.percentile(crr, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
 def score(ckpt: Path, data: Path, device: str) -> dict[str, Any]:
-    """Pooled WRR with its 95 % Wilson interval (`wrr_95`), CRR and n of a checkpoint
-    on an LMDB (default profile; the report's `wrr_ci` is the case-insensitive WRR)."""
+    """Pooled WRR with its 95 % Wilson interval (`wrr_95`), CRR with its 95 % bootstrap
+    interval (`crr_95`) and n of a checkpoint on an LMDB (the family's default metric
+    profile; the report's `wrr_ci` is the case-insensitive WRR, not an interval)."""
     from strtool.engine.evaluate import evaluate_model
 
-    row = evaluate_model(ckpt, [data], device=device).report.pooled.to_dict()
-    n = row["n"]
-    return {"wrr": row["wrr"], "wrr_95": wilson(round(row["wrr"] * n), n),
-            "crr": row["crr"], "n": n}  # fmt: skip
+    res = evaluate_model(ckpt, [data], device=device)
+    row = res.report.pooled.to_dict()
+    n, reading = row["n"], res.predictions
+    crr_95 = crr_interval(reading.preds, reading.gts, res.report.profile)
+    return {"wrr": row["wrr"], "wrr_95": wilson(round(row["wrr"] * n), n), "crr": row["crr"],
+            "crr_95": crr_95, "n": n}  # fmt: skip
 
 
 def _fmt(s: dict[str, Any]) -> str:
-    lo, hi = s["wrr_95"]
-    return f"{100 * s['wrr']:.1f} [{100 * lo:.1f}, {100 * hi:.1f}] / {100 * s['crr']:.1f}"
+    (lo, hi), (clo, chi) = s["wrr_95"], s["crr_95"]
+    return (f"{100 * s['wrr']:.1f} [{100 * lo:.1f}, {100 * hi:.1f}] / "
+            f"{100 * s['crr']:.1f} [{100 * clo:.1f}, {100 * chi:.1f}]")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -187,7 +212,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                  for name, p in ckpts.items()}  # fmt: skip
         results["fractions"][f"{frac:g}"] = {"cap_per_lang": cap, "runs": table}
         print(f"\n### labels: {frac:g} of {a.labeled} ({a.langs}), {a.steps} fine-tuning steps\n")
-        print("| run | shifted WRR [95% CI] / CRR % | source WRR [95% CI] / CRR % |")
+        print("| run | shifted WRR / CRR % [95% CI] | source WRR / CRR % [95% CI] |")
         print("|---|---|---|")
         for name, s in table.items():
             print(f"| {name} | {_fmt(s['shifted'])} | {_fmt(s['source'])} |")

@@ -26,6 +26,10 @@ def test_wilson_interval_and_disjoint_words() -> None:
     lo, hi = bench.wilson(50, 100)
     assert lo == pytest.approx(0.4038, abs=1e-4) and hi == pytest.approx(0.5962, abs=1e-4)
     assert bench.wilson(0, 24)[0] == 0.0 and bench.wilson(0, 24)[1] == pytest.approx(0.1380, 1e-3)
+    lo, hi = bench.crr_interval(["abcd", "abxx", "abcd", "a"], ["abcd"] * 4, "default", 200)
+    # CRR = 1 - 5/16 pooled; resampling keeps the interval inside [0, 1] around it
+    assert 0 <= lo <= 1 - 5 / 16 <= hi <= 1 and hi - lo > 0.1
+    assert bench.crr_interval(["ab"] * 3, ["ab"] * 3, "default") == (1.0, 1.0)
     unl, test = bench.split_vocab(["en", "bn"], 200)
     for lang in ("en", "bn"):
         assert unl[lang] and test[lang] and not set(unl[lang]) & set(test[lang])
@@ -42,6 +46,8 @@ def test_semi_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
         assert r["shifted"]["n"] == r["source"]["n"] == 24
         lo, hi = r["shifted"]["wrr_95"]
         assert 0 <= lo <= r["shifted"]["wrr"] <= hi <= 1
+        lo, hi = r["source"]["crr_95"]
+        assert lo <= r["source"]["crr"] + 1e-9 and r["source"]["crr"] <= hi + 1e-9
     assert res["fractions"]["0.5"]["cap_per_lang"] == 24
     assert json.loads((tmp_path / "results.json").read_text())["fractions"]
     out = capsys.readouterr().out
