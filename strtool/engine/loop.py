@@ -394,6 +394,8 @@ class Trainer:
         with torch.inference_mode():
             metrics = self.task.validate(self.model, self.p.val_set, self.info.device)
         fields = {**metrics, "unknown_chars": dict(self.task.unknown)}
+        if self.semi is not None:  # the EMA teacher's scores beside the student's
+            fields |= self.semi.teacher_scores(self.p.val_set, self.info.device)
         return float(metrics[self.cfg.eval.metric]), fields, metrics
 
     def validate(self) -> None:

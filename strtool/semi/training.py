@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
 from strtool.data.unlabeled import UnlabeledDataset, collate_images
 from strtool.engine.data import EpochChain
@@ -172,6 +172,16 @@ class SemiTraining:
         return torch.stack([p.sum() for p in proj.parameters()]).sum() * 0.0
 
     # -- steps, state, logs ------------------------------------------------------
+    def teacher_scores(self, ds: Dataset, device: torch.device) -> dict[str, float]:
+        """`teacher_wrr`, `teacher_crr` of the EMA teacher on the validation set (logged
+        beside the student's; the checkpoint's model stays the student). Empty
+        without an EMA teacher (pseudo's snapshot teacher is an older student)."""
+        if self.teacher is None or "consistency" not in self.parts:
+            return {}
+        with torch.inference_mode():
+            m = self.task.validate(self.teacher.model, ds, device)
+        return {"teacher_wrr": m["wrr"], "teacher_crr": m["crr"]}
+
     def after_step(self, step: int) -> None:
         """After optimiser step `step` (1-based): the EMA update (consistency) or the
         snapshot refresh every `refresh_every` steps (pseudo)."""

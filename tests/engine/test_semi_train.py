@@ -61,7 +61,8 @@ def test_unlabeled_loader_never_feeds_the_supervised_loss(
         return encode(self, labels)
 
     monkeypatch.setattr(CTCTokenizer, "encode", spy)
-    cfg = _cfg(tiny_lmdb, [unlabeled["secret"], unlabeled["bare"]], method, "train.steps=3")
+    cfg = _cfg(tiny_lmdb, [unlabeled["secret"], unlabeled["bare"]], method, "train.steps=3",
+               f"data.val=[{tiny_lmdb}]")  # fmt: skip
     result = train(cfg, tmp_path / "run")
     assert len(seen) == 3 * 8  # the labeled batches, and nothing else
     assert set(seen) <= set(WORDS) and not set(seen) & set(SECRET)
@@ -71,6 +72,9 @@ def test_unlabeled_loader_never_feeds_the_supervised_loss(
     records = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     key = "semi_loss" if method == "consistency" else "contrastive_loss"
     assert all(math_ok(r[key]) for r in records if r["kind"] == "train")
+    (val,) = [r for r in records if r["kind"] == "val"]
+    # validation reads labeled data only; the EMA teacher is scored beside the student
+    assert ("teacher_wrr" in val) == (method == "consistency") and 0 <= val["wrr"] <= 1
 
 
 def math_ok(x: float) -> bool:
