@@ -165,7 +165,6 @@ def test_semi_config_errors(tiny_lmdb: Path, unlabeled: dict[str, Path]) -> None
         _cfg(tiny_lmdb, [tiny_lmdb], "consistency", "semi.supervised_weight=0")
 
 
-@pytest.mark.slow  # five tiny CLI runs and an evaluation
 def test_cli_semi_training_from_a_supervised_checkpoint(
     tiny_lmdb: Path, unlabeled: dict[str, Path], tmp_path: Path
 ) -> None:
