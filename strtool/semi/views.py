@@ -5,8 +5,9 @@ one small affine per crop (`AffineConfig`), the same for every view of that crop
 view then changes pixels only: brightness, contrast, inversion, Gaussian blur and
 noise (`ViewConfig`). Frame t of a CTC model therefore sees the same part of the text
 in every view, so a teacher's per-frame classes on one view are targets for the
-student on another. All randomness comes from an explicit `torch.Generator` (drawn on
-the CPU, then moved), so a view depends on (seed, position) only and resumes exactly.
+student on another. All randomness comes from an explicit `torch.Generator` (per-crop
+amounts on the CPU; noise pixels from a generator on the crops' device seeded from it),
+so a view depends on (seed, position, device type) only and resumes exactly.
 """
 
 from __future__ import annotations
@@ -67,9 +68,13 @@ def gaussian_blur(images: Tensor, sigma: Tensor) -> Tensor:
     return flat.reshape(n, c, h, w)
 
 
-def photometric(images: Tensor, cfg: ViewConfig, g: torch.Generator) -> Tensor:
+def photometric(
+    images: Tensor, cfg: ViewConfig, g: torch.Generator, pixels: torch.Generator | None = None
+) -> Tensor:
     """One view of (N, C, H, W) images in [-1, 1]: inversion, contrast, brightness,
-    blur and noise drawn per image; the result is clipped to [-1, 1]."""
+    blur and noise drawn per image; the result is clipped to [-1, 1]. Per-image
+    amounts come from `g` (CPU); the noise pixels from `pixels`, a generator on the
+    images' device (default: `g`, drawn on the CPU and moved)."""
     n = images.shape[0]
     dev, dt = images.device, images.dtype
     x = (images.float() + 1) / 2
@@ -84,7 +89,11 @@ def photometric(images: Tensor, cfg: ViewConfig, g: torch.Generator) -> Tensor:
         x = gaussian_blur(x, sigma)
     std = _uniform(n, 0, cfg.noise, g).to(dev)[:, None, None, None]
     if cfg.noise > 0:
-        x = x + std * torch.randn(x.shape, generator=g).to(dev)
+        if pixels is None:
+            noise = torch.randn(x.shape, generator=g).to(dev)
+        else:
+            noise = torch.randn(x.shape, generator=pixels, device=dev)
+        x = x + std * noise
     return (x.clamp(0, 1) * 2 - 1).to(dt)
 
 
@@ -103,6 +112,8 @@ def make_views(
 ) -> list[Tensor]:
     """One shared affine per crop, then one photometric view per entry of `views`:
     every returned tensor has the geometry of every other one."""
+    pixels = torch.Generator(device=images.device)
+    pixels.manual_seed(int(torch.randint(0, 2**62, (1,), generator=g)))  # drawn from g
     with torch.autocast(images.device.type, enabled=False):
         base = apply_affine(images.float(), affine_thetas(images.shape[0], affine, g))
-        return [photometric(base, v, g).to(images.dtype) for v in views]
+        return [photometric(base, v, g, pixels).to(images.dtype) for v in views]
