@@ -115,21 +115,21 @@ class SemiTraining:
         if u is None:  # every unlabeled crop unreadable: supervised only
             logits, _ = student(images)
             return self._supervised(logits, labels) * self.s.supervised_weight + self._zero()
+        s, contrastive = self.s, "contrastive" in self.parts
+        # the views each method needs: the teacher's weak view; the student's strong
+        # one (consistency), two strong ones (contrastive) or the weak one (pseudo)
+        n_strong = 2 if contrastive else int("consistency" in self.parts)
+        wanted = [s.weak] * (self.teacher is not None) + [s.strong] * n_strong
         g = view_generator(self.cfg.train.seed, micro, self.info.rank)
-        s = self.s
-        weak, strong, strong2 = make_views(u, s.affine, [s.weak, s.strong, s.strong], g)
-        if "pseudo" in self.parts:
-            views = [weak]
-        elif "contrastive" in self.parts:
-            views = [strong, strong2]
-        else:
-            views = [strong]
-        contrastive = "contrastive" in self.parts
+        made = make_views(u, s.affine, wanted, g)
+        weak = made[0] if self.teacher is not None else None
+        views = made[len(made) - n_strong :] if n_strong else made[:1]
         logits, z = student(torch.cat([images, *views]), b if contrastive else -1, s.windows)
         total = self._supervised(logits[:b], labels) * s.supervised_weight
         n = u.shape[0]
         u_logits = logits[b : b + n]
         if self.teacher is not None:
+            assert weak is not None
             t_logits = self.teacher(weak)
             ramp = ramp_up(step, s.rampup) * s.weight
             if "consistency" in self.parts:

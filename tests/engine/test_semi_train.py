@@ -61,10 +61,13 @@ def test_unlabeled_loader_never_feeds_the_supervised_loss(
         return encode(self, labels)
 
     monkeypatch.setattr(CTCTokenizer, "encode", spy)
+    rows = _count_student_rows(monkeypatch)
     cfg = _cfg(tiny_lmdb, [unlabeled["secret"], unlabeled["bare"]], method, "train.steps=3",
                f"data.val=[{tiny_lmdb}]")  # fmt: skip
     result = train(cfg, tmp_path / "run")
     assert len(seen) == 3 * 8  # the labeled batches, and nothing else
+    # one student forward per step: 8 labeled + 4 unlabeled crops in 1 (or 2) views
+    assert rows == [8 + 4 * (2 if method == "contrastive" else 1)] * 3
     assert set(seen) <= set(WORDS) and not set(seen) & set(SECRET)
     rep = result.data_report["unlabeled"]
     assert rep == {"crops": 32, "per_batch": 4, "drawn": 12, "unreadable": 0,
@@ -77,15 +80,32 @@ def test_unlabeled_loader_never_feeds_the_supervised_loss(
     assert ("teacher_wrr" in val) == (method == "consistency") and 0 <= val["wrr"] <= 1
 
 
+def _count_student_rows(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record the batch size of every student forward."""
+    from strtool.semi.modules import Student
+
+    rows: list[int] = []
+    forward = Student.forward
+
+    def counting(self: Student, images: torch.Tensor, *args: int):  # type: ignore[no-untyped-def]
+        rows.append(images.shape[0])
+        return forward(self, images, *args)
+
+    monkeypatch.setattr(Student, "forward", counting)
+    return rows
+
+
 def math_ok(x: float) -> bool:
     return x == x and abs(x) < 1e6
 
 
 def test_pseudo_labels_refresh_and_train(
-    tiny_lmdb: Path, unlabeled: dict[str, Path], tmp_path: Path
+    tiny_lmdb: Path, unlabeled: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    rows = _count_student_rows(monkeypatch)
     cfg = _cfg(tiny_lmdb, [unlabeled["bare"]], "pseudo", "train.steps=4")
     train(cfg, tmp_path / "run")
+    assert rows == [8 + 4] * 4  # the student reads the teacher's (weak) view
     ckpt = load_checkpoint(tmp_path / "run" / "last.pt")
     assert ckpt["semi"]["method"] == "pseudo"
     # refresh_every 2, 4 steps: the teacher is the student's snapshot of step 4
