@@ -540,6 +540,25 @@ COVERAGE: dict[tuple[str, frozenset[str]], tuple[str, ...]] = {
             }
         ),  # fmt: skip
     ): ("test_train_mixed_stream_and_lmdb",),
+    # semi-supervised training (unlabeled LMDBs, semi.method)
+    ("make-lmdb", frozenset({"--unlabeled"})): (
+        "tests/data/test_unlabeled.py::test_make_lmdb_unlabeled_from_folder_skips_and_counts",
+    ),
+    ("lmdb info", frozenset()): (
+        "tests/data/test_unlabeled.py::test_make_lmdb_unlabeled_from_folder_skips_and_counts",
+    ),
+    ("lmdb merge", frozenset({"--drop-labels"})): (
+        "tests/data/test_unlabeled.py::test_merge_unlabeled_and_mixed",
+    ),
+    ("synth words", frozenset({"--lang", "--fonts", "--config", "--unlabeled", "-o"})): (
+        "tests/data/test_unlabeled.py::test_synth_words_unlabeled",
+    ),
+    (
+        "train",
+        frozenset(
+            {"-c", "--init", "--set data.train", "--set data.unlabeled", "--set semi.method", "-o"}
+        ),
+    ): ("tests/engine/test_semi_train.py::test_cli_semi_training_from_a_supervised_checkpoint",),
     # multi-GPU: the same launcher with 2 CPU processes (gloo) and the ddp worker script
     ("torchrun", frozenset()): ("tests/engine/test_ddp.py::test_two_process_gloo_training",),
     ("bank export", frozenset({"-m", "--lang", "-o"})): (

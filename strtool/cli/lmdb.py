@@ -119,6 +119,13 @@ def make_lmdb(
     keep_err: KeepErrOpt = False,
     escaped: EscapedOpt = None,
     resume: ResumeOpt = False,
+    unlabeled: Annotated[
+        bool,
+        typer.Option(
+            "--unlabeled",
+            help="SOURCE is a folder or a file list of images: an LMDB without labels.",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -147,7 +154,14 @@ def make_lmdb(
     line break.
 
     An interrupted build keeps its finished part in <output>.partial; the same command
-    with --resume continues it (the input must be unchanged)."""
+    with --resume continues it (the input must be unchanged).
+
+    --unlabeled: images of a folder (recursive) or of a file list (one path per line)
+    without labels, for semi-supervised training (data.unlabeled); meta says
+    "unlabeled": true. Missing, corrupt and repeated images are skipped and listed."""
+    if unlabeled:
+        return _make_unlabeled(source, output, images, lang, check, overwrite, resume,
+                               fmt, compat, json_out, quiet)  # fmt: skip
     partial = partial_path(output)
     try:
         with _Bar("make-lmdb", quiet) as bar:
@@ -178,6 +192,31 @@ def make_lmdb(
     info(f"report: {result.report}", quiet)
 
 
+def _make_unlabeled(
+    source: Path, output: Path, images: Path | None, lang: str | None, check: bool,
+    overwrite: bool, resume: bool, fmt: str, compat: str | None, json_out: bool, quiet: bool,
+) -> None:  # fmt: skip
+    """`make-lmdb --unlabeled` (`strtool.data.unlabeled.make_unlabeled_lmdb`)."""
+    from strtool.data.unlabeled import make_unlabeled_lmdb
+
+    if resume or fmt != "auto" or compat is not None:
+        raise fail("--unlabeled reads image files only: --resume, --format and --compat "
+                   "do not apply")  # fmt: skip
+    with _Bar("make-lmdb --unlabeled", quiet) as bar:
+        res = make_unlabeled_lmdb(source, output, images=images, lang=lang, check=check,
+                                  overwrite=overwrite, progress=bar)  # fmt: skip
+    for issue in res.issues[:10]:
+        warn(f"{issue.where}: {issue.kind}: {issue.message}")
+    if len(res.issues) > 10:
+        warn(f"... {len(res.issues) - 10} more")
+    if json_out:
+        print_json(res.to_dict())
+        return
+    rows = [("written (unlabeled)", res.written)]
+    rows += [(f"skipped: {k}", v) for k, v in res.skipped.items()]
+    print_table(rows, ["", "images"], title=str(res.output))
+
+
 @lmdb_app.command("info")
 @handle_errors
 def info_cmd(
@@ -205,11 +244,12 @@ def info_cmd(
     if json_out:
         print_json(res.to_dict())
         return
-    rows: list[tuple[str, int | float]] = [
-        ("samples", res.samples),
-        ("distinct chars", res.distinct_chars),
-    ]
-    rows += [("max length", res.max_length), ("mean length", res.mean_length)]
+    rows: list[tuple[str, int | float | str]] = [("samples", res.samples)]
+    if res.unlabeled:
+        rows += [("labels", "none (unlabeled)")]
+    else:
+        rows += [("distinct chars", res.distinct_chars), ("max length", res.max_length),
+                 ("mean length", res.mean_length)]  # fmt: skip
     if res.multiline:
         rows += [("multi-line labels", res.multiline), ("max lines", res.max_lines)]
     rows += [(f"lang {k} ({res.langs_source})", v) for k, v in res.langs.items()]
@@ -294,6 +334,10 @@ def merge_cmd(
     output: Annotated[Path, typer.Argument(help="LMDB folder to create.")],
     inputs: Annotated[list[Path], typer.Argument(help="Input LMDBs.")],
     overwrite: OverwriteOpt = False,
+    drop_labels: Annotated[
+        bool,
+        typer.Option("--drop-labels", help="Write an unlabeled LMDB (mixed inputs allowed)."),
+    ] = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -301,9 +345,10 @@ def merge_cmd(
 
     An input given twice is refused. A sample whose image bytes repeat a sample of an
     earlier input is kept, and counted and listed on stderr (with both labels when
-    they differ)."""
+    they differ). Unlabeled inputs give an unlabeled LMDB; labeled and unlabeled
+    inputs together are refused unless --drop-labels (then the output is unlabeled)."""
     with _Bar("merge", quiet) as bar:
-        res = merge(output, inputs, overwrite, progress=bar)
+        res = merge(output, inputs, overwrite, progress=bar, drop_labels=drop_labels)
     for d in res.duplicates[:10]:
         what = f"other label {d.label!r} (there {d.first_label!r})" if d.conflict else "same label"
         warn(f"{d.input}:{d.index}: duplicate of {d.first_input}:{d.first_index}, {what}")
@@ -313,7 +358,9 @@ def merge_cmd(
     if json_out:
         print_json({"output": str(output), "samples": res.samples, "langs": res.langs,
                     "duplicates": res.duplicate_count, "conflicts": res.conflict_count,
+                    "unlabeled": res.unlabeled,
                     "duplicate_list": [d.__dict__ for d in res.duplicates]})  # fmt: skip
     else:
         rows = list(res.langs.items()) + [("duplicates (kept)", res.duplicate_count)]
-        print_table(rows, ["lang", "samples"], title=str(output))
+        bare = " (unlabeled)" if res.unlabeled else ""
+        print_table(rows, ["lang", "samples"], title=f"{output}{bare}")

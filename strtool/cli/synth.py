@@ -123,11 +123,15 @@ def words_cmd(
     grid: GridOpt = None,
     overwrite: OverwriteOpt = False,
     resume: ResumeOpt = False,
+    unlabeled: Annotated[
+        bool, typer.Option("--unlabeled", help="Drop the labels: an unlabeled LMDB.")
+    ] = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Word and short-line crops (PNG, --height px high) with NFC labels and languages.
-    An interrupted run keeps its finished part; the same command with --resume continues."""
+    An interrupted run keeps its finished part; the same command with --resume continues.
+    --unlabeled writes the images and languages only (meta "unlabeled": true)."""
     from strtool.synth.words import synth_words
 
     _check_outputs(output, grid, overwrite, [config, bg_dir, *(corpus or []), *(fonts or [])])
@@ -137,7 +141,7 @@ def words_cmd(
             report = synth_words(
                 output, num, langs, cfg, fonts, seed, workers, parse_shard(shard), height,
                 list(corpus or []), bg_dir, overwrite, _progress_cb(progress, "synth words"),
-                resume=resume,
+                resume=resume, unlabeled=unlabeled,
             )  # fmt: skip
     except KeyboardInterrupt:
         warn_interrupted(partial_path(output))

@@ -54,6 +54,7 @@ class LmdbInfo:
     coverage: list[Coverage] = field(default_factory=list)
     multiline: int = 0  # samples whose label has line breaks (line/page labels)
     max_lines: int = 1  # most lines in one label
+    unlabeled: bool = False  # images only (meta `unlabeled`): no label statistics
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,6 +74,8 @@ def info(path: str | Path, langs: str | None = None, unit: Unit = "codepoint") -
     multi-line labels (`multiline`, `max_lines`) and, when `langs` is given, coverage
     of the labels by those languages' charsets."""
     reader = LmdbReader(path)
+    if reader.unlabeled:
+        return _unlabeled_info(reader, langs)
     labels = list(reader.labels())
     if reader.has_langs:
         tags, source = [t or "unknown" for t in reader.langs()], "stored"
@@ -96,6 +99,18 @@ def info(path: str | Path, langs: str | None = None, unit: Unit = "codepoint") -
         multiline=sum("\n" in s for s in labels),
         max_lines=max(s.count("\n") for s in labels) + 1,
     )
+
+
+def _unlabeled_info(reader: LmdbReader, langs: str | None) -> LmdbInfo:
+    """`info` of an LMDB without labels: counts and stored language tags only."""
+    if langs:
+        raise DataError(f"{reader.path}: an unlabeled LMDB has no labels to check --lang on")
+    tags = [t or "unknown" for t in reader.langs()]
+    return LmdbInfo(
+        path=str(reader.path), samples=len(reader), langs=dict(Counter(tags).most_common()),
+        langs_source="stored", length_hist={}, max_length=0, mean_length=0.0,
+        distinct_chars=0, meta=reader.meta, unlabeled=True,
+    )  # fmt: skip
 
 
 def coverage(labels: list[str], chars: Counter[str], langs: str, top: int = 20) -> list[Coverage]:
@@ -161,6 +176,10 @@ def _sample_problems(reader: LmdbReader, i: int) -> list[Problem]:
     elif (why := image_problem(img, decode=True)) is not None:
         out.append(Problem(i, image_key(i).decode(), why))
     raw = reader.get_raw(label_key(i))
+    if reader.unlabeled:
+        if raw is not None:
+            out.append(Problem(i, label_key(i).decode(), "a label in an unlabeled LMDB"))
+        return out
     if raw is None:
         out.append(Problem(i, label_key(i).decode(), "missing"))
     else:
@@ -253,7 +272,8 @@ def contact_sheet(
             sheet.paste(im, (x + 4, y + 2))
         except DataError:
             draw.text((x + 4, y + 2), "(corrupt image)", fill="red")
-        label = reader.label(i).replace("\n", " / ")  # a page label on one caption line
+        # a page label on one caption line
+        label = "" if reader.unlabeled else reader.label(i).replace("\n", " / ")
         draw.text((x + 4, y + img_h), f"{i + 1}: {label}", fill="black", font=fonts.get(label))
     info = PngImagePlugin.PngInfo()
     info.add_text(*PNG_SOFTWARE)

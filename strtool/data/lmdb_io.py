@@ -9,6 +9,10 @@ Keys (all values bytes):
 - `meta` (optional, strtool): JSON object (source, languages, normalisation, unit,
   tool and version, counts).
 
+An **unlabeled** LMDB (crops for semi-supervised training, `strtool.data.unlabeled`)
+has no `label-*` keys and says so in `meta` (`"unlabeled": true`, `UNLABELED`); its
+writer refuses labels and its reader refuses to return any (`DataError`).
+
 The reader accepts LMDBs written by other tools, which lack `lang-*` and `meta`. The
 writer fills a temporary folder beside `path` (`strtool.outputs.new_temp_dir`) and
 swaps it onto `path` only on a successful `close()` (`strtool.outputs.replace_dir`),
@@ -59,6 +63,8 @@ PROGRESS_KEY = b"strtool-progress"
 PART_PREFIX = b"strtool-part-"
 STOPPED_KEY = b"strtool-stopped"
 SYNC_EVERY = 10.0  # seconds between fsyncs of a resumable writer's checkpoints
+#: `meta` key marking an LMDB of images without labels (value `true`).
+UNLABELED = "unlabeled"
 
 
 def partial_path(path: str | Path) -> Path:
@@ -116,6 +122,7 @@ class LmdbWriter:
         check_output(self.path, LMDB_KIND, self.inputs, overwrite)
         self.overwrite = overwrite
         self.meta: dict[str, Any] = dict(meta or {})
+        self.unlabeled = bool(self.meta.get(UNLABELED))  # `add(image, None)` only
         self.batch = batch
         #: A resumable writer's job: what must be equal for `resume` to continue.
         self.job = _json_form(job) if job is not None else None
@@ -195,21 +202,26 @@ class LmdbWriter:
     def add(
         self,
         image: bytes,
-        label: str,
+        label: str | None,
         lang: str | None = None,
         extra: dict[str, str] | None = None,
     ) -> int:
         """Append one sample (label stored NFC, UTF-8); returns its 1-based index.
+        `label` is None exactly when the writer's meta says `unlabeled`.
 
         `extra` maps a per-sample key prefix to a value, stored as `<prefix>-%09d`
         (e.g. `{"type": "letter"}` -> `type-000000001`); readers of other tools ignore
         such keys."""
         if self._env is None:
             raise DataError(f"{self.path}: writer is closed")
+        if (label is None) != self.unlabeled:
+            raise ValueError(f"{self.path}: label {label!r} in a writer with unlabeled="
+                             f"{self.unlabeled}")  # fmt: skip
         self.count += 1
         i = self.count
         self._pending.append((image_key(i), bytes(image)))
-        self._pending.append((label_key(i), nfc(label).encode("utf-8")))
+        if label is not None:
+            self._pending.append((label_key(i), nfc(label).encode("utf-8")))
         if lang is not None:
             self._pending.append((lang_key(i), lang.encode("utf-8")))
             self.langs[lang] += 1
@@ -226,6 +238,8 @@ class LmdbWriter:
         per-call overhead; returns the number of samples written so far."""
         if self._env is None:
             raise DataError(f"{self.path}: writer is closed")
+        if self.unlabeled:
+            raise ValueError(f"{self.path}: add_many writes labels; this writer is unlabeled")
         pending, langs, i = self._pending, self.langs, self.count
         for image, label, lang in samples:
             i += 1
@@ -520,6 +534,8 @@ class LmdbReader:
         except lmdb.Error as e:
             raise DataError(f"{self.path}: unreadable LMDB ({e})") from None
         self.meta: dict[str, Any] = _parse_meta(raw_meta, self.path)
+        #: Images without labels (`meta` `unlabeled`): `label()` is a `DataError`.
+        self.unlabeled = bool(self.meta.get(UNLABELED))
         self._txn: lmdb.Transaction | None = None
         self._pid = -1
 
@@ -553,7 +569,12 @@ class LmdbReader:
         return data
 
     def label(self, i: int) -> str:
-        """NFC label of sample `i` (0-based)."""
+        """NFC label of sample `i` (0-based); `DataError` for an unlabeled LMDB."""
+        if self.unlabeled:
+            raise DataError(
+                f"{self.path}: an unlabeled LMDB (meta '{UNLABELED}'): it has no labels "
+                "(use it as data.unlabeled)"
+            )
         raw = self.get_raw(label_key(self._check(i) + 1))
         if raw is None:
             raise DataError(f"{self.path}: key label-{i + 1:09d} is missing")

@@ -9,7 +9,9 @@ Merge rules: the same input LMDB given twice (same folder, also through another 
 or a link) is refused. Samples of a later input whose image bytes equal those of an
 earlier input's sample are **kept** (synthetic shards may legitimately repeat a
 rendering) but counted and listed (`MergeResult.duplicates`), with the labels when
-they differ.
+they differ. Unlabeled LMDBs (`meta` `unlabeled`) merge into an unlabeled LMDB; mixing
+labeled and unlabeled inputs is refused unless `drop_labels`, which writes every
+input's images (and language tags) into an unlabeled LMDB.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from strtool.data.gt_formats import line_lang
-from strtool.data.lmdb_io import LMDB_KIND, LmdbReader, LmdbWriter
+from strtool.data.lmdb_io import LMDB_KIND, UNLABELED, LmdbReader, LmdbWriter
 from strtool.errors import InputError
 from strtool.outputs import building_dir, check_output, write_marker
 from strtool.text.escape import ESCAPES, escape_text
@@ -130,8 +132,8 @@ class Duplicate:
     index: int
     first_input: str
     first_index: int
-    label: str
-    first_label: str
+    label: str | None  # None: unlabeled output
+    first_label: str | None
 
     @property
     def conflict(self) -> bool:
@@ -150,6 +152,7 @@ class MergeResult:
     duplicate_count: int = 0
     conflict_count: int = 0
     duplicates: list[Duplicate] = field(default_factory=list)
+    unlabeled: bool = False  # the output has no labels
 
 
 #: Duplicates listed in a `MergeResult` (all are counted).
@@ -173,49 +176,69 @@ def _digest(image: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(image, digest_size=8).digest(), "little")
 
 
+def _unlabeled_output(readers: list[LmdbReader], drop_labels: bool) -> bool:
+    """Whether the merge writes an unlabeled LMDB; `InputError` for labeled and
+    unlabeled inputs mixed without `drop_labels`."""
+    kinds = {r.unlabeled for r in readers}
+    if kinds == {True, False} and not drop_labels:
+        bare = next(r.path for r in readers if r.unlabeled)
+        labeled = next(r.path for r in readers if not r.unlabeled)
+        raise InputError(
+            f"{bare} is unlabeled and {labeled} is labeled: merging them would lose "
+            "labels; pass --drop-labels to write an unlabeled LMDB of all their images"
+        )
+    return drop_labels or kinds == {True}
+
+
 def merge(
     out: str | Path,
     inputs: Sequence[str | Path],
     overwrite: bool = False,
     progress: Progress | None = None,
+    drop_labels: bool = False,
 ) -> MergeResult:
     """Concatenate `inputs` into a new LMDB `out`, keeping each sample's language.
     `meta.sources` records every input (path, samples, its meta) and
     `meta.duplicates` the number of cross-input duplicates (see the module
-    docstring for the rules)."""
+    docstring for the rules, and for unlabeled inputs and `drop_labels`)."""
     if not inputs:
         raise InputError("merge needs at least one input LMDB")
     _same_inputs(inputs)
     readers = [LmdbReader(p) for p in inputs]
     check_output(out, LMDB_KIND, inputs, overwrite)
+    bare = _unlabeled_output(readers, drop_labels)
     total, done = sum(len(r) for r in readers), 0
     sources = [{"path": str(r.path), "samples": len(r), "meta": r.meta} for r in readers]
     langs: Counter[str] = Counter()
     hashes: list[array] = []
-    meta = {"source": "merge", "sources": sources}
+    meta: dict[str, object] = {"source": "merge", "sources": sources}
+    if bare:
+        meta[UNLABELED] = True
     with LmdbWriter(out, overwrite=overwrite, meta=meta, inputs=inputs) as w:
         for r in readers:
             default = default_lang(r)
             h = array("Q")
             for i in range(len(r)):
-                s = r[i]
-                tag = s.lang or default
-                w.add(s.image, s.label, tag)
-                h.append(_digest(s.image))
+                image, lang = r.image(i), r.lang(i)
+                tag = lang or default
+                w.add(image, None if bare else r.label(i), tag)
+                h.append(_digest(image))
                 langs[tag or "unknown"] += 1
                 done += 1
                 if progress and done % 512 == 0:
                     progress(done, total)
             hashes.append(h)
-        result = MergeResult(Path(out), dict(langs.most_common()), total)
-        _find_duplicates(readers, hashes, result)
+        result = MergeResult(Path(out), dict(langs.most_common()), total, unlabeled=bare)
+        _find_duplicates(readers, hashes, result, bare)
         w.meta["duplicates"] = result.duplicate_count
     if progress:
         progress(total, total)
     return result
 
 
-def _find_duplicates(readers: list[LmdbReader], hashes: list[array], res: MergeResult) -> None:
+def _find_duplicates(
+    readers: list[LmdbReader], hashes: list[array], res: MergeResult, bare: bool = False
+) -> None:
     """Fill `res` with the samples of each input whose image hash (64-bit BLAKE2b)
     appears in an earlier input (one sort per input; the labels of the listed ones
     are read back to tell conflicts)."""
@@ -231,9 +254,10 @@ def _find_duplicates(readers: list[LmdbReader], hashes: list[array], res: MergeR
         for i in hit.tolist():
             j = int(order[pos_ok[i]])
             src = int(np.searchsorted(offsets, j, side="right") - 1)
-            dup = Duplicate(str(readers[k].path), i + 1, str(readers[src].path),
-                            j - int(offsets[src]) + 1, readers[k].label(i),
-                            readers[src].label(j - int(offsets[src])))  # fmt: skip
+            first = j - int(offsets[src])
+            dup = Duplicate(str(readers[k].path), i + 1, str(readers[src].path), first + 1,
+                            None if bare else readers[k].label(i),
+                            None if bare else readers[src].label(first))  # fmt: skip
             res.duplicate_count += 1
             res.conflict_count += dup.conflict
             if len(res.duplicates) < MAX_LISTED:

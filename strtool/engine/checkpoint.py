@@ -69,7 +69,7 @@ def checkpoint_family(ckpt: dict[str, Any]) -> str | None:
 def weights_only_copy(ckpt: dict[str, Any], half: bool = True) -> dict[str, Any]:
     """A checkpoint without optimiser/scheduler/RNG state (for shipping or warm starts),
     floating-point weights in fp16 when `half`. It still loads for reading and `--init`."""
-    drop = {"optimizer", "scheduler", "scaler", "rng", "cursor"}
+    drop = {"optimizer", "scheduler", "scaler", "rng", "cursor", "semi"}  # semi: teacher
     out = {k: v for k, v in ckpt.items() if k not in drop}
 
     def conv(sd: dict[str, Any]) -> dict[str, Any]:

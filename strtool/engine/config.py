@@ -28,6 +28,7 @@ from strtool.config import (
 )
 from strtool.errors import ConfigError
 from strtool.models import arch_entry, family_of
+from strtool.semi.config import SemiConfig
 
 
 @dataclass
@@ -83,6 +84,10 @@ class DataConfig:
     # unreadable training images are skipped and counted; above this share the run stops
     max_bad: float = probability(0.01)
     synth: SynthStreamConfig | None = None  # streamed synthetic data (None = LMDBs only)
+    # semi-supervised training (`semi`): LMDBs read as images only (labels never read),
+    # round(unlabeled_ratio * train.batch_size) unlabeled crops per micro-batch
+    unlabeled: list[str] = field(default_factory=list)
+    unlabeled_ratio: float = in_range(1.0, 0, 16, lo_open=True)
 
 
 @dataclass
@@ -148,6 +153,7 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     mstr: MstrConfig = field(default_factory=MstrConfig)
+    semi: SemiConfig = field(default_factory=SemiConfig)  # strtool.semi
 
     @property
     def family(self) -> str:
@@ -173,6 +179,7 @@ def validate(cfg: RunConfig) -> RunConfig:
         if n < 1:
             raise ConfigError(f"data.caps.{lang}: {n} is out of range; allowed: >= 1")
     _validate_stream(cfg.data)
+    _validate_semi(cfg)
     family = cfg.family
     if family == "spotter" and not cfg.mstr.bank:
         raise ConfigError("mstr.bank: the Spotter needs a bank (strtool bank export)")
@@ -198,6 +205,25 @@ def _validate_stream(d: DataConfig) -> None:
     for lang, w in s.lang_weights.items():
         if w < 0:
             raise ConfigError(f"data.synth.lang_weights.{lang}: {w} is out of range; allowed: >= 0")
+
+
+def _validate_semi(cfg: RunConfig) -> None:
+    """`semi.method` needs `data.unlabeled` and a family `strtool.semi` supports, and
+    unlabeled data needs a method (it would be read for nothing)."""
+    method, d = cfg.semi.method, cfg.data
+    if method == "none":
+        if d.unlabeled:
+            raise ConfigError("data.unlabeled: given, but semi.method is none (choose a method)")
+        return
+    if not d.unlabeled:
+        raise ConfigError(f"semi.method: {method} needs unlabeled crops in data.unlabeled")
+    if cfg.family != "ctc":
+        raise ConfigError(
+            f"semi.method: {method} is implemented for CTC recognisers; model.arch "
+            f"{cfg.model.arch} is a {cfg.family} model"
+        )
+    if cfg.semi.supervised_weight == 0 and "contrastive" not in cfg.semi.parts:
+        raise ConfigError(f"semi.supervised_weight: 0 leaves {method} without labeled signal")
 
 
 def load_run_config(path: str | Path | None, overrides: list[str] | None = None) -> RunConfig:

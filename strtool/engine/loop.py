@@ -52,6 +52,7 @@ from strtool.engine.distributed import (
 from strtool.engine.schedule import build_optimizer, build_scheduler
 from strtool.engine.setup import RunParts, prepare_run
 from strtool.errors import DataError, TrainingError
+from strtool.semi.training import SemiTraining
 
 Event = Callable[[dict[str, Any]], None]
 
@@ -151,12 +152,16 @@ class Trainer:
         if self.cfg.channels_last:
             # Module.to accepts memory_format at run time; torch's type stubs omit it
             self.model = self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-        self.ddp: nn.Module = self.model
+        # semi-supervised training (`semi`): the trained module is its student (the
+        # model + a projection head), and its loss replaces the task's
+        self.semi = SemiTraining(parts, info, self.model) if self.cfg.semi.parts else None
+        self.trained: nn.Module = self.semi.student if self.semi is not None else self.model
+        self.ddp: nn.Module = self.trained
         if info.world > 1:
             ids = [info.device.index] if info.device.type == "cuda" else None
-            self.ddp = DDP(self.model, device_ids=ids)
+            self.ddp = DDP(self.trained, device_ids=ids)
         t = self.cfg.train
-        self.opt = build_optimizer(self.model, t.lr, t.weight_decay)
+        self.opt = build_optimizer(self.trained, t.lr, t.weight_decay)
         self.sched = build_scheduler(self.opt, t.lr, t.steps, t.pct_start)
         self.amp_dtype, fp16_scaler = _amp(self.cfg, info.device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=fp16_scaler)
@@ -197,6 +202,8 @@ class Trainer:
         self.bad = list(health.get("bad", []))
         self.nonfinite = health.get("nonfinite", 0)
         self.best, self.best_step = ckpt.get("best"), ckpt.get("best_step")
+        if self.semi is not None and ckpt.get("semi") is not None:
+            self.semi.load_state_dict(ckpt["semi"])
         restore_rng(ckpt["rng"])
 
     def _payload(self) -> dict[str, Any]:
@@ -210,6 +217,7 @@ class Trainer:
             "best": self.best, "best_step": self.best_step, "rng": capture_rng(),
             "micro": self.micro, "stream": stream_report(self.stream_samples, self.stream_skips),
             "health": {"drawn": self.drawn, "bad": self.bad, "nonfinite": self.nonfinite},
+            **({"semi": self.semi.state_dict()} if self.semi is not None else {}),
         }  # fmt: skip
 
     def save(self, best: bool = False) -> None:
@@ -249,13 +257,17 @@ class Trainer:
         )
         with ctx:
             with torch.autocast(dev.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
-                loss = self.task.loss(self.ddp, (images, labels, langs), dev)
+                if self.semi is None:
+                    loss = self.task.loss(self.ddp, (images, labels, langs), dev)
+                else:
+                    loss = self.semi.loss(self.ddp, (images, labels, langs), dev, self.step,
+                                          self.micro)  # fmt: skip
             value = float(loss.detach())
             if not math.isfinite(value):
                 # zero gradients through every parameter: DDP ranks stay in step
                 self.step_bad_loss += 1
                 loss = torch.stack(
-                    [(p * 0).sum() for p in self.model.parameters() if p.requires_grad]
+                    [(p * 0).sum() for p in self.trained.parameters() if p.requires_grad]
                 ).sum()
             self.scaler.scale(loss / self.cfg.train.accum).backward()
         return value if math.isfinite(value) else None
@@ -284,7 +296,7 @@ class Trainer:
         """Clip and apply the step; a step whose loss or gradients are not finite is
         skipped (counted), and `train.max_nonfinite` of them in a row stop the run."""
         self.scaler.unscale_(self.opt)
-        params = [p for p in self.model.parameters() if p.requires_grad]
+        params = [p for p in self.trained.parameters() if p.requires_grad]
         norm = torch.nn.utils.clip_grad_norm_(params, self.cfg.train.grad_clip)
         bad = self.step_bad_loss >= self.cfg.train.accum or not bool(torch.isfinite(norm))
         self.step_bad_loss = 0
@@ -313,6 +325,8 @@ class Trainer:
         t = self.cfg.train
         loader, per_epoch = _loader(self.p, self.info, self.epoch, self.cursor, self.micro)
         batches = iter(loader)
+        if self.semi is not None:
+            self.semi.start(self.micro)
         self._set_train()
         window_loss, window_n, window_micro, t0 = 0.0, 0, 0, time.perf_counter()
         while self.step < t.steps:
@@ -328,6 +342,8 @@ class Trainer:
                     self.epoch, self.cursor = self.epoch + 1, 0
             self._opt_step()
             self.step += 1
+            if self.semi is not None:
+                self.semi.after_step(self.step)
             if self.step % t.log_every == 0 or self.step == t.steps:
                 dt = time.perf_counter() - t0
                 imgs = window_micro * t.batch_size * self.info.world
@@ -339,6 +355,7 @@ class Trainer:
                        if self.p.stream is not None else {}),
                     **({"bad_samples": len(self.bad)} if self.bad else {}),
                     **({"nonfinite_steps": self.nonfinite} if self.nonfinite else {}),
+                    **(self.semi.log_fields() if self.semi is not None else {}),
                 })  # fmt: skip
                 window_loss, window_n, window_micro, t0 = 0.0, 0, 0, time.perf_counter()
             if self.step % t.val_every == 0 or self.step == t.steps:
@@ -365,6 +382,8 @@ class Trainer:
             out["unreadable"] = {"count": len(self.bad), "first": self.bad[:20]}
         if self.nonfinite:
             out["nonfinite_steps"] = self.nonfinite
+        if self.semi is not None:
+            out["unlabeled"] = self.semi.report()
         return out
 
     def score_val(self) -> tuple[float, dict[str, Any], dict[str, Any]]:
@@ -375,6 +394,8 @@ class Trainer:
         with torch.inference_mode():
             metrics = self.task.validate(self.model, self.p.val_set, self.info.device)
         fields = {**metrics, "unknown_chars": dict(self.task.unknown)}
+        if self.semi is not None:  # the EMA teacher's scores beside the student's
+            fields |= self.semi.teacher_scores(self.p.val_set, self.info.device)
         return float(metrics[self.cfg.eval.metric]), fields, metrics
 
     def validate(self) -> None:

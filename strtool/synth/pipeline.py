@@ -204,7 +204,8 @@ def run(
         for done, r in enumerate(results, first + 1):
             _account(report, r)
             if r.skip is None and r.image is not None:
-                w.add(r.image, r.label, r.lang, extra={"type": r.kind} if r.kind else None)
+                label = None if w.unlabeled else r.label  # meta `unlabeled`: images only
+                w.add(r.image, label, r.lang, extra={"type": r.kind} if r.kind else None)
             if done % CHECKPOINT_EVERY == 0:
                 seconds = previous + time.perf_counter() - t0
                 w.checkpoint({"done": done, "seconds": seconds, "report": _state(report)})

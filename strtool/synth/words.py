@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from strtool.config import to_dict
+from strtool.data.lmdb_io import UNLABELED
 from strtool.errors import InputError
 from strtool.synth.augment import compose, encode
 from strtool.synth.config import AugmentConfig, SynthConfig, font_px
@@ -234,14 +235,18 @@ def synth_words(
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
     resume: bool = False,
+    unlabeled: bool = False,
 ) -> Report:
-    """Render `num` samples (this shard's contiguous part of them) into `output`."""
+    """Render `num` samples (this shard's contiguous part of them) into `output`;
+    `unlabeled`: an LMDB of the images (and language tags) without labels."""
     if num < 1:
         raise InputError(f"--num {num}: must be at least 1")
     cfg = cfg or SynthConfig()
     job, meta = prepare_words(langs, cfg, fonts, seed, height, corpus_files, bg_dir)
     start, stop = shard_range(num, *shard)
     meta.update(shard=f"{shard[0]}/{shard[1]}", index_range=[start, stop], num_total=num)
+    if unlabeled:
+        meta[UNLABELED] = True
     report = run(job, output, start, stop, meta, workers, overwrite, progress, resume)
     report.extra["corpus"] = meta["corpus"]
     report.extra["corpus_dropped"] = meta["corpus_dropped"]

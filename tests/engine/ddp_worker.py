@@ -1,5 +1,6 @@
 """Run by `torchrun --nproc_per_node 2` in test_ddp.py: train a tiny model for a few
-steps with gloo, then save this rank's final weights to `<out>/../weights-rank<r>.pt`."""
+steps with gloo, then save this rank's final weights to `<out>/../weights-rank<r>.pt`.
+Further arguments are config overrides (e.g. a `semi` run)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def main() -> None:
         None,
         [f"data.train=[{db}]", "data.workers=0", "model.arch=crnn_tiny", "train.steps=6",
          "train.batch_size=4", "train.val_every=100", "train.ckpt_every=3", "train.log_every=2",
-         "train.device=cpu"],
+         "train.device=cpu", *sys.argv[3:]],
     )  # fmt: skip
     result = train(cfg, out)
     rank = int(os.environ["RANK"])

@@ -21,16 +21,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_two_process_gloo_training(tiny_lmdb: Path, tmp_path: Path) -> None:
-    out = tmp_path / "run"
+def _torchrun(db: Path, out: Path, *overrides: str) -> None:
     worker = Path(__file__).with_name("ddp_worker.py")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     # `torchrun` is torch.distributed.run: run it from this interpreter (never skipped)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
            "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
-           str(worker), str(tiny_lmdb), str(out)]  # fmt: skip
+           str(worker), str(db), str(out), *overrides]  # fmt: skip
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_two_process_gloo_training(tiny_lmdb: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    _torchrun(tiny_lmdb, out)
     w0 = torch.load(tmp_path / "weights-rank0.pt", weights_only=True)
     w1 = torch.load(tmp_path / "weights-rank1.pt", weights_only=True)
     params = [k for k in w0 if "running_" not in k and "num_batches" not in k]
@@ -43,3 +47,20 @@ def test_two_process_gloo_training(tiny_lmdb: Path, tmp_path: Path) -> None:
     assert ckpt["step"] == 6
     for k, v in w0.items():  # rank 0 saved what it trained
         torch.testing.assert_close(ckpt["model"][k], v, rtol=0, atol=0, msg=k)
+
+
+def test_two_process_gloo_semi_training(tiny_lmdb: Path, tmp_path: Path) -> None:
+    """Consistency + contrastive under DDP: the student (recogniser and projection
+    head) stays identical on both ranks, and rank 0 checkpoints the EMA teacher."""
+    out = tmp_path / "run"
+    _torchrun(tiny_lmdb, out, f"data.unlabeled=[{tiny_lmdb}]", "data.unlabeled_ratio=0.5",
+              "semi.method=contrastive+consistency", "semi.threshold=0.5")  # fmt: skip
+    w0 = torch.load(tmp_path / "weights-rank0.pt", weights_only=True)
+    w1 = torch.load(tmp_path / "weights-rank1.pt", weights_only=True)
+    for k in (k for k in w0 if "running_" not in k and "num_batches" not in k):
+        torch.testing.assert_close(w1[k], w0[k], rtol=0, atol=0, msg=k)
+    ckpt = torch.load(out / "last.pt", weights_only=False)
+    assert ckpt["step"] == 6 and ckpt["semi"]["method"] == "contrastive+consistency"
+    assert set(ckpt["semi"]["teacher"]) == set(ckpt["model"]) and ckpt["semi"]["proj"]
+    # each rank drew its own 2 unlabeled crops per micro-batch (16 = 32 // 2 ranks per epoch)
+    assert ckpt["semi"]["drawn"] == 6 * 2

@@ -1,0 +1,257 @@
+"""Semi-supervised training under a domain shift (issue 12): labeled-only fine-tuning
+vs pseudo-labelling vs consistency vs contrastive pretraining + consistency, at equal
+steps, all from the same supervised checkpoint.
+
+    .venv/bin/python bench/semi.py --workdir /tmp/semi_bench            # default scale
+    .venv/bin/python bench/semi.py --workdir /tmp/semi_smoke --tiny     # smoke (minutes)
+
+Data (rendered once into `<workdir>/data`, reused when present):
+
+- `labeled`: `synth words` with the training fonts and the default synth config
+  (`--labeled` crops of `--langs`, LAT plus one of ARA / HIN / BEN);
+- `source_test`: the same domain, another seed (the "do not lose more than 1 point"
+  check);
+- `unlabeled` and `test`: the held-out font families (`--fonts heldout`, never in the
+  labeled data) with the `synth/domain_shift` augmentation mix (heavier blur, low
+  contrast, perspective, noise, JPEG, low resolution); `unlabeled` is written with
+  `--unlabeled` (no labels). Their words come from disjoint halves of wordfreq's top
+  `--vocab` words per language (even ranks: unlabeled, odd ranks: test), given as
+  corpus files, so no test word is ever seen unlabeled.
+
+Runs (`<workdir>/f<fraction>/<name>`; a finished run is reused, a stopped one
+resumed): `supervised` trains `--pretrain-steps` from scratch on the labeled data;
+then, each for `--steps` optimiser steps from its last checkpoint (`--init`):
+`labeled_only` (semi.method none), `pseudo`, `consistency`, and `contrastive+
+consistency` (`--contrastive-share` of the steps with the contrastive loss plus the
+supervised one, the rest consistency from there). `--fractions 1,0.1` repeats all of it
+with a tenth of the labeled crops (per language, `data.cap`), the supervised checkpoint
+included. Every run has the same batch size, learning-rate schedule and seed.
+
+Output: WRR (with its 95 % Wilson interval over the test words) and CRR (with a 95 %
+bootstrap interval) of each run's last checkpoint on the shifted test set and on the
+source-domain test set, as a Markdown table on stdout and in `<workdir>/results.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+METHODS: tuple[str, ...] = ("labeled_only", "pseudo", "consistency", "contrastive+consistency")
+
+
+def split_vocab(langs: list[str], vocab: int) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Disjoint word lists per language: even wordfreq ranks (unlabeled), odd (test)."""
+    from strtool.synth.corpus import wordfreq_words
+
+    unl, test = {}, {}
+    for lang in langs:
+        words = wordfreq_words(lang, vocab)
+        unl[lang], test[lang] = words[0::2], words[1::2]
+    return unl, test
+
+
+def build_data(work: Path, a: argparse.Namespace) -> dict[str, Path]:
+    """The four LMDBs of the benchmark (see the module docstring)."""
+    from strtool.config import load_config
+    from strtool.synth.config import SynthConfig
+    from strtool.synth.words import synth_words
+
+    d = work / "data"
+    d.mkdir(parents=True, exist_ok=True)
+    langs = a.langs.split(",")
+    unl_words, test_words = split_vocab(langs, a.vocab)
+    corpora = {}
+    for name, words in (("unlabeled", unl_words), ("test", test_words)):
+        corpora[name] = d / f"{name}_words.txt"
+        corpora[name].write_text("".join(w + "\n" for ws in words.values() for w in ws),
+                                 encoding="utf-8")  # fmt: skip
+    shift = load_config(SynthConfig, "synth/domain_shift", [])
+    paths = {k: d / k for k in ("labeled", "source_test", "unlabeled", "test")}
+    jobs: dict[str, dict[str, Any]] = {
+        "labeled": dict(num=a.labeled, seed=a.seed + 1),
+        "source_test": dict(num=a.test, seed=a.seed + 2),
+        "unlabeled": dict(num=a.unlabeled, seed=a.seed + 3, cfg=shift, fonts=["heldout"],
+                          corpus_files=[corpora["unlabeled"]], unlabeled=True),
+        "test": dict(num=a.test, seed=a.seed + 4, cfg=shift, fonts=["heldout"],
+                     corpus_files=[corpora["test"]]),
+    }  # fmt: skip
+    for name, job in jobs.items():
+        if not paths[name].exists():
+            t0 = time.perf_counter()
+            synth_words(paths[name], langs=langs, workers=a.workers, height=32, **job)
+            print(f"  data {name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    return paths
+
+
+def _overrides(a: argparse.Namespace, paths: dict[str, Path], cap: int | None) -> list[str]:
+    out = [
+        f"model.arch={a.arch}", f"data.train=[{paths['labeled']}]", f"data.charset={a.langs}",
+        f"data.workers={a.workers}", f"train.batch_size={a.batch_size}",
+        f"train.device={a.device}", f"train.threads={a.threads}", f"train.seed={a.seed}",
+        "train.log_every=50", f"train.val_every={10**9}", f"train.ckpt_every={a.ckpt_every}",
+    ]  # fmt: skip
+    return out + ([f"data.cap={cap}"] if cap is not None else [])
+
+
+def run(out: Path, overrides: list[str], steps: int, init: Path | None) -> Path:
+    """Train (or reuse / resume) one run; returns its `last.pt`."""
+    from strtool.engine.checkpoint import load_checkpoint
+    from strtool.engine.config import load_run_config
+    from strtool.engine.loop import train
+
+    last = out / "last.pt"
+    cfg = load_run_config(None, overrides + [f"train.steps={steps}"])
+    if last.is_file() and load_checkpoint(last)["step"] >= steps:
+        return last
+    t0 = time.perf_counter()
+    train(cfg, out, resume=last.is_file(), init=None if last.is_file() else init)
+    print(f"  {out.parent.name}/{out.name}: {steps} steps, {time.perf_counter() - t0:.0f} s",
+          file=sys.stderr)  # fmt: skip
+    return last
+
+
+def semi_overrides(a: argparse.Namespace, paths: dict[str, Path], method: str) -> list[str]:
+    """The `semi` settings of one method (shared by every method where they apply)."""
+    return [
+        f"semi.method={method}", f"data.unlabeled=[{paths['unlabeled']}]",
+        f"data.unlabeled_ratio={a.unlabeled_ratio}", f"semi.threshold={a.threshold}",
+        f"semi.pseudo_threshold={a.threshold}", f"semi.rampup={max(1, a.steps // 10)}",
+        f"semi.refresh_every={max(1, a.steps // 5)}", f"semi.ema_decay={a.ema_decay}",
+    ]  # fmt: skip
+
+
+def finetune(
+    a: argparse.Namespace, root: Path, paths: dict[str, Path], cap: int | None, sup: Path
+) -> dict[str, Path]:
+    """The four fine-tuning runs from the supervised checkpoint `sup`."""
+    base = _overrides(a, paths, cap) + [f"train.lr={a.ft_lr}"]
+    out = {"labeled_only": run(root / "labeled_only", base, a.steps, sup)}
+    for method in ("pseudo", "consistency"):
+        out[method] = run(root / method, base + semi_overrides(a, paths, method), a.steps, sup)
+    first = max(1, round(a.contrastive_share * a.steps))
+    con = run(root / "contrastive", base + semi_overrides(a, paths, "contrastive"), first, sup)
+    rest = max(1, a.steps - first)
+    out["contrastive+consistency"] = run(
+        root / "contrastive_consistency", base + semi_overrides(a, paths, "consistency"), rest,
+        con,
+    )  # fmt: skip
+    return out
+
+
+def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """95 % Wilson score interval of a proportion k / n (WRR over n words)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def crr_interval(
+    preds: list[str], gts: list[str], profile: str, rounds: int = 1000, seed: int = 0
+) -> tuple[float, float]:
+    """95 % percentile-bootstrap interval of CRR (1 - edits / gt units, pooled), the
+    test words resampled with replacement `rounds` times."""
+    import numpy as np
+
+    from strtool.evaluation.metrics import edit_distances, get_profile, normalize_all, to_units
+
+    prof = get_profile(profile)
+    table: dict[str, str] = {}
+    p_units = to_units(normalize_all(preds, prof), "codepoint", table)
+    g_units = to_units(normalize_all(gts, prof), "codepoint", table)
+    ed = np.asarray(edit_distances(p_units, g_units), dtype=np.float64)
+    units = np.fromiter(map(len, g_units), dtype=np.float64, count=len(g_units))
+    idx = np.random.default_rng(seed).integers(0, len(ed), size=(rounds, len(ed)))
+    crr = 1.0 - ed[idx].sum(1) / np.maximum(units[idx].sum(1), 1.0)
+    lo, hi = np.percentile(crr, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def score(ckpt: Path, data: Path, device: str) -> dict[str, Any]:
+    """Pooled WRR with its 95 % Wilson interval (`wrr_95`), CRR with its 95 % bootstrap
+    interval (`crr_95`) and n of a checkpoint on an LMDB (the family's default metric
+    profile; the report's `wrr_ci` is the case-insensitive WRR, not an interval)."""
+    from strtool.engine.evaluate import evaluate_model
+
+    res = evaluate_model(ckpt, [data], device=device)
+    row = res.report.pooled.to_dict()
+    n, reading = row["n"], res.predictions
+    crr_95 = crr_interval(reading.preds, reading.gts, res.report.profile)
+    return {"wrr": row["wrr"], "wrr_95": wilson(round(row["wrr"] * n), n), "crr": row["crr"],
+            "crr_95": crr_95, "n": n}  # fmt: skip
+
+
+def _fmt(s: dict[str, Any]) -> str:
+    (lo, hi), (clo, chi) = s["wrr_95"], s["crr_95"]
+    return (f"{100 * s['wrr']:.1f} [{100 * lo:.1f}, {100 * hi:.1f}] / "
+            f"{100 * s['crr']:.1f} [{100 * clo:.1f}, {100 * chi:.1f}]")  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    a = parse_args(argv)
+    work = Path(a.workdir)
+    paths = build_data(work, a)
+    n_langs = len(a.langs.split(","))
+    results: dict[str, Any] = {"args": vars(a), "fractions": {}}
+    for frac in [float(x) for x in a.fractions.split(",")]:
+        cap = None if frac >= 1 else max(1, round(frac * a.labeled / n_langs))
+        root = work / f"f{frac:g}"
+        sup_over = _overrides(a, paths, cap) + [f"train.lr={a.lr}"]
+        sup = run(root / "supervised", sup_over, a.pretrain_steps, None)
+        ckpts = {"supervised": sup, **finetune(a, root, paths, cap, sup)}
+        table = {name: {"shifted": score(p, paths["test"], a.device),
+                        "source": score(p, paths["source_test"], a.device)}
+                 for name, p in ckpts.items()}  # fmt: skip
+        results["fractions"][f"{frac:g}"] = {"cap_per_lang": cap, "runs": table}
+        print(f"\n### labels: {frac:g} of {a.labeled} ({a.langs}), {a.steps} fine-tuning steps\n")
+        print("| run | shifted WRR / CRR % [95% CI] | source WRR / CRR % [95% CI] |")
+        print("|---|---|---|")
+        for name, s in table.items():
+            print(f"| {name} | {_fmt(s['shifted'])} | {_fmt(s['source'])} |")
+    (work / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    return results
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--workdir", required=True)
+    p.add_argument("--langs", default="en,bn", help="LAT plus one of ARA/HIN/BEN codes")
+    p.add_argument("--labeled", type=int, default=40000)
+    p.add_argument("--unlabeled", type=int, default=20000)
+    p.add_argument("--test", type=int, default=2000)
+    p.add_argument("--vocab", type=int, default=20000, help="wordfreq words split in two")
+    p.add_argument("--arch", default="crnn_small")
+    p.add_argument("--pretrain-steps", type=int, default=6000)
+    p.add_argument("--steps", type=int, default=3000, help="fine-tuning steps per method")
+    p.add_argument("--contrastive-share", type=float, default=0.3)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--ft-lr", type=float, default=3e-4)
+    p.add_argument("--unlabeled-ratio", type=float, default=1.0)
+    p.add_argument("--threshold", type=float, default=0.9)
+    p.add_argument("--ema-decay", type=float, default=0.999)
+    p.add_argument("--fractions", default="1,0.1")
+    p.add_argument("--ckpt-every", type=int, default=500)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tiny", action="store_true", help="smoke scale: figures meaningless")
+    a = p.parse_args(argv)
+    if a.tiny:
+        a.labeled, a.unlabeled, a.test, a.vocab = 96, 48, 24, 400
+        a.arch, a.pretrain_steps, a.steps, a.batch_size = "crnn_tiny", 3, 4, 8
+        a.ckpt_every, a.workers = 2, 0
+    return a
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""Unlabeled crops: LMDBs of images without labels, and their training dataset.
+
+`make_unlabeled_lmdb(source, output)` builds an LMDB from a folder of images (searched
+recursively, `IMAGE_EXTS`, in sorted path order) or from a file list (one image path per
+line, relative to the list's folder or `images`; blank lines and `#` comments ignored).
+The LMDB has `image-*` keys (bytes unchanged), optional `lang-*` tags (`lang`), no
+`label-*` key, and `meta` says `"unlabeled": true` (`lmdb_io.UNLABELED`): never a
+magic label value. Unusable files are skipped and counted by reason (`missing`,
+`corrupt`: empty, not an image by its header, truncated; with `check`, not decodable;
+`duplicate`: a path listed again) and listed in the result; no usable image is a
+`DataError` and nothing is written.
+
+`UnlabeledDataset(paths, transform)` serves the images of unlabeled LMDBs (labeled ones
+too: their labels are never read) as training inputs for `strtool.semi`: items are
+images only, so nothing from this loader can reach a supervised loss.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+
+from strtool.data.dataset import BadSample
+from strtool.data.gt_formats import line_lang
+from strtool.data.imgcheck import image_problem
+from strtool.data.lmdb_io import LMDB_KIND, UNLABELED, LmdbReader, LmdbWriter
+from strtool.errors import DataError, InputError
+from strtool.outputs import check_output
+
+IMAGE_EXTS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
+SKIP_KINDS: tuple[str, ...] = ("missing", "corrupt", "duplicate")
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class UnlabeledIssue:
+    """A skipped entry: where (file, or list file and line), kind, message."""
+
+    where: str
+    kind: str
+    message: str
+
+
+@dataclass
+class UnlabeledResult:
+    """Outcome of `make_unlabeled_lmdb`."""
+
+    output: Path
+    written: int = 0
+    skipped: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SKIP_KINDS, 0))
+    issues: list[UnlabeledIssue] = field(default_factory=list)
+    lang: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "output": str(self.output), "written": self.written, "skipped": self.skipped,
+            "lang": self.lang, "unlabeled": True,
+            "issues": [i.__dict__ for i in self.issues],
+        }  # fmt: skip
+
+
+def list_images(source: Path, images: Path | None = None) -> list[tuple[str, Path]]:
+    """`(where, path)` of every image of a folder (recursive, sorted, hidden files and
+    folders left out) or every line of a file list; `InputError` for a missing source
+    or a list naming no file."""
+    if source.is_dir():
+        found = [
+            p for p in sorted(source.rglob("*"))
+            if p.suffix.lower() in IMAGE_EXTS and p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(source).parts)
+        ]  # fmt: skip
+        if not found:
+            raise InputError(f"{source}: no image files ({', '.join(sorted(IMAGE_EXTS))})")
+        return [(str(p), p) for p in found]
+    if not source.is_file():
+        raise InputError(f"{source}: no such folder or file list")
+    root = images or source.parent
+    out: list[tuple[str, Path]] = []
+    try:
+        lines = source.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise InputError(f"{source}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    for n, line in enumerate(lines, 1):
+        entry = line.strip()
+        if entry and not entry.startswith("#"):
+            out.append((f"{source}:{n}", root / entry))
+    if not out:
+        raise InputError(f"{source}: the file list names no image")
+    return out
+
+
+def make_unlabeled_lmdb(
+    source: str | Path,
+    output: str | Path,
+    *,
+    images: str | Path | None = None,
+    lang: str | None = None,
+    check: bool = False,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+) -> UnlabeledResult:
+    """Write the images of `source` (a folder or a file list) into an unlabeled LMDB
+    `output`, tagging them `lang` (a language code or group) when given."""
+    source, out = Path(source), Path(output)
+    tag = None
+    if lang is not None:
+        tag = line_lang(lang)
+        if tag is None:
+            raise InputError(f"--lang {lang}: not a language code or group")
+    entries = list_images(source, Path(images) if images is not None else None)
+    check_output(out, LMDB_KIND, [source], overwrite)
+    res = UnlabeledResult(out, lang=tag)
+    meta = {"source": str(source), UNLABELED: True, "tool_command": "make-lmdb --unlabeled"}
+    seen: set[Path] = set()
+    with LmdbWriter(out, overwrite=overwrite, meta=meta, inputs=[source]) as w:
+        for k, (where, path) in enumerate(entries, 1):
+            why = _problem(path, seen, check)
+            if why is not None:
+                res.skipped[why[0]] += 1
+                res.issues.append(UnlabeledIssue(where, why[0], why[1]))
+            else:
+                w.add(path.read_bytes(), None, tag)
+                res.written += 1
+            if progress is not None and (k % 256 == 0 or k == len(entries)):
+                progress(k, len(entries))
+        if res.written == 0:  # leaving the block through the error writes nothing
+            kinds = ", ".join(f"{v} {k}" for k, v in res.skipped.items() if v)
+            raise DataError(f"{source}: no usable image ({kinds}); nothing written")
+    return res
+
+
+def _problem(path: Path, seen: set[Path], check: bool) -> tuple[str, str] | None:
+    """(kind, message) when `path` cannot be written, else None (and remembered)."""
+    key = path.resolve()
+    if key in seen:
+        return "duplicate", f"{path}: listed again (the first entry is kept)"
+    if not path.is_file():
+        return "missing", f"{path}: no such file"
+    why = image_problem(path.read_bytes(), decode=check)
+    if why is not None:
+        return "corrupt", f"{path}: {why}"
+    seen.add(key)
+    return None
+
+
+class UnlabeledDataset(Dataset):
+    """The images of one or more LMDBs as training inputs without labels.
+
+    `__getitem__(i)` -> `transform(image bytes)` (or a `BadSample` for an image that
+    cannot be decoded). Labeled LMDBs may be given too: their labels are never read.
+    `labeled_sources` counts those (reported by the trainer)."""
+
+    def __init__(
+        self, paths: Sequence[str | Path], transform: Callable[[bytes], Any] | None = None
+    ) -> None:
+        if not paths:
+            raise DataError("data.unlabeled: no LMDB given")
+        self.readers = [LmdbReader(p) for p in paths]
+        self.transform = transform
+        self.labeled_sources = sum(not r.unlabeled for r in self.readers)
+        self._offsets = [0]
+        for r in self.readers:
+            self._offsets.append(self._offsets[-1] + len(r))
+
+    def __len__(self) -> int:
+        return self._offsets[-1]
+
+    def __getitem__(self, i: int) -> Any:
+        if not 0 <= i < len(self):
+            raise IndexError(f"unlabeled index {i} out of range 0..{len(self) - 1}")
+        r = bisect.bisect_right(self._offsets, i) - 1
+        reader, j = self.readers[r], i - self._offsets[r]
+        try:
+            image = reader.image(j)
+            return self.transform(image) if self.transform is not None else image
+        except (DataError, OSError, ValueError) as e:
+            return BadSample(f"{reader.path}: image-{j + 1:09d}", str(e))
+
+
+def collate_images(batch: list[Any]) -> tuple[torch.Tensor | None, list[BadSample]]:
+    """Stack the images of an unlabeled batch; unreadable ones are dropped and returned
+    (images None when none is left)."""
+    bad = [x for x in batch if isinstance(x, BadSample)]
+    good = [x for x in batch if not isinstance(x, BadSample)]
+    return (torch.stack(good) if good else None), bad

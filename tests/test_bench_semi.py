@@ -1,0 +1,58 @@
+"""bench/semi.py: the 95 % interval, the disjoint word split, and a smoke run at tiny
+scale (data, the supervised checkpoint, the four fine-tuning runs, the table)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from strtool.paths import REPO_ROOT
+
+
+def _bench() -> Any:
+    spec = importlib.util.spec_from_file_location("semi_bench", REPO_ROOT / "bench" / "semi.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_wilson_interval_and_disjoint_words() -> None:
+    bench = _bench()
+    lo, hi = bench.wilson(50, 100)
+    assert lo == pytest.approx(0.4038, abs=1e-4) and hi == pytest.approx(0.5962, abs=1e-4)
+    assert bench.wilson(0, 24)[0] == 0.0 and bench.wilson(0, 24)[1] == pytest.approx(0.1380, 1e-3)
+    lo, hi = bench.crr_interval(["abcd", "abxx", "abcd", "a"], ["abcd"] * 4, "default", 200)
+    # CRR = 1 - 5/16 pooled; resampling keeps the interval inside [0, 1] around it
+    assert 0 <= lo <= 1 - 5 / 16 <= hi <= 1 and hi - lo > 0.1
+    assert bench.crr_interval(["ab"] * 3, ["ab"] * 3, "default") == (1.0, 1.0)
+    unl, test = bench.split_vocab(["en", "bn"], 200)
+    for lang in ("en", "bn"):
+        assert unl[lang] and test[lang] and not set(unl[lang]) & set(test[lang])
+
+
+@pytest.mark.slow  # renders 4 tiny LMDBs and trains 6 tiny runs
+def test_semi_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _bench()
+    res = bench.main(["--workdir", str(tmp_path), "--tiny", "--fractions", "0.5",
+                      "--device", "cpu", "--threads", "2"])  # fmt: skip
+    runs = res["fractions"]["0.5"]["runs"]
+    assert list(runs) == ["supervised", *bench.METHODS]
+    for r in runs.values():
+        assert r["shifted"]["n"] == r["source"]["n"] == 24
+        lo, hi = r["shifted"]["wrr_95"]
+        assert 0 <= lo <= r["shifted"]["wrr"] <= hi <= 1
+        lo, hi = r["source"]["crr_95"]
+        assert lo <= r["source"]["crr"] + 1e-9 and r["source"]["crr"] <= hi + 1e-9
+    assert res["fractions"]["0.5"]["cap_per_lang"] == 24
+    assert json.loads((tmp_path / "results.json").read_text())["fractions"]
+    out = capsys.readouterr().out
+    assert "| contrastive+consistency |" in out
+    from strtool.data.lmdb_io import LmdbReader
+
+    assert LmdbReader(tmp_path / "data" / "unlabeled").unlabeled
+    assert (tmp_path / "f0.5" / "contrastive_consistency" / "last.pt").is_file()
