@@ -12,6 +12,7 @@ import glob
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,7 +27,9 @@ IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
 @dataclass
 class Prediction:
     """One input's reading; `error` names why a file could not be read (then `text` is
-    empty); `alternatives`: the model's other outputs (e.g. `spotter` under a Refiner)."""
+    empty); `alternatives`: the model's other outputs (e.g. `spotter` under a Refiner);
+    `lines`: `{text, confidence}` per "\n"-separated line, for the families that read
+    lines and pages (`Reading.line_confidences`; None for the others)."""
 
     path: str
     text: str
@@ -34,6 +37,7 @@ class Prediction:
     rotated: bool = False
     error: str | None = None
     alternatives: dict[str, str] = field(default_factory=dict)
+    lines: list[dict[str, Any]] | None = None
 
 
 def expand_inputs(items: Sequence[str | Path]) -> list[Path]:
@@ -87,6 +91,11 @@ def predict_paths(
                 zip(ok, reading.texts, reading.confidences, strict=True)
             ):
                 alts = {name: texts[k] for name, (texts, _) in reading.alternatives.items()}
-                preds[i] = Prediction(str(chunk[i]), t, float(c), rot, None, alts)
+                lines = None
+                if reading.line_confidences:
+                    confs = reading.line_confidences[k]
+                    lines = [{"text": x, "confidence": float(lc)}
+                             for x, lc in zip(t.split("\n"), confs, strict=True)]  # fmt: skip
+                preds[i] = Prediction(str(chunk[i]), t, float(c), rot, None, alts, lines)
         for i in range(len(chunk)):
             yield preds[i]
