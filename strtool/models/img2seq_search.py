@@ -59,31 +59,37 @@ def greedy(
     forbid: Sequence[int] = (),
     cache: bool = True,
 ) -> list[Decoded]:
-    """Greedy decoding of a batch of images (N, C, H, W)."""
+    """Greedy decoding of a batch of images (N, C, H, W). Rows that have ended leave
+    the batch (with their memory and cache), so a batch costs its longest row's
+    steps over the rows still decoding only."""
     memory_kv = model.memory_kv(model.encode(images))
     n = images.shape[0]
     history = torch.full((n, 1), bos, dtype=torch.long, device=images.device)
-    done = torch.zeros(n, dtype=torch.bool, device=images.device)
+    alive = list(range(n))  # batch index of each row still decoding
+    ids: list[list[int]] = [[] for _ in range(n)]
+    probs: list[list[float]] = [[] for _ in range(n)]
+    ended = [False] * n
     caches: list[KV] | None = None
-    chosen, probs = [], []
     for _ in range(max_len):
         logp, caches = _step(model, history, memory_kv, caches, cache)
         lp, nxt = _forbid(logp, forbid).max(-1)
-        nxt = torch.where(done, torch.full_like(nxt, eos), nxt)
-        chosen.append(nxt)
-        probs.append(lp.exp())
-        done |= nxt == eos
-        if bool(done.all()):
+        for r, t, p in zip(alive, nxt.tolist(), lp.exp().tolist(), strict=True):
+            probs[r].append(p)
+            if t == eos:
+                ended[r] = True
+            else:
+                ids[r].append(t)
+        keep = nxt != eos
+        if not bool(keep.any()):
             break
+        if not bool(keep.all()):
+            alive = [r for r, k in zip(alive, keep.tolist(), strict=True) if k]
+            history, nxt = history[keep], nxt[keep]
+            memory_kv = [(k[keep], v[keep]) for k, v in memory_kv]
+            if caches is not None:
+                caches = [(k[keep], v[keep]) for k, v in caches]
         history = torch.cat([history, nxt[:, None]], dim=1)
-    ids = torch.stack(chosen, 1).tolist() if chosen else [[] for _ in range(n)]
-    ps = torch.stack(probs, 1).tolist() if probs else [[] for _ in range(n)]
-    out = []
-    for row, prow in zip(ids, ps, strict=True):
-        end = row.index(eos) if eos in row else len(row)
-        ended = end < len(row)
-        out.append(Decoded(row[:end], prow[: end + int(ended)], ended))
-    return out
+    return [Decoded(ids[r], probs[r], ended[r]) for r in range(n)]
 
 
 @dataclass
