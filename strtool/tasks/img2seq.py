@@ -18,6 +18,7 @@ Checkpoints store the tokenizer settings and the charset: `read` needs nothing e
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -80,6 +81,7 @@ class Img2SeqTask(Task):
         else:
             self.chars = [c for c in resolve_chars(cfg) if c not in (" ", LINE_BREAK)]
             self.tokenizer = build_tokenizer(self.chars, cfg)
+        self.blocked: list[int] = []  # `restrict`: classes never emitted
         m = cfg.model
         spec = ModelSpec(m.channels, (m.height, m.width), self.tokenizer.num_classes,
                          max_len=self.max_len)  # fmt: skip
@@ -116,12 +118,25 @@ class Img2SeqTask(Task):
     def decode(self, model: nn.Module, images: Tensor, cache: bool = True) -> list[Decoded]:
         """Token rows of a batch: greedy, or beam search when `img2seq.beam_width` > 1."""
         tok, c = self.tokenizer, self.cfg.img2seq
-        forbid = (tok.pad, tok.bos)
+        forbid = (tok.pad, tok.bos, *self.blocked)
         net = unwrap(model)
         if c.beam_width > 1:
             return beam_search(net, images, tok.bos, tok.eos, self.max_len, c.beam_width,
                                forbid, c.length_penalty, cache)  # fmt: skip
         return greedy(net, images, tok.bos, tok.eos, self.max_len, forbid, cache)
+
+    def restrict(self, langs: Sequence[str]) -> int:
+        """Never emit characters outside the charsets of `langs` (space, line break,
+        EOS and UNK stay); returns the number of classes left."""
+        from strtool.text.charset import load_charsets, union_chars
+
+        keep = set(union_chars(load_charsets(list(langs)))) | {" ", LINE_BREAK}
+        stoi = self.tokenizer.stoi
+        self.blocked = sorted(i for ch, i in stoi.items() if ch not in keep)
+        left = len(stoi) - len(self.blocked)
+        if left <= 2:
+            raise InputError(f"--lang {','.join(langs)}: the model has none of their characters")
+        return left + 1 + int(self.tokenizer.unk_index is not None)
 
     def reading(self, rows: list[Decoded]) -> Reading:
         """Texts (lines joined by "\\n", each NFC), confidences and line confidences."""

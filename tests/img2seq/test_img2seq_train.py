@@ -21,7 +21,8 @@ from strtool.engine.reader import open_reader
 from strtool.engine.setup import prepare_run
 from strtool.tasks.img2seq import Img2SeqTask
 from strtool.tasks.registry import build_task
-from strtool.text.tokenizer import AttnTokenizer
+from strtool.text.charset import load_charset
+from strtool.text.tokenizer import UNK_TEXT, AttnTokenizer
 
 from .conftest import LINES, PAGES, cli, render_text
 
@@ -147,3 +148,15 @@ def test_unknown_characters_are_counted_not_dropped(line_lmdb: Path) -> None:
     assert enc.targets[0, 3].item() == task.tokenizer.unk_index
     strict = build_task(load_run_config("img2seq_line_tiny", [f"data.train=[{line_lmdb}]"]))
     assert strict.label_chars is not None and {" ", "\n"} <= set(strict.label_chars)
+
+
+def test_lang_restricts_the_output(line_run: tuple[Path, dict], line_lmdb: Path) -> None:
+    rec = open_reader(line_run[0] / "last.pt", "cpu", langs=["hi"])  # predict --lang hi
+    res = rec.read_dataset(LmdbDataset([line_lmdb], transform=rec.transform), 6)
+    allowed = set(load_charset("hi").chars) | {" ", "\n", UNK_TEXT}
+    assert all(set(p) <= allowed and not set(p) & set("abcdef") for p in res.preds)
+    assert any(p.strip() for p in res.preds)  # digits and punctuation are still read
+    assert (
+        rec.meta["classes_kept"]
+        < open_reader(line_run[0] / "last.pt", "cpu").task.tokenizer.num_classes
+    )
