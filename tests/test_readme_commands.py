@@ -569,7 +569,19 @@ COVERAGE: dict[tuple[str, frozenset[str]], tuple[str, ...]] = {
     ("eval", frozenset({"--pred", "--gt", "--profile", "--unit", "--json"})): (
         "test_eval_profile_unit_json",
     ),
-    ("eval", frozenset({"--model", "--data"})): ("test_eval_model_on_an_lmdb",),
+    ("eval", frozenset({"--model", "--data"})): (
+        "test_eval_model_on_an_lmdb",
+        "tests/img2seq/test_img2seq_train.py::test_eval_model_and_export",
+    ),
+    ("train", frozenset({"-c", "--set data.train", "--set data.val", "-o"})): (
+        "tests/img2seq/test_img2seq_train.py::test_train_cli_overfits_lines",
+    ),
+    ("train", frozenset({"-c", "--init", "--set data.train", "--set data.val", "-o"})): (
+        "tests/img2seq/test_img2seq_train.py::test_page_model_from_line_model_reads_pages_with_line_breaks",
+    ),
+    ("predict", frozenset({"-m", "--json"})): (
+        "tests/img2seq/test_img2seq_train.py::test_predict_prints_line_breaks_escaped_and_json_lines",
+    ),
     ("eval", frozenset({"--model"})): ("test_eval_model_on_an_lmdb",),
     ("eval", frozenset({"--model", "--data", "--script-acc"})): (
         "tests/mstr/test_cli_mstr.py::test_predict_and_eval",

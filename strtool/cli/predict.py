@@ -54,7 +54,10 @@ def predict_cmd(
 ) -> None:
     """Print `path<TAB>text<TAB>confidence` for each image (or JSON). Every input gets a
     row: an image that cannot be read gets `path<TAB><TAB>0.0000<TAB>error: reason` (JSON:
-    `error` set), a warning naming the file, and exit code 1 unless --skip-bad."""
+    `error` set), a warning naming the file, and exit code 1 unless --skip-bad. In the
+    TSV text a backslash is written `\\\\`, a tab `\\t` and a line break `\\n` (line
+    and page models); JSON keeps the text as is and, for those models, gives `lines`
+    (text and confidence of each line)."""
     from strtool.engine.orient import VERTICAL_MODES
     from strtool.engine.predict import expand_inputs, predict_paths
     from strtool.engine.reader import open_reader

@@ -14,7 +14,7 @@ from PIL import Image
 
 from strtool.data.decode import decode_image, resize_pad
 
-__all__ = ["ResizeNormalize", "decode_image", "resize_pad"]
+__all__ = ["FitResizeNormalize", "ResizeNormalize", "decode_image", "fit_pad", "resize_pad"]
 
 
 class ResizeNormalize:
@@ -56,3 +56,34 @@ class ResizeNormalize:
         t = torch.from_numpy(np.ascontiguousarray(arr))
         t = t.unsqueeze(0) if t.ndim == 2 else t.permute(2, 0, 1)
         return t.float().div_(127.5).sub_(1.0)
+
+
+class FitResizeNormalize(ResizeNormalize):
+    """Like `ResizeNormalize`, but the image keeps its aspect ratio in both directions:
+    scaled by `min(height / h, width / w)` (down- or up-scaled to touch one side of
+    the canvas) and padded on the right and at the bottom with `pad_value`. The input
+    of line and page recognisers (`img2seq`), whose images are as often too tall as
+    too wide; a batch of such tensors is the padded batch."""
+
+    def __call__(self, image: bytes | Image.Image | np.ndarray) -> torch.Tensor:
+        arr = fit_pad(self.to_array(image), self.height, self.width, self.pad)
+        t = torch.from_numpy(np.ascontiguousarray(arr))
+        t = t.unsqueeze(0) if t.ndim == 2 else t.permute(2, 0, 1)
+        return t.float().div_(127.5).sub_(1.0)
+
+
+def fit_pad(img: np.ndarray, height: int, width: int, pad: int = 0) -> np.ndarray:
+    """`img` (H, W[, C]) scaled to fit (height, width) with its aspect ratio, placed at
+    the top left of a (height, width[, C]) canvas filled with `pad`."""
+    h, w = img.shape[:2]
+    scale = min(height / max(h, 1), width / max(w, 1))
+    new_h = max(1, min(height, int(round(h * scale))))
+    new_w = max(1, min(width, int(round(w * scale))))
+    if (new_h, new_w) != (h, w):
+        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        img = cv2.resize(img, (new_w, new_h), interpolation=interp)
+    if (new_h, new_w) == (height, width):
+        return img
+    out = np.full((height, width) + img.shape[2:], pad, dtype=img.dtype)
+    out[:new_h, :new_w] = img
+    return out

@@ -2,9 +2,10 @@
 
 One `RunConfig` type: the shared sections `model`, `data`, `train`, `eval`, plus one
 optional section per family that has options of its own (`mstr` for the mCLIP /
-Spotter / Refiner stages). The family comes from `model.arch` through the one table of
-architectures (`strtool.models.REGISTRY`). A YAML preset (`crnn.yaml`, `svtr.yaml`,
-`tiny.yaml`, `mclip.yaml`, ... in `strtool/configs`) states only what differs;
+Spotter / Refiner stages, `img2seq` for line / page recognisers). The family comes
+from `model.arch` through the one table of architectures (`strtool.models.REGISTRY`).
+A YAML preset (`crnn.yaml`, `svtr.yaml`, `tiny.yaml`, `mclip.yaml`, ... in
+`strtool/configs`) states only what differs;
 `--set train.lr=3e-4` overrides any key; unknown keys are a `ConfigError` naming the
 key path (see `strtool.config`). The resolved config is written to the run folder and
 stored in every checkpoint.
@@ -147,6 +148,19 @@ class MstrConfig:
 
 
 @dataclass
+class Img2seqConfig:
+    """img2seq (line / page) training and decoding. The architecture (encoder sizes,
+    decoder layers, width, heads) is `model.options` of the `img2seq_*` builders;
+    input geometry is `model.height` x `model.width` (aspect kept, padded)."""
+
+    label_smoothing: float = in_range(0.1, 0, 1, hi_open=True)
+    beam_width: int = in_range(1, 1, 64)  # 1 = greedy
+    length_penalty: float = in_range(0.0, 0, 4)  # beam: score = log P / length ** this
+    # decoding limit in tokens (line breaks included) before EOS; None = data.max_len
+    max_len: int | None = in_range(None, 1, 100000)
+
+
+@dataclass
 class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -154,6 +168,7 @@ class RunConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
     mstr: MstrConfig = field(default_factory=MstrConfig)
     semi: SemiConfig = field(default_factory=SemiConfig)  # strtool.semi
+    img2seq: Img2seqConfig = field(default_factory=Img2seqConfig)
 
     @property
     def family(self) -> str:

@@ -13,6 +13,7 @@ import glob
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,7 +30,9 @@ IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
 @dataclass
 class Prediction:
     """One input's reading; `error` names why a file could not be read (then `text` is
-    empty); `alternatives`: the model's other outputs (e.g. `spotter` under a Refiner)."""
+    empty); `alternatives`: the model's other outputs (e.g. `spotter` under a Refiner);
+    `lines`: `{text, confidence}` per "\n"-separated line, for the families that read
+    lines and pages (`Reading.line_confidences`; None for the others)."""
 
     path: str
     text: str
@@ -37,6 +40,7 @@ class Prediction:
     rotated: bool = False
     error: str | None = None
     alternatives: dict[str, str] = field(default_factory=dict)
+    lines: list[dict[str, Any]] | None = None
     #: how a tall crop was read: "" as is, "cells" (vertical glyphs), "ccw" or "cw"
     orientation: str = ""
 
@@ -74,8 +78,13 @@ def predict_paths(
     vertical: VerticalMode = "auto",
 ) -> Iterator[Prediction]:
     """Predictions in input order; an undecodable file yields a `Prediction` with
-    `error` set (never silently skipped). `rotate_vertical` is `vertical="rotate"`."""
+    `error` set (never silently skipped). `rotate_vertical` is `vertical="rotate"`;
+    models whose input is not a horizontal strip (width < 2 x height: page models) read
+    every image as is."""
     mode: VerticalMode = "rotate" if rotate_vertical else vertical
+    geometry = rec.config.model
+    if geometry.width < 2 * geometry.height:
+        mode = "none"
     for start in range(0, len(paths), batch_size):
         chunk = paths[start : start + batch_size]
         tensors: list[torch.Tensor] = []
@@ -99,10 +108,13 @@ def predict_paths(
                 k = ks[pick([reading.texts[j] for j in ks], [reading.confidences[j] for j in ks])]
                 how = owners[k][1]
                 alts = {name: texts[k] for name, (texts, _) in reading.alternatives.items()}
-                preds[i] = Prediction(
-                    str(chunk[i]), reading.texts[k], float(reading.confidences[k]),
-                    how in ROTATIONS, None, alts, how,
-                )  # fmt: skip
+                t, c = reading.texts[k], float(reading.confidences[k])
+                lines = None
+                if reading.line_confidences:
+                    confs = reading.line_confidences[k]
+                    lines = [{"text": x, "confidence": float(lc)}
+                             for x, lc in zip(t.split("\n"), confs, strict=True)]  # fmt: skip
+                preds[i] = Prediction(str(chunk[i]), t, c, how in ROTATIONS, None, alts, lines, how)
         for i in range(len(chunk)):
             yield preds[i]
 
@@ -114,6 +126,7 @@ def _read_batched(rec: Reader, tensors: list[torch.Tensor], batch_size: int) -> 
         r = rec.read(torch.stack(tensors[start : start + batch_size]))
         out.texts += r.texts
         out.confidences += [float(c) for c in r.confidences]
+        out.line_confidences += r.line_confidences
         for name, (texts, confs) in r.alternatives.items():
             have = out.alternatives.setdefault(name, ([], []))
             have[0].extend(texts)

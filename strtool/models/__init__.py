@@ -4,7 +4,8 @@ architectures: name -> `Arch(family, builder)`, every builder
 
 The family names the training task (`strtool.tasks`): `ctc` models map images
 (N, C, H, W) to logits (N, T, classes); `mclip` is the dual encoder of mSTR stage 1;
-`spotter` and `refiner` are mSTR stage 2.
+`spotter` and `refiner` are mSTR stage 2; `img2seq` models (lines and pages) map images
+and teacher-forced tokens to logits (N, L, vocabulary).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from strtool.errors import ConfigError
 from strtool.models.blocks import count_parameters
 from strtool.models.crnn import crnn, crnn_small, crnn_tiny
 from strtool.models.h8 import h8_small, h8_tiny
+from strtool.models.img2seq import img2seq_r18, img2seq_r34, img2seq_small, img2seq_tiny
 from strtool.models.mclip import mclip, mclip_tiny
 from strtool.models.refiner import refiner, refiner_tiny
 from strtool.models.spec import ModelSpec
@@ -53,6 +55,10 @@ REGISTRY: dict[str, Arch] = {
     "spotter_tiny": Arch("spotter", spotter_tiny),
     "refiner": Arch("refiner", refiner),
     "refiner_tiny": Arch("refiner", refiner_tiny),
+    "img2seq_tiny": Arch("img2seq", img2seq_tiny),
+    "img2seq_small": Arch("img2seq", img2seq_small),
+    "img2seq_r18": Arch("img2seq", img2seq_r18),
+    "img2seq_r34": Arch("img2seq", img2seq_r34),
 }
 
 
@@ -67,7 +73,7 @@ def arch_entry(arch: str) -> Arch:
 
 
 def family_of(arch: str) -> str:
-    """The task family of `arch` (`ctc`, `mclip`, `spotter`, `refiner`)."""
+    """The task family of `arch` (`ctc`, `mclip`, `spotter`, `refiner`, `img2seq`)."""
     return arch_entry(arch).family
 
 

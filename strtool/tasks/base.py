@@ -44,11 +44,14 @@ Batch = tuple[Tensor, list[str], list[str]]
 @dataclass
 class Reading:
     """Texts and confidences of a batch, in batch order. `alternatives`: other outputs
-    of the same model by name (e.g. the Spotter's own reading under a Refiner)."""
+    of the same model by name (e.g. the Spotter's own reading under a Refiner).
+    `line_confidences`: per text, one confidence per "\n"-separated line (families
+    that read lines and pages; empty for the others)."""
 
     texts: list[str]
     confidences: list[float]
     alternatives: dict[str, tuple[list[str], list[float]]] = field(default_factory=dict)
+    line_confidences: list[list[float]] = field(default_factory=list)
 
 
 @dataclass

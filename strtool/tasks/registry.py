@@ -8,6 +8,7 @@ from typing import Any
 from strtool.engine.config import RunConfig
 from strtool.tasks.base import Task
 from strtool.tasks.ctc import CtcTask
+from strtool.tasks.img2seq import Img2SeqTask
 from strtool.tasks.mclip import MclipTask
 from strtool.tasks.refiner import RefinerTask
 from strtool.tasks.spotter import SpotterTask
@@ -17,6 +18,7 @@ TASKS: dict[str, type[Task]] = {
     "mclip": MclipTask,
     "spotter": SpotterTask,
     "refiner": RefinerTask,
+    "img2seq": Img2SeqTask,
 }
 
 

@@ -35,6 +35,8 @@ def _forward(arch: str, model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor
         prob = torch.rand(x.shape[0], 8, model.topk)
         levels = [torch.randn(x.shape[0], 8, 8, 8), torch.randn(x.shape[0], 16, 4, 8)]
         return model(idx, prob, levels, torch.ones(x.shape[0], 3, dtype=torch.long))
+    if family == "img2seq":
+        return model(x, torch.randint(0, 11, (x.shape[0], 5)))
     return model(x)
 
 
@@ -51,7 +53,7 @@ def test_every_registered_arch_builds_and_learns(arch: str, train: bool) -> None
     y.float().log_softmax(-1).sum().backward()
     grads = [p.grad for p in model.parameters() if p.requires_grad and p.grad is not None]
     assert grads, f"{arch}: no parameter received a gradient"
-    if REGISTRY[arch].family in ("ctc", "spotter"):
+    if REGISTRY[arch].family in ("ctc", "spotter", "img2seq"):
         assert x.grad is not None and x.grad.shape == x.shape
 
 

@@ -1,0 +1,154 @@
+"""Text lines: the img2seq recogniser vs a CTC line model, same CPU time, tested on
+lines rendered with font families held out of training.
+
+    python bench/img2seq_lines.py --workdir /tmp/i2s_lines --langs en,ar --budget 1800
+
+Data (`bench/img2seq_data.py`, reused when present in `--workdir`): `--train` lines
+per language rendered with the shipped training fonts, `--test` lines per language
+with the held-out families (`role: heldout` in `strtool/fonts/manifest.json`), 15-60
+characters of corpus words, numbers and punctuation. Or `--data-dir` holding
+`train` and `test` line LMDBs (e.g. from `strtool synth lines`).
+
+Models, each trained for `--budget` seconds of this machine's CPU (a short probe run
+turns seconds into steps, as `bench/mstr_vs_ctc.py` does), charset = the languages'
+charsets, unknown characters -> UNK:
+- img2seq: `configs/img2seq_line.yaml` with `--img2seq-arch` (default img2seq_small),
+  lines fit into `--height` x `--width` (aspect kept, padded), greedy (`--beam`).
+- CTC: `configs/tiny.yaml` with `--ctc-arch` (default crnn_small), height 32, width
+  `--ctc-width` (long input: 127 CTC steps at 512), aspect kept, space class on.
+
+Prints per language CER, WER (strings, `strtool.tasks.img2seq_metrics`; none for CJK)
+and inference ms per line at batch `--batch` on this machine, as a table on stderr and
+JSON on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+from img2seq_data import write_set
+from mstr_vs_ctc import steps_for
+
+from strtool.data.dataset import LmdbDataset
+from strtool.engine.config import load_run_config
+from strtool.engine.loop import train
+from strtool.engine.reader import open_reader
+from strtool.tasks.img2seq_metrics import cer, wer
+
+
+def lines_data(args: argparse.Namespace) -> dict[str, Path]:
+    if args.data_dir:
+        d = Path(args.data_dir)
+        return {"train": d / "train", "test": d / "test"}
+    work, langs = Path(args.workdir), args.langs.split(",")
+    work.mkdir(parents=True, exist_ok=True)
+    return {
+        "train": write_set(work / "train", langs, "train", args.train, 1, "lines", 48),
+        "test": write_set(work / "test", langs, "heldout", args.test, 2, "lines", 48),
+    }
+
+
+def common(args: argparse.Namespace, data: dict[str, Path], steps: int) -> list[str]:
+    return [
+        f"data.train=[{data['train']}]", f"data.charset={args.langs}", "data.unk=true",
+        "data.max_len=64", "data.workers=1", f"train.threads={args.threads}",
+        f"train.steps={steps}", "train.log_every=1", f"train.val_every={steps}",
+        f"train.ckpt_every={max(steps, 1)}", f"train.batch_size={args.batch_size}",
+    ]  # fmt: skip
+
+
+def img2seq_fn(args: argparse.Namespace, data: dict[str, Path]) -> Any:
+    def fn(steps: int, output: Path, on_event: Any = None) -> None:
+        cfg = load_run_config("img2seq_line", common(args, data, steps) + [
+            f"model.arch={args.img2seq_arch}", f"model.height={args.height}",
+            f"model.width={args.width}", f"img2seq.beam_width={args.beam}",
+            f"train.lr={args.img2seq_lr}",
+        ])  # fmt: skip
+        train(cfg, output, on_event=on_event)
+
+    return fn
+
+
+def ctc_fn(args: argparse.Namespace, data: dict[str, Path]) -> Any:
+    def fn(steps: int, output: Path, on_event: Any = None) -> None:
+        cfg = load_run_config("tiny", common(args, data, steps) + [
+            f"model.arch={args.ctc_arch}", "model.height=32", f"model.width={args.ctc_width}",
+            "model.keep_ratio=true", "model.channels=1", "data.space=true",
+            f"train.lr={args.ctc_lr}",
+        ])  # fmt: skip
+        train(cfg, output, on_event=on_event)
+
+    return fn
+
+
+def evaluate(ckpt: Path, test: Path, batch: int) -> dict[str, Any]:
+    """Per-language and pooled CER / WER and ms per line of a checkpoint."""
+    rec = open_reader(ckpt, "cpu")
+    res = rec.read_dataset(LmdbDataset([test], transform=rec.transform), batch)
+    rows: dict[str, Any] = {}
+    for lang in [*sorted(set(res.langs)), "all"]:
+        idx = [i for i, g in enumerate(res.langs) if lang in ("all", g)]
+        p, g = [res.preds[i] for i in idx], [res.gts[i] for i in idx]
+        ls = [res.langs[i] for i in idx]
+        rows[lang] = {"n": len(idx), "cer": cer(p, g), "wer": wer(p, g, ls)}
+    examples = [{"gt": g, "pred": p} for g, p in list(zip(res.gts, res.preds, strict=True))[:3]]
+    return {"rows": rows, "ms_per_line": res.ms_per_image, "params": rec.params,
+            "arch": rec.config.model.arch, "examples": examples}  # fmt: skip
+
+
+def run_model(name: str, fn: Any, work: Path, budget: float) -> Path:
+    out = work / f"run_{name}"
+    if not (out / "last.pt").is_file():
+        print(f"{name}: calibrating", file=sys.stderr)
+        fn(steps_for(fn, budget, probe_steps=12, warmup=4), out)
+    return out / "last.pt"
+
+
+def print_table(results: dict[str, Any]) -> None:
+    print(f"{'model':10} {'lang':5} {'n':>5} {'CER %':>7} {'WER %':>7} {'ms/line':>8}",
+          file=sys.stderr)  # fmt: skip
+    for name, r in results.items():
+        for lang, row in r["rows"].items():
+            w = "-" if row["wer"] is None else f"{100 * row['wer']:.1f}"
+            print(f"{name:10} {lang:5} {row['n']:5d} {100 * row['cer']:7.1f} {w:>7} "
+                  f"{r['ms_per_line']:8.1f}", file=sys.stderr)  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--workdir", default="/tmp/img2seq_lines")
+    ap.add_argument("--data-dir", default=None, help="folder with train/test line LMDBs")
+    ap.add_argument("--langs", default="en,ar")
+    ap.add_argument("--train", type=int, default=4000, help="training lines per language")
+    ap.add_argument("--test", type=int, default=200, help="test lines per language")
+    ap.add_argument("--budget", type=float, default=1800.0, help="CPU seconds per model")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--img2seq-arch", default="img2seq_small")
+    ap.add_argument("--img2seq-lr", type=float, default=5e-4)
+    ap.add_argument("--height", type=int, default=48)
+    ap.add_argument("--width", type=int, default=768)
+    ap.add_argument("--beam", type=int, default=1)
+    ap.add_argument("--ctc-arch", default="crnn_small")
+    ap.add_argument("--ctc-width", type=int, default=512)
+    ap.add_argument("--ctc-lr", type=float, default=2e-3)
+    ap.add_argument("--batch", type=int, default=16, help="inference batch")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    work = Path(args.workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    data = lines_data(args)
+    results = {}
+    for name, fn in (("img2seq", img2seq_fn(args, data)), ("ctc", ctc_fn(args, data))):
+        results[name] = evaluate(run_model(name, fn, work, args.budget), data["test"], args.batch)
+    print_table(results)
+    print(json.dumps({"args": vars(args), "results": results}, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()

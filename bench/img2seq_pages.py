@@ -1,0 +1,157 @@
+"""Pages: an img2seq page model initialised from a line model (the curriculum), trained
+on synthetic pages of 3-8 lines, tested on pages in font families held out of training.
+
+    python bench/img2seq_pages.py --workdir /tmp/i2s_pages --langs en,ar \
+        --line-model /tmp/i2s_lines/run_img2seq/last.pt --budget 5400
+
+Data (`bench/img2seq_data.py`, reused when present in `--workdir`): `--train` pages per
+language with the training fonts, `--test` pages with the held-out families, each
+3-8 lines of 10-45 characters (ragged right, indents, varied spacing, slight skew,
+paper-like backgrounds), label = lines joined by "\\n"; `--line-px` pixels per line
+box. Or `--data-dir` with `train` and `test` page LMDBs (`strtool synth pages`).
+
+Without `--line-model`, a line model is trained first (`--line-budget` seconds on
+`--line-train` lines per language, `configs/img2seq_line.yaml`); the page model
+(`configs/img2seq_page.yaml`, same arch, pages fit into `--height` x `--width`) starts
+from it with `--init` and trains for `--budget` seconds. Prints per language the page
+CER and WER (strings, `strtool.tasks.img2seq_metrics`), the share of pages read with
+the right number of lines, the lines missing (dropped or merged) and extra, and ms
+per page; a table on stderr, JSON on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+from img2seq_data import write_set
+from mstr_vs_ctc import steps_for
+
+from strtool.data.dataset import LmdbDataset
+from strtool.engine.config import load_run_config
+from strtool.engine.loop import train
+from strtool.engine.reader import open_reader
+from strtool.tasks.img2seq_metrics import cer, lines_of, wer
+
+
+def overrides(args: argparse.Namespace, lmdb: Path, steps: int) -> list[str]:
+    return [
+        f"data.train=[{lmdb}]", f"data.charset={args.langs}", "data.unk=true",
+        "data.workers=1", f"train.threads={args.threads}", f"train.steps={steps}",
+        "train.log_every=1", f"train.val_every={steps}", f"train.ckpt_every={steps}",
+        f"model.arch={args.arch}",
+    ]  # fmt: skip
+
+
+def line_model(args: argparse.Namespace, work: Path) -> Path:
+    if args.line_model:
+        return Path(args.line_model)
+    out = work / "run_line"
+    if (out / "last.pt").is_file():
+        return out / "last.pt"
+    langs = args.langs.split(",")
+    lines = write_set(work / "lines", langs, "train", args.line_train, 3, "lines", args.line_px)
+
+    def fn(steps: int, output: Path, on_event: Any = None) -> None:
+        cfg = load_run_config("img2seq_line", overrides(args, lines, steps) + [
+            f"model.height={args.line_px}", f"model.width={args.line_width}",
+            f"train.batch_size={args.line_batch}",
+        ])  # fmt: skip
+        train(cfg, output, on_event=on_event)
+
+    print("line model: calibrating", file=sys.stderr)
+    fn(steps_for(fn, args.line_budget, probe_steps=12, warmup=4), out)
+    return out / "last.pt"
+
+
+def page_model(args: argparse.Namespace, work: Path, pages: Path, init: Path) -> Path:
+    out = work / "run_page"
+    if (out / "last.pt").is_file():
+        return out / "last.pt"
+
+    def fn(steps: int, output: Path, on_event: Any = None, start: Path | None = None) -> None:
+        cfg = load_run_config("img2seq_page", overrides(args, pages, steps) + [
+            f"model.height={args.height}", f"model.width={args.width}",
+            f"train.batch_size={args.batch_size}", f"train.accum={args.accum}",
+            f"data.max_len={args.max_len}",
+        ])  # fmt: skip
+        train(cfg, output, init=start, on_event=on_event)
+
+    print("page model: calibrating", file=sys.stderr)
+    steps = steps_for(fn, args.budget, probe_steps=8, warmup=3)
+    fn(steps, out, start=init)
+    return out / "last.pt"
+
+
+def evaluate(ckpt: Path, test: Path, batch: int) -> dict[str, Any]:
+    """Per-language and pooled page CER / WER, line counts, ms per page."""
+    rec = open_reader(ckpt, "cpu")
+    res = rec.read_dataset(LmdbDataset([test], transform=rec.transform), batch)
+    rows: dict[str, Any] = {}
+    for lang in [*sorted(set(res.langs)), "all"]:
+        idx = [i for i, g in enumerate(res.langs) if lang in ("all", g)]
+        p, g = [res.preds[i] for i in idx], [res.gts[i] for i in idx]
+        counts = [(len(lines_of(a)), len(lines_of(b))) for a, b in zip(p, g, strict=True)]
+        rows[lang] = {
+            "n": len(idx), "cer": cer(p, g), "wer": wer(p, g, [res.langs[i] for i in idx]),
+            "line_count_ok": sum(a == b for a, b in counts) / max(len(idx), 1),
+            "lines_missing": sum(max(0, b - a) for a, b in counts),
+            "lines_extra": sum(max(0, a - b) for a, b in counts),
+            "gt_lines": sum(b for _, b in counts),
+        }  # fmt: skip
+    examples = [{"gt": g, "pred": p} for g, p in list(zip(res.gts, res.preds, strict=True))[:2]]
+    return {"rows": rows, "ms_per_page": res.ms_per_image, "params": rec.params,
+            "examples": examples}  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--workdir", default="/tmp/img2seq_pages")
+    ap.add_argument("--data-dir", default=None, help="folder with train/test page LMDBs")
+    ap.add_argument("--langs", default="en,ar")
+    ap.add_argument("--train", type=int, default=3000, help="training pages per language")
+    ap.add_argument("--test", type=int, default=100, help="test pages per language")
+    ap.add_argument("--budget", type=float, default=5400.0, help="CPU seconds, page model")
+    ap.add_argument("--line-model", default=None, help="line checkpoint to start from")
+    ap.add_argument("--line-budget", type=float, default=1800.0)
+    ap.add_argument("--line-train", type=int, default=4000)
+    ap.add_argument("--line-px", type=int, default=32, help="line box height in pixels")
+    ap.add_argument("--line-width", type=int, default=512)
+    ap.add_argument("--line-batch", type=int, default=16)
+    ap.add_argument("--arch", default="img2seq_small")
+    ap.add_argument("--height", type=int, default=320)
+    ap.add_argument("--width", type=int, default=448)
+    ap.add_argument("--max-len", type=int, default=400)
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--accum", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=8, help="inference batch")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    work = Path(args.workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    langs = args.langs.split(",")
+    if args.data_dir:
+        pages, test = Path(args.data_dir) / "train", Path(args.data_dir) / "test"
+    else:
+        pages = write_set(work / "train", langs, "train", args.train, 1, "pages", args.line_px)
+        test = write_set(work / "test", langs, "heldout", args.test, 2, "pages", args.line_px)
+    line = line_model(args, work)
+    result = evaluate(page_model(args, work, pages, line), test, args.batch)
+    print(f"{'lang':5} {'n':>5} {'CER %':>7} {'WER %':>7} {'lines ok %':>10} "
+          f"{'missing':>8} {'extra':>6} {'ms/page':>8}", file=sys.stderr)  # fmt: skip
+    for lang, r in result["rows"].items():
+        w = "-" if r["wer"] is None else f"{100 * r['wer']:.1f}"
+        print(f"{lang:5} {r['n']:5d} {100 * r['cer']:7.1f} {w:>7} "
+              f"{100 * r['line_count_ok']:10.1f} {r['lines_missing']:8d} {r['lines_extra']:6d} "
+              f"{result['ms_per_page']:8.1f}", file=sys.stderr)  # fmt: skip
+    print(json.dumps({"args": vars(args), "line_model": str(line), "result": result},
+                     ensure_ascii=False, indent=1))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
