@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from strtool.data.decode import decode_image
-from strtool.engine.orient import ROTATIONS, VerticalMode, candidates, pick
+from strtool.engine.orient import ROTATIONS, Candidate, VerticalMode, candidates, pick
 from strtool.engine.reader import Reader
 from strtool.errors import DataError, InputError
 from strtool.tasks.base import Reading
@@ -88,7 +88,7 @@ def predict_paths(
     for start in range(0, len(paths), batch_size):
         chunk = paths[start : start + batch_size]
         tensors: list[torch.Tensor] = []
-        owners: list[tuple[int, str]] = []  # (index in chunk, orientation) per tensor
+        owners: list[tuple[int, Candidate]] = []  # (index in chunk, candidate) per tensor
         preds: dict[int, Prediction] = {}
         for i, p in enumerate(chunk):
             try:
@@ -96,17 +96,19 @@ def predict_paths(
             except DataError as e:
                 preds[i] = Prediction(str(p), "", 0.0, error=str(e))
                 continue
-            for how, img in candidates(arr, mode):
-                tensors.append(rec.transform(img))
-                owners.append((i, how))
+            for cand in candidates(arr, mode):
+                tensors.append(rec.transform(cand.image))
+                owners.append((i, cand))
         if tensors:
             reading = _read_batched(rec, tensors, batch_size)
             by_input: dict[int, list[int]] = {}
             for k, (i, _) in enumerate(owners):
                 by_input.setdefault(i, []).append(k)
             for i, ks in by_input.items():
-                k = ks[pick([reading.texts[j] for j in ks], [reading.confidences[j] for j in ks])]
-                how = owners[k][1]
+                texts = [reading.texts[j] for j in ks]
+                confs = [reading.confidences[j] for j in ks]
+                k = ks[pick(texts, confs, [owners[j][1].glyphs for j in ks])]
+                how = owners[k][1].how
                 alts = {name: texts[k] for name, (texts, _) in reading.alternatives.items()}
                 t, c = reading.texts[k], float(reading.confidences[k])
                 lines = None

@@ -60,20 +60,22 @@ def test_blank_or_wide_crops_are_not_columns() -> None:
     assert glyph_cells(np.full((90, 30), 200, np.uint8), 3) is None
     wide = np.full((30, 90), 200, np.uint8)
     wide[10:20, 5:85] = 0
-    assert candidates(wide, "auto") == [("", wide)]
+    (only,) = candidates(wide, "auto")
+    assert only.how == "" and only.image is wide
 
 
 def test_candidates_per_mode() -> None:
     arr = _column("\u4e1c\u4eac\u5927\u5b66")
-    assert [h for h, _ in candidates(arr, "none")] == [""]
-    ((how, rot),) = candidates(arr, "rotate")
-    assert how == "ccw" and np.array_equal(rot, np.rot90(arr))
-    cells = [h for h, _ in candidates(arr, "cells")]
-    assert cells[0] == "" and set(cells[1:]) == {"cells"}
+    assert [c.how for c in candidates(arr, "none")] == [""]
+    (rot,) = candidates(arr, "rotate")
+    assert rot.how == "ccw" and np.array_equal(rot.image, np.rot90(arr))
+    cells = candidates(arr, "cells")
+    assert cells[0].how == "" and {c.how for c in cells[1:]} == {"cells"}
+    assert cells[1].glyphs == 4 and all(c.glyphs for c in cells[1:])
     auto = candidates(arr, "auto")
-    assert [h for h, _ in auto][-2:] == ["ccw", "cw"]
-    assert np.array_equal(auto[-1][1], np.rot90(arr, -1))
-    assert all(img.flags.c_contiguous for _, img in auto)
+    assert [c.how for c in auto][-2:] == ["ccw", "cw"]
+    assert np.array_equal(auto[-1].image, np.rot90(arr, -1))
+    assert all(c.image.flags.c_contiguous for c in auto)
 
 
 def test_pick_keeps_the_most_confident_non_empty_reading() -> None:
@@ -81,3 +83,6 @@ def test_pick_keeps_the_most_confident_non_empty_reading() -> None:
     assert pick(["", "b"], [0.99, 0.3]) == 1  # an empty reading never wins
     assert pick(["", ""], [0.5, 0.9]) == 0
     assert pick(["a", "b"], [0.7, 0.7]) == 0  # ties keep the earlier candidate
+    # a glyph-cell reading must have as many characters as cells (spaces aside)
+    assert pick(["fed", "d"], [0.8, 0.99], [None, 2]) == 0
+    assert pick(["fed", "\u4e1c\u4eac \u5927"], [0.8, 0.9], [None, 3]) == 1
