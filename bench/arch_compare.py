@@ -31,6 +31,9 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from strtool.evaluation.intervals import wilson
 
 HERE = Path(__file__).resolve().parent
 TICK = os.sysconf("SC_CLK_TCK")
@@ -75,7 +78,7 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
-def val_records(run: Path) -> list[dict[str, object]]:
+def val_records(run: Path) -> list[dict[str, Any]]:
     path = run / "metrics.jsonl"
     if not path.exists():
         return []
@@ -156,15 +159,19 @@ def run_all(variants: list[Variant], args: argparse.Namespace) -> dict[str, list
     return points
 
 
-def point(rec: dict[str, object], cpu: float) -> dict[str, float]:
-    out = {"step": float(rec["step"]), "cpu_s": cpu}  # type: ignore[arg-type]
-    out["wrr"] = float(rec["wrr"])  # type: ignore[arg-type]
-    out["wrr_ci"] = float(rec.get("wrr_ci", 0.0))  # type: ignore[arg-type]
-    out["crr"] = float(rec["crr"])  # type: ignore[arg-type]
+def point(rec: dict[str, Any], cpu: float) -> dict[str, float]:
+    """A validation record placed at `cpu` CPU-seconds: step, pooled WRR with its 95 %
+    Wilson interval, CRR, and WRR per language."""
     report = rec.get("report") or {}
-    for row in report.get("rows", []):  # type: ignore[union-attr]
-        if row["group"] not in ("pooled", "macro"):
-            out[f"wrr_{row['group']}"] = float(row["wrr"])
+    rows = {row["group"]: row for row in report.get("rows", [])}
+    n = int(rows.get("pooled", {}).get("n", 0))
+    wrr = float(rec["wrr"])
+    lo, hi = wilson(round(wrr * n), n)
+    out = {"step": float(rec["step"]), "cpu_s": cpu, "n": float(n), "wrr": wrr}
+    out |= {"wrr_lo": lo, "wrr_hi": hi, "crr": float(rec["crr"])}
+    for group, row in rows.items():
+        if group not in ("pooled", "macro"):
+            out[f"lang_{group}"] = float(row["wrr"])
     return out
 
 
@@ -178,19 +185,18 @@ def report(points: dict[str, list[dict[str, float]]]) -> None:
     for name, pts in points.items():
         print(f"\n{name}")
         for p in pts:
-            langs = " ".join(
-                f"{k[4:]}={v:.3f}" for k, v in p.items() if k.startswith("wrr_") and k != "wrr_ci"
-            )
+            langs = " ".join(f"{k[5:]}={v:.3f}" for k, v in p.items() if k.startswith("lang_"))
             print(
                 f"  step {int(p['step']):>6}  {p['cpu_s'] / 60:7.1f} CPU-min  "
-                f"WRR {p['wrr']:.3f} +- {p['wrr_ci']:.3f}  CRR {p['crr']:.3f}  {langs}"
+                f"WRR {p['wrr']:.3f} [{p['wrr_lo']:.3f}, {p['wrr_hi']:.3f}]  "
+                f"CRR {p['crr']:.3f}  {langs}"
             )
         within = [p for p in pts if p["cpu_s"] <= budget * 1.02]
         if within:
             b = within[-1]
             rate = b["wrr"] / (b["cpu_s"] / 3600)
             print(
-                f"  within budget: WRR {b['wrr']:.3f} +- {b['wrr_ci']:.3f} "
+                f"  within budget: WRR {b['wrr']:.3f} [{b['wrr_lo']:.3f}, {b['wrr_hi']:.3f}] "
                 f"({rate:.2f} WRR per CPU-hour)"
             )
 
@@ -207,6 +213,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--parallel", type=int, default=1)
     ap.add_argument("--poll", type=float, default=5.0)
+    ap.add_argument("--report-only", action="store_true", help="print the saved comparison")
     ap.add_argument("--set", action="append", default=[], help="override for every variant")
     ap.add_argument("--quick", action="store_true", help="smoke run with tiny models")
     args = ap.parse_args()
@@ -219,7 +226,15 @@ def main() -> None:
     if args.data is None or not args.variant:
         sys.exit("give --data and at least one --variant")
     variants = [parse_variant(s) for s in args.variant]
-    points = run_all(variants, args)
+    if args.report_only:
+        saved = json.loads((args.out / "cpu_points.json").read_text())
+        points = {}
+        for v in variants:
+            recs = {int(r["step"]): r for r in val_records(args.out / v.name)}
+            cpu = {int(p["step"]): p["cpu_s"] for p in saved.get(v.name, []) if p["step"] >= 0}
+            points[v.name] = [point(recs[s], cpu[s]) for s in sorted(cpu) if s in recs]
+    else:
+        points = run_all(variants, args)
     report(points)
 
 

@@ -58,7 +58,7 @@ class _Progress:
 
 def _table(result: Any) -> Table:
     table = Table(title="strtool demo: per-language results (best checkpoint)")
-    cols = ["lang", "val n", "WRR", "WRR-ci", "CRR", "1-NED", "unseen n", "WRR", "CRR"]
+    cols = ["lang", "val n", "WRR", "WRR-nc", "CRR", "1-NED", "unseen n", "WRR", "CRR"]
     for i, c in enumerate(cols):
         table.add_column(c, justify="left" if i == 0 else "right")
     unseen = {r.name: r for r in result.unseen.rows}
@@ -66,7 +66,7 @@ def _table(result: Any) -> Table:
         if r.name == "pooled":
             table.add_section()
         u = unseen.get(r.name)
-        cells = [f"{100 * v:.1f}" for v in (r.wrr, r.wrr_ci, r.crr, r.ned)]
+        cells = [f"{100 * v:.1f}" for v in (r.wrr, r.wrr_nocase, r.crr, r.ned)]
         ucells = [str(u.n), f"{100 * u.wrr:.1f}", f"{100 * u.crr:.1f}"] if u else ["-"] * 3
         table.add_row(Text(r.name), str(r.n), *cells, *ucells)
     return table

@@ -43,8 +43,9 @@ _PROFILE_HELP = (
 
 
 def print_report(report: Report, json_out: bool = False) -> None:
-    """The report on stdout: a rich table (rates in %, "%" in each heading) or JSON
-    (`Report.to_dict`: the same rates as fractions in [0, 1])."""
+    """The report on stdout: rich tables (rates in %, "%" in each heading; then the
+    95 % intervals) or JSON (`Report.to_dict`: the same rates as fractions in
+    [0, 1], intervals as `wrr_95` / `crr_95` pairs)."""
     if json_out:
         print_json(report.to_dict())
         return
@@ -52,7 +53,7 @@ def print_report(report: Report, json_out: bool = False) -> None:
     table = Table(
         title=f"profile {report.profile}, unit {report.unit}, groups by {report.grouping}"
     )
-    cols = ["group", "n", "WRR %", "WRR-ci %", "CRR %", "1-NED %", "empty pred"]
+    cols = ["group", "n", "WRR %", "WRR-nc %", "CRR %", "1-NED %", "empty pred"]
     cols += ["script acc %"] if with_sacc else []
     for i, c in enumerate(cols):
         table.add_column(c, justify="left" if i == 0 else "right")
@@ -60,12 +61,24 @@ def print_report(report: Report, json_out: bool = False) -> None:
         if r.name == "pooled":
             table.add_section()
         cells: list[str | Text] = [Text(r.name), str(r.n)]
-        cells += [f"{100 * v:.2f}" for v in (r.wrr, r.wrr_ci, r.crr, r.ned)]
+        cells += [f"{100 * v:.2f}" for v in (r.wrr, r.wrr_nocase, r.crr, r.ned)]
         cells.append(str(r.empty_preds))
         if with_sacc:
             cells.append("-" if r.script_acc is None else f"{100 * r.script_acc:.2f}")
         table.add_row(*cells)
     out_console.print(table)
+    ci = Table(title="95 % intervals (WRR: Wilson; CRR: delta method)")
+    for i, c in enumerate(["group", "n", "WRR %", "WRR 95 %", "CRR %", "CRR 95 %"]):
+        ci.add_column(c, justify="left" if i == 0 else "right")
+    for r in report.rows:
+        if r.name == "pooled":
+            ci.add_section()
+        ci.add_row(
+            r.name, str(r.n), f"{100 * r.wrr:.2f}",
+            f"{100 * r.wrr_low:.1f} - {100 * r.wrr_high:.1f}", f"{100 * r.crr:.2f}",
+            f"{100 * r.crr_low:.1f} - {100 * r.crr_high:.1f}",
+        )  # fmt: skip
+    out_console.print(ci)
 
 
 def print_line_report(lines: LineReport) -> None:

@@ -101,6 +101,6 @@ def print_training_summary(result: Any, json_: bool, **extra: Any) -> None:
 
 
 #: Validation rates (fractions in `TrainResult.last_val`) the summary table shows in %.
-_VAL_RATES = {"wrr": "WRR", "wrr_ci": "WRR-ci", "crr": "CRR", "ned": "1-NED",
+_VAL_RATES = {"wrr": "WRR", "wrr_nocase": "WRR-nocase", "crr": "CRR", "ned": "1-NED",
               "accuracy": "accuracy", "script_acc": "script acc", "cer": "CER",
               "wer": "WER"}  # fmt: skip

@@ -4,7 +4,7 @@ Metrics (per sample `i`, prediction `p_i`, ground truth `g_i`, after the profile
 normalisation; lengths and edit distances count the declared unit):
 
 - **WRR**: word (sample) recognition rate, the fraction with `p_i == g_i`.
-- **WRR-ci**: the same after `str.casefold` of both sides (then re-normalised).
+- **WRR-nocase** (tables: WRR-nc): the same after `str.casefold` of both sides (then re-normalised).
 - **CRR** = `1 - sum_i ED(p_i, g_i) / sum_i len(g_i)` (corpus level). Not clipped: it
   is negative when predictions insert more units than the gt holds.
 - **1-NED** = `mean_i (1 - ED(p_i, g_i) / max(len(p_i), len(g_i)))` (ICDAR 2019);
@@ -233,9 +233,9 @@ def score(
     ned = np.where(denom > 0, 1.0 - ed / np.maximum(denom, 1), prof.both_empty_ned)
     exact = np.fromiter(map(str.__eq__, p_norm, g_norm), dtype=bool, count=len(p_norm))
     fold = _casefolder(prof)
-    exact_ci = exact.copy()
+    exact_nocase = exact.copy()
     for i in np.flatnonzero(~exact):
-        exact_ci[i] = fold(p_norm[i]) == fold(g_norm[i])
+        exact_nocase[i] = fold(p_norm[i]) == fold(g_norm[i])
     return build_report(
         preds=list(preds),
         gts=list(gts),
@@ -245,7 +245,7 @@ def score(
         len_p=len_p,
         len_g=len_g,
         exact=exact,
-        exact_ci=exact_ci,
+        exact_nocase=exact_nocase,
         keys=keys,
         profile=prof.name,
         unit=unit,

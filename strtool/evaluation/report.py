@@ -15,6 +15,8 @@ from typing import Any, TypedDict
 import numpy as np
 
 from strtool.evaluation.grouping import detect_groups
+from strtool.evaluation.intervals import macro as macro_interval
+from strtool.evaluation.intervals import ratio_rate, wilson
 
 POOLED = "pooled"
 MACRO = "macro"
@@ -32,13 +34,18 @@ class GroupRow:
     name: str
     n: int
     wrr: float
-    wrr_ci: float
+    wrr_nocase: float
     crr: float
     ned: float
     empty_preds: int
     gt_units: int
     edits: int
     script_acc: float | None = None
+    #: 95 % intervals (`strtool.evaluation.intervals`): Wilson for WRR, delta-method CRR
+    wrr_low: float = 0.0
+    wrr_high: float = 0.0
+    crr_low: float = 0.0
+    crr_high: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict; `1-ned` is 1-NED (higher is better)."""
@@ -46,13 +53,15 @@ class GroupRow:
             "group": self.name,
             "n": self.n,
             "wrr": self.wrr,
-            "wrr_ci": self.wrr_ci,
+            "wrr_nocase": self.wrr_nocase,
             "crr": self.crr,
             "1-ned": self.ned,
             "empty_preds": self.empty_preds,
             "gt_units": self.gt_units,
             "edits": self.edits,
             "script_acc": self.script_acc,
+            "wrr_95": [self.wrr_low, self.wrr_high],
+            "crr_95": [self.crr_low, self.crr_high],
         }
 
 
@@ -164,11 +173,17 @@ def _row(name: str, idx: np.ndarray | slice, a: dict[str, np.ndarray]) -> GroupR
         has = a["has_script"][idx]
         if has.any():
             sacc = float(a["script_ok"][idx][has].mean())
+    wrr_low, wrr_high = wilson(int(a["exact"][idx].sum()), n)
+    crr_low, crr_high = ratio_rate(ed, len_g)
     return GroupRow(
         name=name,
         n=n,
+        wrr_low=wrr_low,
+        wrr_high=wrr_high,
+        crr_low=crr_low,
+        crr_high=crr_high,
         wrr=float(a["exact"][idx].mean()) if n else 0.0,
-        wrr_ci=float(a["exact_ci"][idx].mean()) if n else 0.0,
+        wrr_nocase=float(a["exact_nocase"][idx].mean()) if n else 0.0,
         crr=crr,
         ned=float(a["ned"][idx].mean()) if n else 0.0,
         empty_preds=int((a["len_p"][idx] == 0).sum()),
@@ -182,11 +197,17 @@ def _macro(rows: list[GroupRow], pooled: GroupRow) -> GroupRow:
     if not rows:
         return GroupRow(MACRO, 0, 0.0, 0.0, 0.0, 0.0, 0, 0, 0, None)
     saccs = [r.script_acc for r in rows if r.script_acc is not None]
+    wrr_low, wrr_high = macro_interval([(r.wrr, r.wrr_low, r.wrr_high) for r in rows])
+    crr_low, crr_high = macro_interval([(r.crr, r.crr_low, r.crr_high) for r in rows])
     return GroupRow(
+        wrr_low=wrr_low,
+        wrr_high=wrr_high,
+        crr_low=crr_low,
+        crr_high=crr_high,
         name=MACRO,
         n=pooled.n,
         wrr=float(np.mean([r.wrr for r in rows])),
-        wrr_ci=float(np.mean([r.wrr_ci for r in rows])),
+        wrr_nocase=float(np.mean([r.wrr_nocase for r in rows])),
         crr=float(np.mean([r.crr for r in rows])),
         ned=float(np.mean([r.ned for r in rows])),
         empty_preds=pooled.empty_preds,
@@ -212,7 +233,7 @@ def build_report(
     len_p: np.ndarray,
     len_g: np.ndarray,
     exact: np.ndarray,
-    exact_ci: np.ndarray,
+    exact_nocase: np.ndarray,
     keys: Sequence[str] | None,
     profile: str,
     unit: str,
@@ -221,7 +242,7 @@ def build_report(
     """Aggregate per-sample arrays (all shape (N,)) into a `Report`."""
     groups, grouping = group_labels(gts, langs)
     a = {"ed": ed, "ned": ned, "len_p": len_p, "len_g": len_g}
-    a |= {"exact": exact, "exact_ci": exact_ci}
+    a |= {"exact": exact, "exact_nocase": exact_nocase}
     if script_acc:
         gt_groups, _ = group_labels(gts, None)
         a["has_script"] = np.array([g != NO_GROUP for g in gt_groups], dtype=bool)

@@ -72,13 +72,18 @@ class DatasetReading:
 
 
 def pooled(report: dict[str, Any] | Report) -> dict[str, float]:
-    """`wrr`, `wrr_ci`, `crr`, `ned` (1-NED) of the pooled row of a metrics report
+    """`wrr`, `wrr_nocase`, `crr`, `ned` (1-NED) of the pooled row of a metrics report
     (a `Report` or its `to_dict()` form)."""
     if isinstance(report, Report):
         row = report.pooled.to_dict()
     else:
         row = next(r for r in report["rows"] if r["group"] == POOLED)
-    return {"wrr": row["wrr"], "wrr_ci": row["wrr_ci"], "crr": row["crr"], "ned": row["1-ned"]}
+    return {
+        "wrr": row["wrr"],
+        "wrr_nocase": row["wrr_nocase"],
+        "crr": row["crr"],
+        "ned": row["1-ned"],
+    }
 
 
 def transform_of(cfg: RunConfig) -> ResizeNormalize:
@@ -184,7 +189,7 @@ class Task(ABC):
         return out
 
     def validate(self, model: nn.Module, ds: Dataset, device: torch.device) -> dict[str, Any]:
-        """Pooled `wrr`, `wrr_ci`, `crr`, `ned` of the validation set under
+        """Pooled `wrr`, `wrr_nocase`, `crr`, `ned` of the validation set under
         `eval.profile`, plus `report` (the metrics report dict) and `alternatives`."""
         res = self.read_dataset(model, ds, device, self.cfg.eval.batch_size)
         return scores(res, self.cfg.eval.profile, self.unit, script_acc=False)

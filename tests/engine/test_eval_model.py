@@ -41,7 +41,7 @@ def test_evaluate_model_matches_its_predictions(ckpt: Path, tiny_lmdb: Path) -> 
     d = evaluate_model(ckpt, [tiny_lmdb], device="cpu").to_dict()
     assert d["n"] == 32 and d["params"] == ev.params and d["family"] == "ctc"
     assert pooled(d) == pooled(ev.report)
-    assert set(pooled(d)) == {"wrr", "wrr_ci", "crr", "ned"}
+    assert set(pooled(d)) == {"wrr", "wrr_nocase", "crr", "ned"}
 
 
 def test_cli_eval_model_json_and_language_filter(ckpt: Path, tiny_lmdb: Path) -> None:
@@ -63,7 +63,7 @@ def test_cli_eval_model_table_profile_unit_and_dump(
                               "cll", "--unit", "grapheme", "--script-acc", "--dump", str(dump),
                               "-b", "5"])  # fmt: skip
     assert res.exit_code == 0, res.output
-    for word in ("pooled", "macro", "WRR-ci", "1-NED", "script acc", "ms per image", "cll"):
+    for word in ("pooled", "macro", "WRR-nc", "1-NED", "script acc", "ms per image", "cll"):
         assert word in res.stdout, word
     lines = dump.read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("key\t")

@@ -32,7 +32,7 @@ def test_table(files):
     pred, gt = files
     r = run("--pred", str(pred), "--gt", str(gt))
     assert r.exit_code == 0, r.output
-    for word in ("ARA", "HIN", "LAT", "pooled", "macro", "WRR-ci", "1-NED"):
+    for word in ("ARA", "HIN", "LAT", "pooled", "macro", "WRR-nc", "1-NED"):
         assert word in r.stdout
     assert "1 gt keys have no prediction" in r.stderr and "'e'" in r.stderr
     assert "1 prediction keys are not in the gt" in r.stderr and "'x'" in r.stderr
@@ -45,9 +45,9 @@ def test_json_values(files):
     d = json.loads(r.stdout)
     rows = {row["group"]: row for row in d["rows"]}
     assert d["grouping"] == "lang" and d["missing_preds"] == 1 and d["extra_preds"] == 1
-    # LAT: Hello/hello (case), world ok, abc missing -> WRR 1/3, WRR-ci 2/3
+    # LAT: Hello/hello (case), world ok, abc missing -> WRR 1/3, WRR-nocase 2/3
     assert rows["LAT"]["wrr"] == pytest.approx(1 / 3)
-    assert rows["LAT"]["wrr_ci"] == pytest.approx(2 / 3)
+    assert rows["LAT"]["wrr_nocase"] == pytest.approx(2 / 3)
     assert rows["LAT"]["crr"] == pytest.approx(1 - 4 / 13)
     assert rows["ARA"]["1-ned"] == pytest.approx(0.8)
     assert rows["pooled"]["wrr"] == pytest.approx(1 / 5)
@@ -146,10 +146,10 @@ def test_table_header_states_percent_and_json_holds_fractions(files):
     r = runner.invoke(app, ["eval", "--pred", str(pred), "--gt", str(gt)], env={"COLUMNS": "200"})
     assert r.exit_code == 0, r.output
     head = _table_cells(r.stdout, "group")
-    assert head == ["group", "n", "WRR %", "WRR-ci %", "CRR %", "1-NED %", "empty pred"]
+    assert head == ["group", "n", "WRR %", "WRR-nc %", "CRR %", "1-NED %", "empty pred"]
     lat = _table_cells(r.stdout, "LAT")
     d = json.loads(run("--pred", str(pred), "--gt", str(gt), "--json").stdout)
     row = next(x for x in d["rows"] if x["group"] == "LAT")
-    keys = ("wrr", "wrr_ci", "crr", "1-ned")
+    keys = ("wrr", "wrr_nocase", "crr", "1-ned")
     assert all(0 <= row[k] <= 1 for k in keys)
     assert lat[2:6] == [f"{100 * row[k]:.2f}" for k in keys]  # 33.33 in the table, 0.333 JSON

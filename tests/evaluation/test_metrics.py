@@ -1,7 +1,8 @@
-"""Hand-computed metric cases: WRR, WRR-ci, CRR, 1-NED, units, profiles, groups."""
+"""Hand-computed metric cases: WRR, WRR-nocase, CRR, 1-NED, units, profiles, groups."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from strtool.errors import InputError
@@ -25,7 +26,7 @@ def test_basic_metrics_by_hand():
     p = r.pooled
     assert p.n == 4
     assert p.wrr == approx(1 / 4)
-    assert p.wrr_ci == approx(2 / 4)
+    assert p.wrr_nocase == approx(2 / 4)
     assert p.crr == approx(1 - 7 / 12)
     assert p.ned == approx((1 + (1 - 1 / 3) + 0 + 0) / 4)
     assert p.empty_preds == 1
@@ -106,7 +107,7 @@ def test_whitespace_rules():
 def test_default_keeps_case_and_accents():
     assert normalize_for_metric("Éte\u0301", "default") == "Été"  # composed, not folded
     r = score(["ete", "ÉTÉ"], ["été", "été"]).pooled
-    assert r.wrr == 0.0 and r.wrr_ci == approx(0.5)
+    assert r.wrr == 0.0 and r.wrr_nocase == approx(0.5)
 
 
 def test_casefold_profile_object():
@@ -160,7 +161,7 @@ def test_to_dict_shape():
     d = score(["a"], ["b"]).to_dict()
     assert d["profile"] == "default" and d["unit"] == "codepoint" and d["n"] == 1
     pooled = next(r for r in d["rows"] if r["group"] == "pooled")
-    assert set(pooled) >= {"n", "wrr", "wrr_ci", "crr", "1-ned", "empty_preds"}
+    assert set(pooled) >= {"n", "wrr", "wrr_nocase", "crr", "1-ned", "empty_preds"}
 
 
 def test_errors_and_profiles_are_data():
@@ -187,3 +188,45 @@ def test_grapheme_table_shared_and_nul_safe():
     assert a[0] == b[0] and len(a[0]) == 1 and len(a[1]) == 3
     assert to_units(["\r\nx", ""], "grapheme") != ["", ""]
     assert [len(x) for x in to_units(["\r\nx", ""], "grapheme")] == [2, 0]
+
+
+# ------------------------------------------------------------------ 95 % intervals
+def test_wilson_interval_hand_values() -> None:
+    from strtool.evaluation.intervals import wilson
+
+    lo, hi = wilson(8, 10)  # textbook: 0.4902 .. 0.9433
+    assert lo == pytest.approx(0.4902, abs=1e-4) and hi == pytest.approx(0.9433, abs=1e-4)
+    lo, hi = wilson(0, 20)  # never below 0, and not a zero-width interval at 0 correct
+    assert lo == 0.0 and hi == pytest.approx(0.1611, abs=1e-4)
+    assert wilson(0, 0) == (0.0, 1.0)
+
+
+def test_crr_interval_is_the_delta_method_ratio_interval() -> None:
+    from strtool.evaluation.intervals import Z95, ratio_rate
+
+    e = np.array([0, 1, 2, 0, 3], dtype=float)
+    u = np.array([4, 5, 6, 3, 7], dtype=float)
+    r = e.sum() / u.sum()  # 6 / 25
+    resid = e - r * u
+    se = np.sqrt(resid.var(ddof=1) / 5) / (u.sum() / 5)
+    lo, hi = ratio_rate(e, u)
+    assert lo == approx(1 - r - Z95 * se) and hi == approx(1 - r + Z95 * se)
+    assert ratio_rate(np.array([1.0]), np.array([4.0])) == (0.75, 0.75)
+
+
+def test_report_rows_carry_intervals_that_contain_the_rate() -> None:
+    from strtool.evaluation.intervals import wilson
+
+    gts = ["abc", "de", "fgh", "ij"] * 5 + ["كتاب", "قلم"] * 5
+    preds = ["abc", "dx", "fgh", "i"] * 5 + ["كتاب", "قل"] * 5
+    rep = score(preds, gts)
+    for row in rep.rows:
+        assert row.wrr_low <= row.wrr <= row.wrr_high
+        assert row.crr_low <= row.crr <= row.crr_high
+        d = row.to_dict()
+        assert d["wrr_95"] == [row.wrr_low, row.wrr_high]
+    lat = next(r for r in rep.rows if r.name == "LAT")
+    assert (lat.wrr_low, lat.wrr_high) == pytest.approx(wilson(10, 20))
+    # more samples, same rates: a narrower interval
+    big = score(preds * 10, gts * 10).pooled
+    assert big.wrr_high - big.wrr_low < rep.pooled.wrr_high - rep.pooled.wrr_low

@@ -49,7 +49,7 @@ def test_identity_scores_perfect(xs):
 
 
 def _reference_row(pairs: list[tuple[str, str]]) -> dict[str, float]:
-    """WRR, WRR-ci, CRR and 1-NED of (pred, gt) pairs by their definitions, one sample
+    """WRR, WRR-nocase, CRR and 1-NED of (pred, gt) pairs by their definitions, one sample
     at a time: default profile (NFC, whitespace runs collapsed), grapheme units."""
 
     def norm(t: str) -> str:
@@ -58,26 +58,26 @@ def _reference_row(pairs: list[tuple[str, str]]) -> dict[str, float]:
     def fold(t: str) -> str:
         return unicodedata.normalize("NFC", norm(t).casefold())
 
-    exact = exact_ci = edits = units = 0
+    exact = exact_nocase = edits = units = 0
     neds = []
     for p, g in pairs:
         p, g = norm(p), norm(g)
         up, ug = regex.findall(r"\X", p), regex.findall(r"\X", g)
         ed = dp(up, ug)
         exact += p == g
-        exact_ci += fold(p) == fold(g)
+        exact_nocase += fold(p) == fold(g)
         edits, units = edits + ed, units + len(ug)
         longest = max(len(up), len(ug))
         neds.append(1.0 - ed / longest if longest else 1.0)
     n = len(pairs)
     crr = 1.0 - edits / units if units else (1.0 if edits == 0 else 0.0)
-    return {"wrr": exact / n, "wrr_ci": exact_ci / n, "crr": crr, "ned": sum(neds) / n}
+    return {"wrr": exact / n, "wrr_nocase": exact_nocase / n, "crr": crr, "ned": sum(neds) / n}
 
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(texts, texts), min_size=1, max_size=8))
 def test_rows_equal_the_metric_definitions(pairs):
-    """Every group row and the pooled row equal WRR / WRR-ci / CRR / 1-NED computed
+    """Every group row and the pooled row equal WRR / WRR-nocase / CRR / 1-NED computed
     from their definitions; macro is the mean of the group rows."""
     preds, gts = [p for p, _ in pairs], [g for _, g in pairs]
     r = score(preds, gts, unit="grapheme")
@@ -92,7 +92,7 @@ def test_rows_equal_the_metric_definitions(pairs):
         assert row.n == len(group_pairs), name
         for key, want in ref.items():
             assert getattr(row, key) == pytest.approx(want, abs=1e-12), (name, key)
-    for key in ("wrr", "wrr_ci", "crr", "ned"):
+    for key in ("wrr", "wrr_nocase", "crr", "ned"):
         group_rows = [by_name[name] for name in expected if name != "pooled"]
         want = sum(getattr(row, key) for row in group_rows) / len(group_rows)
         assert getattr(by_name["macro"], key) == pytest.approx(want, abs=1e-12), key
