@@ -1,9 +1,10 @@
 """Why bf16 autocast on CPU did not learn: compare its gradients with fp32's, layer by layer.
 
 One batch of the default model's training stream (grey 32x192, the full charset) goes
-through the same model in fp32 and under `torch.autocast("cpu", torch.bfloat16)`, in
-contiguous and channels_last memory formats, optionally with parts of the model forced
-back to fp32 (`--fp32 neck,head`). For every parameter tensor the script prints the
+through the same model (the same dropout masks each time) in fp32 and under
+`torch.autocast("cpu", torch.bfloat16)`, in contiguous and channels_last memory
+formats, optionally with parts of the model forced back to fp32 (`--fp32 neck,head`).
+For every parameter tensor the script prints the
 cosine similarity and the relative norm error of the bf16 gradient against the fp32
 one, then the loss and the step time of each setting. A gradient whose cosine is far
 below 1 (or whose norm is off by a large factor) is where learning breaks.
@@ -58,6 +59,7 @@ def grads(
     task, model: nn.Module, batch, bf16: bool, fp32: list[str]
 ) -> tuple[dict[str, Tensor], float, float]:  # type: ignore[no-untyped-def]
     model.zero_grad(set_to_none=True)
+    torch.manual_seed(1)  # the same dropout / drop-path masks in every setting
     t0 = time.perf_counter()
     ctx = torch.autocast("cpu", torch.bfloat16) if bf16 else contextlib.nullcontext()
     with ctx, fp32_parts(model, fp32 if bf16 else []):
