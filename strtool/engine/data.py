@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -83,12 +83,16 @@ def build_stream(
     """The `SynthStream` of `data.synth`: `prepare_words` (charsets, corpora, font pool)
     once, here; filtered like the LMDB training set (max_len, the task's charset)."""
     from strtool.synth.config import SynthConfig
+    from strtool.synth.lines import LINES_PRESET, LineJob, check_line_canvas
     from strtool.synth.words import prepare_words
 
     s = cfg.data.synth
     assert s is not None
+    preset = s.config if s.config is not None or s.kind == "words" else LINES_PRESET
     try:
-        synth_cfg = load_config(SynthConfig, s.config, list(s.overrides))
+        synth_cfg = load_config(SynthConfig, preset, list(s.overrides))
+        if s.kind == "lines":
+            check_line_canvas(synth_cfg)
     except ConfigError as e:
         raise ConfigError(f"data.synth.config: {e}") from None
     seed = cfg.train.seed if s.seed is None else s.seed
@@ -96,6 +100,8 @@ def build_stream(
         stream_langs(cfg), synth_cfg, list(s.fonts) or None, seed,
         s.height or cfg.model.height, list(s.corpus), s.bg_dir,
     )  # fmt: skip
+    if s.kind == "lines":  # the same job, drawing lines instead of words
+        job = LineJob(**{f.name: getattr(job, f.name) for f in fields(job)})
     bad = sorted(set(s.lang_weights) - set(job.langs))
     if bad:
         raise ConfigError(

@@ -4,12 +4,14 @@ skipped samples (no font, too long, outside the charset) counted, also from work
 
 from __future__ import annotations
 
+import io
 import json
 from collections import Counter
 from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 
 from strtool.data.stream import LMDB, STREAM, SynthStream
 from strtool.engine.checkpoint import load_checkpoint
@@ -217,3 +219,28 @@ def test_stream_bench_smoke_run() -> None:
     for label in ("model step", "lmdb", "stream"):
         assert re.search(rf"^{label}\s+\d+\.\d \(\s*\d+\.\d\)", r.stdout, re.M), r.stdout
     assert re.search(r"^stream/model step: \d\.\d\d", r.stdout, re.M), r.stdout
+
+
+def test_a_lines_stream_draws_synth_lines_samples(corpus: Path) -> None:
+    """data.synth.kind=lines: item i is a text line of `synth lines` (its preset by
+    default), rendered as wide as the line, labelled in logical order."""
+    from strtool.engine.data import build_stream
+    from strtool.synth.lines import LineJob
+
+    cfg = _cfg(corpus, "data.synth.kind=lines", "data.max_len=100", "data.synth.langs=en,ar")
+    stream = build_stream(cfg, None, None, "codepoint")  # type: ignore[arg-type]
+    assert all(isinstance(job, LineJob) for job in stream.jobs.values())
+    words = set(WORDS) | set(ARABIC)
+    for i in range(6):
+        r, skips = stream.draw(i)
+        if skips:  # another attempt was drawn; compare only first attempts
+            continue
+        tokens = r.label.split()
+        assert len(r.label) >= 15 and len(tokens) >= 2, r.label
+        assert any(t.strip(".,;:!?()'\"«»،؛؟") in words for t in tokens), r.label
+        img = Image.open(io.BytesIO(r.image))
+        assert img.width > 2 * img.height
+        # the same sample as `synth lines` with that language and seed
+        assert r.image == stream.jobs[r.lang].make(i).image
+    with pytest.raises(ConfigError, match="data.synth.kind"):
+        _cfg(corpus, "data.synth.kind=pages")
