@@ -430,8 +430,16 @@ def train(
     from `output/last.pt`; `init` starts from another checkpoint's weights (cascade
     learning, charsets may differ). `on_event` receives every log record."""
     info = init_distributed(cfg.train.device)
+    out = Path(output)
+    created = not out.exists()
     try:
-        parts = prepare_run(cfg, Path(output), info, resume, init)
+        try:
+            parts = prepare_run(cfg, out, info, resume, init)
+        except BaseException:
+            # a run that could not start leaves no empty folder behind (only one it made)
+            if created and info.main and out.is_dir() and not any(out.iterdir()):
+                out.rmdir()
+            raise
         if info.main:
             (parts.output / "config.yaml").write_text(
                 yaml.safe_dump(config_to_dict(parts.cfg), allow_unicode=True, sort_keys=False),

@@ -45,6 +45,18 @@ def test_train_bad_override_is_one_line_error(tmp_path: Path) -> None:
     assert res.exit_code == 1 and "train.nope" in res.output and "Traceback" not in res.output
 
 
+def test_a_run_that_cannot_start_leaves_no_folder_it_made(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.lmdb"
+    args = ["train", "-c", "tiny", "--set", f"data.train=[{missing}]", "--set", "data.workers=0"]
+    res = runner.invoke(app, [*args, "--output", str(tmp_path / "new" / "run")])
+    assert res.exit_code == 1 and "nowhere.lmdb" in res.output, res.output
+    assert not (tmp_path / "new" / "run").exists()
+    mine = tmp_path / "mine"  # an empty folder the user made stays
+    mine.mkdir()
+    res = runner.invoke(app, [*args, "--output", str(mine)])
+    assert res.exit_code == 1 and mine.is_dir()
+
+
 def _odd_images(folder: Path) -> dict[str, str]:
     """Training words saved in the ways users' files come: PNG, RGBA in a subfolder,
     16-bit grey, a vertical crop, an EXIF-rotated file. Returns file name -> text."""
