@@ -64,3 +64,23 @@ def test_two_process_gloo_semi_training(tiny_lmdb: Path, tmp_path: Path) -> None
     assert set(ckpt["semi"]["teacher"]) == set(ckpt["model"]) and ckpt["semi"]["proj"]
     # each rank drew its own 2 unlabeled crops per micro-batch (16 = 32 // 2 ranks per epoch)
     assert ckpt["semi"]["drawn"] == 6 * 2
+
+
+def test_two_process_gloo_training_with_the_synth_stream(tiny_lmdb: Path, tmp_path: Path) -> None:
+    """Half of every batch from the `data.synth` stream under DDP: a real 2-process run
+    ends with the same weights on both ranks, and rank 0 logs the stream's skip counts
+    (which items each rank draws is tested on the sampler, test_stream.py)."""
+    from .conftest import FONT
+
+    corpus = tmp_path / "words.txt"
+    corpus.write_text("cab\nbad\nface\nbead\ndeaf\nfade\n", encoding="utf-8")
+    out = tmp_path / "run"
+    _torchrun(tiny_lmdb, out, "data.synth.weight=0.5", "data.synth.langs=en",
+              f"data.synth.fonts=[{FONT}]", f"data.synth.corpus=[{corpus}]")  # fmt: skip
+    w0 = torch.load(tmp_path / "weights-rank0.pt", weights_only=True)
+    w1 = torch.load(tmp_path / "weights-rank1.pt", weights_only=True)
+    for k in (k for k in w0 if "running_" not in k and "num_batches" not in k):
+        torch.testing.assert_close(w1[k], w0[k], rtol=0, atol=0, msg=k)
+    assert torch.load(out / "last.pt", weights_only=False)["step"] == 6
+    logs = (out / "metrics.jsonl").read_text(encoding="utf-8")
+    assert '"stream_skipped"' in logs
