@@ -34,7 +34,8 @@ def build_scheduler(
     optimizer: torch.optim.Optimizer, lr: float, total_steps: int, pct_start: float
 ) -> OneCycleLR:
     """One-cycle: cosine warm-up from lr/25 to `lr` over `pct_start` of the steps,
-    then cosine annealing to lr/1e4. Call `step()` after each optimiser step.
+    then cosine annealing to lr/2.5e5 (torch: initial lr / final_div_factor 1e4). Call
+    `step()` after each optimiser step.
 
     Very short runs keep both phases at least one step long (torch's OneCycleLR divides
     by the phase length), so any `total_steps` >= 1 and `pct_start` in (0, 1) work."""
