@@ -9,7 +9,7 @@ on LMDBs, giving a `Report`); scoring output stays shared (`print_report`,
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -29,11 +29,14 @@ from strtool.cli.common import (
 from strtool.errors import InputError
 from strtool.evaluation.files import evaluate_files
 from strtool.evaluation.io import GT_FORMATS
-from strtool.evaluation.lines import LineReport
+from strtool.evaluation.lines import LineReport, has_multiline, score_lines
 from strtool.evaluation.metrics import PROFILES
 from strtool.evaluation.report import Report, SampleScore
 from strtool.outputs import atomic_write_text, check_replaceable, text_kind
 from strtool.text.normalize import UNITS, as_unit
+
+if TYPE_CHECKING:
+    from strtool.engine.evaluate import CheckpointEvaluation
 
 _PROFILE_HELP = (
     f"Normalisation profile: {', '.join(PROFILES)} (see --list-profiles): "
@@ -79,6 +82,15 @@ def print_report(report: Report, json_out: bool = False) -> None:
             f"{100 * r.crr_low:.1f} - {100 * r.crr_high:.1f}",
         )  # fmt: skip
     out_console.print(ci)
+
+
+def model_lines(ev: CheckpointEvaluation) -> LineReport | None:
+    """The line-aware figures of a model evaluation when any gt or reading has several
+    lines (line and page models), as in files mode; else None."""
+    r = ev.predictions
+    if not (has_multiline(r.gts) or has_multiline(r.preds)):
+        return None
+    return score_lines(r.preds, r.gts, r.langs, ev.report.profile, as_unit(ev.report.unit))
 
 
 def print_line_report(lines: LineReport) -> None:
@@ -227,7 +239,7 @@ def eval_cmd(
     Chinese/Japanese/Korean), the line-aligned CER and how many gt lines were
     dropped, merged or split and how many predicted lines were inserted. Model mode
     (--model CKPT --data LMDB...) runs a checkpoint on LMDBs (per language, with ms
-    per image and parameters)."""
+    per image and parameters; the line table too when texts have several lines)."""
     if list_profiles:
         _list_profiles(json_out)
         return
@@ -245,8 +257,9 @@ def eval_cmd(
         ev = run_model_eval(model, data or [], langs, profile, unit, script_acc, batch_size,
                             device, max_samples, quiet)  # fmt: skip
         report = ev.report
+        lines = model_lines(ev)
         if json_out:
-            print_json(ev.to_dict())
+            print_json({**ev.to_dict(), **({"lines": lines.to_dict()} if lines else {})})
         else:
             for name, alt in ev.alternatives.items():
                 out_console.print(f"{name} alone:", highlight=False)
@@ -258,6 +271,8 @@ def eval_cmd(
                 "model + decode)",
                 highlight=False,
             )
+            if lines is not None:
+                print_line_report(lines)
     else:
         if pred is None or gt is None:
             raise InputError("give --pred and --gt, or --model and --data (or --list-profiles)")

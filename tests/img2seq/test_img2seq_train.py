@@ -132,6 +132,12 @@ def test_eval_model_and_export(page_run: tuple[Path, dict], page_lmdb: Path, tmp
     rep = json.loads(cli("eval", "--model", model, "--data", page_lmdb, "--json").stdout)
     pooled = next(r for r in rep["rows"] if r["group"] == "pooled")
     assert rep["family"] == "img2seq" and pooled["crr"] == 1.0 and pooled["n"] == 2
+    # pages: the line-aware figures too (the overfit model reads every line)
+    lines = next(r for r in rep["lines"]["rows"] if r["group"] == "pooled")
+    assert lines["cer"] == 0.0 and lines["gt_lines"] == sum(p.count("\n") + 1 for p in PAGES)
+    assert lines["dropped_lines"] == lines["merged_lines"] == 0
+    table = cli("eval", "--model", model, "--data", page_lmdb).stdout
+    assert "lines: profile" in table
     res = cli("export", "onnx", "-m", model, "-o", tmp_path / "m.onnx", code=1)
     assert "img2seq checkpoint cannot be exported to ONNX" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "m.onnx").exists()
