@@ -199,6 +199,8 @@ def test_wilson_interval_hand_values() -> None:
     lo, hi = wilson(0, 20)  # never below 0, and not a zero-width interval at 0 correct
     assert lo == 0.0 and hi == pytest.approx(0.1611, abs=1e-4)
     assert wilson(0, 0) == (0.0, 1.0)
+    for n in range(1, 60):  # the bounds at 0 and n correct are exact, never rounded
+        assert wilson(0, n)[0] == 0.0 and wilson(n, n)[1] == 1.0
 
 
 def test_crr_interval_is_the_delta_method_ratio_interval() -> None:
