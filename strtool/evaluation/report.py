@@ -198,6 +198,7 @@ def _macro(rows: list[GroupRow], pooled: GroupRow) -> GroupRow:
         return GroupRow(MACRO, 0, 0.0, 0.0, 0.0, 0.0, 0, 0, 0, None)
     saccs = [r.script_acc for r in rows if r.script_acc is not None]
     wrr_low, wrr_high = macro_interval([(r.wrr, r.wrr_low, r.wrr_high) for r in rows])
+    wrr_low, wrr_high = max(0.0, wrr_low), min(1.0, wrr_high)  # a rate of words
     crr_low, crr_high = macro_interval([(r.crr, r.crr_low, r.crr_high) for r in rows])
     return GroupRow(
         wrr_low=wrr_low,

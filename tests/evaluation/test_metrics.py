@@ -229,6 +229,10 @@ def test_report_rows_carry_intervals_that_contain_the_rate() -> None:
         assert d["wrr_95"] == [row.wrr_low, row.wrr_high]
     lat = next(r for r in rep.rows if r.name == "LAT")
     assert (lat.wrr_low, lat.wrr_high) == pytest.approx(wilson(10, 20))
+    macro = next(r for r in rep.rows if r.name == "macro")
+    zero = score(["x"] * 30 + ["y"] * 30, ["abc"] * 30 + ["كتاب"] * 30).rows[-1]
+    assert zero.name == "macro" and zero.wrr_low == 0.0 and zero.wrr_high > 0.0
+    assert 0.0 <= macro.wrr_low <= macro.wrr <= macro.wrr_high <= 1.0
     # more samples, same rates: a narrower interval
     big = score(preds * 10, gts * 10).pooled
     assert big.wrr_high - big.wrr_low < rep.pooled.wrr_high - rep.pooled.wrr_low
