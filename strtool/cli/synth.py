@@ -54,6 +54,10 @@ ShardOpt = Annotated[
     str | None, typer.Option("--shard", help="k/n: render the k-th contiguous part of n.")
 ]
 GridOpt = Annotated[Path | None, typer.Option("--grid", help="Also write a contact sheet PNG.")]
+CorpusOpt = Annotated[
+    list[Path] | None, typer.Option("--corpus", help="Text file, one entry per line.")
+]
+BgDirOpt = Annotated[Path | None, typer.Option("--bg-dir", help="Folder of background images.")]
 
 
 def _progress_cb(progress: Any, label: str) -> Callable[[int, int], None]:
@@ -109,13 +113,8 @@ def words_cmd(
     fonts: FontsOpt = None,
     config: ConfigOpt = None,
     overrides: SetOpt = None,
-    corpus: Annotated[
-        list[Path] | None,
-        typer.Option("--corpus", help="Text file, one entry per line."),
-    ] = None,
-    bg_dir: Annotated[
-        Path | None, typer.Option("--bg-dir", help="Folder of background images.")
-    ] = None,
+    corpus: CorpusOpt = None,
+    bg_dir: BgDirOpt = None,
     height: Annotated[int, typer.Option("--height", help="Crop height in px.")] = 32,
     workers: WorkersOpt = 1,
     seed: SeedOpt = 0,
@@ -203,12 +202,8 @@ def lines_cmd(
     fonts: FontsOpt = None,
     config: ConfigOpt = None,
     overrides: SetOpt = None,
-    corpus: Annotated[
-        list[Path] | None, typer.Option("--corpus", help="Text file, one entry per line.")
-    ] = None,
-    bg_dir: Annotated[
-        Path | None, typer.Option("--bg-dir", help="Folder of background images.")
-    ] = None,
+    corpus: CorpusOpt = None,
+    bg_dir: BgDirOpt = None,
     height: Annotated[int, typer.Option("--height", help="Crop height in px.")] = 32,
     workers: WorkersOpt = 1,
     seed: SeedOpt = 0,
@@ -253,12 +248,8 @@ def pages_cmd(
     fonts: FontsOpt = None,
     config: ConfigOpt = None,
     overrides: SetOpt = None,
-    corpus: Annotated[
-        list[Path] | None, typer.Option("--corpus", help="Text file, one entry per line.")
-    ] = None,
-    bg_dir: Annotated[
-        Path | None, typer.Option("--bg-dir", help="Folder of background images.")
-    ] = None,
+    corpus: CorpusOpt = None,
+    bg_dir: BgDirOpt = None,
     width: Annotated[int, typer.Option("--width", help="Page width in px.")] = 512,
     workers: WorkersOpt = 1,
     seed: SeedOpt = 0,

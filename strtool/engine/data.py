@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +101,7 @@ def build_stream(
         s.height or cfg.model.height, list(s.corpus), s.bg_dir,
     )  # fmt: skip
     if s.kind == "lines":  # the same job, drawing lines instead of words
-        job = LineJob(**{f.name: getattr(job, f.name) for f in fields(job)})
+        job = LineJob.from_words(job)
     bad = sorted(set(s.lang_weights) - set(job.langs))
     if bad:
         raise ConfigError(

@@ -33,6 +33,11 @@ LINES_PRESET = "synth/lines"
 class LineJob(WordJob):
     """`WordJob` whose text is a line (`linetext.line_text`) instead of a word."""
 
+    @classmethod
+    def from_words(cls, job: WordJob) -> LineJob:
+        """The same job (fonts, corpora, config, seed) drawing lines instead of words."""
+        return cls(**{f.name: getattr(job, f.name) for f in fields(job)})
+
     def text_of(self, i: int) -> tuple[np.random.Generator, str, str]:
         """(generator after the text draws, language, line text) of sample `i`."""
         rng = sample_rng(self.seed, i)
@@ -75,7 +80,7 @@ def synth_lines(
     cfg = cfg or SynthConfig()
     check_line_canvas(cfg)
     words_job, meta = prepare_words(langs, cfg, fonts, seed, height, corpus_files, bg_dir)
-    job = LineJob(**{f.name: getattr(words_job, f.name) for f in fields(words_job)})
+    job = LineJob.from_words(words_job)
     start, stop = shard_range(num, *shard)
     meta.update(source="strtool synth lines", shard=f"{shard[0]}/{shard[1]}",
                 index_range=[start, stop], num_total=num)  # fmt: skip
