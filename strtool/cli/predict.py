@@ -42,6 +42,14 @@ def predict_cmd(
         bool, typer.Option("--rotate-vertical", help="Same as --vertical rotate.")
     ] = False,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda[:N], mps.")] = "auto",
+    runtime: Annotated[
+        str,
+        typer.Option(
+            "--runtime",
+            help="torch, or onnx: run the model by ONNX Runtime on the CPU (CTC models; "
+            "faster per crop, a few seconds to start; needs strtool[onnx]).",
+        ),
+    ] = "torch",
     skip_bad: Annotated[
         bool,
         typer.Option(
@@ -67,7 +75,7 @@ def predict_cmd(
         raise InputError(f"--vertical: '{vertical}' is not one of {', '.join(VERTICAL_MODES)}")
     files = expand_inputs(paths)
     lang_list = [x for x in langs.split(",") if x.strip()] if langs else None
-    rec = open_reader(model, device, lang_list)
+    rec = open_reader(model, device, lang_list, runtime)
     info(f"{len(files)} images, model {rec.config.model.arch} ({rec.family})", quiet)
     preds = predict_paths(rec, files, batch_size, rotate_vertical, vertical)  # type: ignore[arg-type]
     failed = 0

@@ -19,6 +19,7 @@ from strtool.data.transforms import ResizeNormalize
 from strtool.engine.checkpoint import checkpoint_family, load_checkpoint
 from strtool.engine.config import RunConfig, config_from_dict
 from strtool.engine.distributed import pick_device
+from strtool.engine.onnx_runtime import RUNTIMES, use_onnx_runtime
 from strtool.errors import InputError
 from strtool.models import count_parameters
 from strtool.paths import weights_dir
@@ -53,7 +54,8 @@ class Reader:
 
     @property
     def params(self) -> int:
-        return count_parameters(self.model)
+        """Parameters of the network (counted before an ONNX Runtime swap)."""
+        return int(self.meta.get("params") or count_parameters(self.model))
 
     @torch.inference_mode()
     def read(self, images: torch.Tensor) -> Reading:
@@ -90,11 +92,20 @@ def resolve_model(model: str | Path) -> Path:
 
 
 def open_reader(
-    model: str | Path, device: str = "auto", langs: Sequence[str] | None = None
+    model: str | Path,
+    device: str = "auto",
+    langs: Sequence[str] | None = None,
+    runtime: str = "torch",
 ) -> Reader:
     """Load checkpoint `model` once (any family, any strtool version that wrote a
     `config`; `default` = the shipped model), on `device`; `langs` restricts the output
-    to those languages' charsets (CTC). `InputError` for a missing or foreign file."""
+    to those languages' charsets (CTC). `runtime="onnx"` runs the model by ONNX Runtime
+    on the CPU (`strtool.engine.onnx_runtime`). `InputError` for a missing or foreign
+    file, or a runtime the model or machine cannot use."""
+    if runtime not in RUNTIMES:
+        raise InputError(f"--runtime: '{runtime}' is not one of {', '.join(RUNTIMES)}")
+    if runtime == "onnx" and device not in ("auto", "cpu"):
+        raise InputError(f"--runtime onnx runs on the CPU; --device {device} needs --runtime torch")
     model = resolve_model(model)
     ckpt = load_checkpoint(model)
     family = checkpoint_family(ckpt)
@@ -110,10 +121,12 @@ def open_reader(
     except RuntimeError as e:
         first = str(e).strip().splitlines()[0]
         raise InputError(f"{model}: weights do not fit the stored config ({first})") from None
-    dev = pick_device(device)
+    dev = pick_device("cpu" if runtime == "onnx" else device)
     task.model.to(dev).eval()
     meta = {k: ckpt.get(k) for k in ("arch", "step", "versions", "best")}
-    meta["family"] = family
+    meta.update(family=family, runtime=runtime, params=count_parameters(task.model))
+    if runtime == "onnx":
+        use_onnx_runtime(task)
     if langs:
         meta["classes_kept"] = task.restrict(langs)
     return Reader(task, dev, str(model), meta)
