@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -33,10 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cputime import tree_cpu_seconds
+
 from strtool.evaluation.intervals import wilson
 
 HERE = Path(__file__).resolve().parent
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -52,30 +52,6 @@ def parse_variant(spec: str) -> Variant:
         return Variant(name, name)
     arch, _, sets = rest.partition(":")
     return Variant(name, arch, [s for s in sets.split(",") if s])
-
-
-def tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of `pid` and all its live descendants."""
-    children: dict[int, list[int]] = {}
-    cpu: dict[int, float] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2 :].split()
-        ppid = int(fields[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-        # utime, stime (own) + cutime, cstime (reaped children)
-        cpu[int(entry.name)] = sum(int(x) for x in fields[11:15]) / TICK
-    total, todo = 0.0, [pid]
-    while todo:
-        p = todo.pop()
-        total += cpu.get(p, 0.0)
-        todo.extend(children.get(p, []))
-    return total
 
 
 def val_records(run: Path) -> list[dict[str, Any]]:

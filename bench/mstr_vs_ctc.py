@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from cputime import tree_cpu_seconds
 
 LANGS = "en,ar,bn,hi,zh,ja,ko"  # one language per MLT group
 
@@ -80,23 +81,25 @@ def _common(threads: int) -> list[str]:
 
 
 def steps_for(train_fn: Any, seconds: float, probe_steps: int = 16, warmup: int = 4) -> int:
-    """Optimiser steps that fit in `seconds`, from a short timed probe run: the median
-    time between logged steps after `warmup` steps (setup, first-batch allocation and
-    loader start-up excluded; they made a 6-step mean 10x too slow)."""
+    """Optimiser steps that fit in `seconds` of CPU time (this process and its loader
+    workers, `cputime.tree_cpu_seconds`, so other load on the machine does not change
+    the count), from a short probe run: the median CPU time between logged steps after
+    `warmup` steps (setup, first-batch allocation and loader start-up excluded; they
+    made a 6-step mean 10x too slow)."""
     tmp = Path(tempfile.mkdtemp(prefix="probe-"))
     times: list[float] = []
 
     def on_event(e: dict[str, Any]) -> None:
         if e["kind"] == "train":
-            times.append(time.perf_counter())
+            times.append(tree_cpu_seconds())
 
-    start = time.perf_counter()
+    start = tree_cpu_seconds()
     train_fn(probe_steps, tmp / "run", on_event)
     shutil.rmtree(tmp, ignore_errors=True)
     gaps = [b - a for a, b in zip(times[warmup:], times[warmup + 1 :], strict=False)]
-    per_step = statistics.median(gaps) if gaps else (time.perf_counter() - start) / probe_steps
+    per_step = statistics.median(gaps) if gaps else (tree_cpu_seconds() - start) / probe_steps
     steps = max(int(seconds / max(per_step, 1e-3)), 24)
-    print(f"  {per_step:.3f} s/step -> {steps} steps for {seconds:.0f} s", file=sys.stderr)
+    print(f"  {per_step:.3f} CPU-s/step -> {steps} steps for {seconds:.0f} CPU-s", file=sys.stderr)
     return steps
 
 

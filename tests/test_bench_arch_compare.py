@@ -17,6 +17,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _bench() -> Any:
+    if str(REPO_ROOT / "bench") not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT / "bench"))  # its sibling modules, as when run
     spec = importlib.util.spec_from_file_location(
         "arch_bench", REPO_ROOT / "bench" / "arch_compare.py"
     )
