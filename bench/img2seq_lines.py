@@ -9,8 +9,9 @@ with the held-out families (`role: heldout` in `strtool/fonts/manifest.json`), 1
 characters of corpus words, numbers and punctuation. Or `--data-dir` holding
 `train` and `test` line LMDBs (e.g. from `strtool synth lines`).
 
-Models, each trained for `--budget` seconds of this machine's CPU (a short probe run
-turns seconds into steps, as `bench/mstr_vs_ctc.py` does), charset = the languages'
+Models, each trained for `--budget` CPU-seconds (user + system time of the trainer and
+its loader workers, so 2 busy threads spend 2 CPU-seconds per second; a short probe run
+turns them into steps, `mstr_vs_ctc.steps_for`), charset = the languages'
 charsets, unknown characters -> UNK:
 - img2seq: `configs/img2seq_line.yaml` with `--img2seq-arch` (default img2seq_small),
   lines fit into `--height` x `--width` (aspect kept, padded), greedy (`--beam`).

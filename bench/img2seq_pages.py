@@ -10,10 +10,12 @@ language with the training fonts, `--test` pages with the held-out families, eac
 paper-like backgrounds), label = lines joined by "\\n"; `--line-px` pixels per line
 box. Or `--data-dir` with `train` and `test` page LMDBs (`strtool synth pages`).
 
-Without `--line-model`, a line model is trained first (`--line-budget` seconds on
+Budgets are CPU-seconds of the trainer and its loader workers (2 busy threads spend 2
+CPU-seconds per second; `mstr_vs_ctc.steps_for`). Without `--line-model`, a line model
+is trained first (`--line-budget` CPU-seconds on
 `--line-train` lines per language, `configs/img2seq_line.yaml`); the page model
 (`configs/img2seq_page.yaml`, same arch, pages fit into `--height` x `--width`) starts
-from it with `--init` and trains for `--budget` seconds. Prints per language the page
+from it with `--init` and trains for `--budget` CPU-seconds. Prints per language the page
 CER and WER (strings, `strtool.tasks.img2seq_metrics`), the share of pages read with
 the right number of lines, the lines missing (dropped or merged) and extra, and ms
 per page; a table on stderr, JSON on stdout.
