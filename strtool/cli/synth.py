@@ -311,19 +311,17 @@ def stitch_cmd(
     joined by spaces and line breaks. Sample i of --epoch e is fixed by (seed, e, i);
     another epoch gives new compositions."""
     from strtool.data.stitch import StitchConfig, Stitcher, StitchJob, stitch_meta
-    from strtool.synth.pipeline import run, shard_range
+    from strtool.synth.pipeline import run_shard
 
     _check_outputs(output, grid, overwrite, [source, config])
     cfg = load_config(StitchConfig, config, list(overrides or []))
     stitcher = Stitcher(str(source), cfg, "pages" if pages else "lines", seed)
-    k, n = parse_shard(shard)
-    start, stop = shard_range(num, k, n)
-    meta = {**stitch_meta(stitcher, epoch), "shard": f"{k}/{n}", "num_total": num}
     try:
         with make_progress(quiet) as progress:
-            report = run(StitchJob(stitcher, epoch), output, start, stop, meta, workers,
-                         overwrite, _progress_cb(progress, "synth stitch"), resume,
-                         inputs=[source])  # fmt: skip
+            report = run_shard(StitchJob(stitcher, epoch), output, num, parse_shard(shard),
+                               stitch_meta(stitcher, epoch), workers, overwrite,
+                               _progress_cb(progress, "synth stitch"), resume,
+                               inputs=[source])  # fmt: skip
     except KeyboardInterrupt:
         warn_interrupted(partial_path(output))
         raise

@@ -22,7 +22,7 @@ import numpy as np
 from strtool.errors import ConfigError, InputError
 from strtool.synth.config import MAX_RENDER_PIXELS, MAX_RENDER_SIDES, SynthConfig, render_canvas
 from strtool.synth.linetext import line_text
-from strtool.synth.pipeline import Report, run, sample_rng, shard_range
+from strtool.synth.pipeline import Report, run_shard, sample_rng
 from strtool.synth.words import WordJob, prepare_words
 
 #: Preset `synth lines` loads when no --config is given.
@@ -81,10 +81,5 @@ def synth_lines(
     check_line_canvas(cfg)
     words_job, meta = prepare_words(langs, cfg, fonts, seed, height, corpus_files, bg_dir)
     job = LineJob.from_words(words_job)
-    start, stop = shard_range(num, *shard)
-    meta.update(source="strtool synth lines", shard=f"{shard[0]}/{shard[1]}",
-                index_range=[start, stop], num_total=num)  # fmt: skip
-    report = run(job, output, start, stop, meta, workers, overwrite, progress, resume)
-    report.extra["corpus"] = meta["corpus"]
-    report.extra["corpus_dropped"] = meta["corpus_dropped"]
-    return report
+    meta["source"] = "strtool synth lines"
+    return run_shard(job, output, num, shard, meta, workers, overwrite, progress, resume)

@@ -49,7 +49,7 @@ from strtool.synth.fonts import FontFace, load_manifest
 from strtool.synth.geometry import stroke, uniform, warp
 from strtool.synth.linetext import PUNCT, separator, token_stream
 from strtool.synth.paper import paper, rotate_mask, sine_warp
-from strtool.synth.pipeline import Report, Result, run, sample_rng, shard_range
+from strtool.synth.pipeline import Report, Result, run_shard, sample_rng
 from strtool.synth.render import RTL_LANGS, layout_kwargs, load_font, render_mask
 from strtool.synth.words import (
     background_paths,
@@ -335,6 +335,4 @@ def synth_pages(
         raise InputError(f"--num {num}: must be at least 1")
     cfg = cfg or SynthConfig()
     job, meta = prepare_pages(langs, cfg, fonts, seed, width, corpus_files, bg_dir)
-    start, stop = shard_range(num, *shard)
-    meta.update(shard=f"{shard[0]}/{shard[1]}", index_range=[start, stop], num_total=num)
-    return run(job, output, start, stop, meta, workers, overwrite, progress, resume)
+    return run_shard(job, output, num, shard, meta, workers, overwrite, progress, resume)

@@ -226,6 +226,33 @@ def run(
     return report
 
 
+def run_shard(
+    job: Job,
+    output: str | Path,
+    num: int,
+    shard: tuple[int, int],
+    meta: dict[str, Any],
+    workers: int = 1,
+    overwrite: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    resume: bool = False,
+    inputs: Sequence[str | Path] = (),
+) -> Report:
+    """`run` over shard `(k, n)`'s contiguous part of `num` samples; `meta` gets the
+    shard, its index range and `num_total`, and the report's `extra` the corpus
+    statistics of `meta` (`corpus`, `corpus_dropped`) when it has them."""
+    if num < 1:
+        raise InputError(f"--num {num}: must be at least 1")
+    start, stop = shard_range(num, *shard)
+    meta = {**meta, "shard": f"{shard[0]}/{shard[1]}", "index_range": [start, stop],
+            "num_total": num}  # fmt: skip
+    report = run(job, output, start, stop, meta, workers, overwrite, progress, resume, inputs)
+    for key in ("corpus", "corpus_dropped"):
+        if key in meta:
+            report.extra[key] = meta[key]
+    return report
+
+
 def _state(report: Report) -> dict[str, Any]:
     return {
         "written": report.written, "skipped": report.skipped,

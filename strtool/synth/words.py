@@ -36,7 +36,7 @@ from strtool.synth.corpus import (
 )
 from strtool.synth.fontpool import FontPool
 from strtool.synth.fonts import FontFace, resolve_font_specs, shipped_fonts
-from strtool.synth.pipeline import Report, Result, run, sample_rng, shard_range
+from strtool.synth.pipeline import Report, Result, run_shard, sample_rng
 from strtool.synth.render import VERTICAL_LANGS, render_mask, render_vertical
 from strtool.text.charset import Charset, load_charset
 from strtool.text.langs import lang_group, resolve_langs
@@ -241,13 +241,8 @@ def synth_words(
     `unlabeled`: an LMDB of the images (and language tags) without labels."""
     if num < 1:
         raise InputError(f"--num {num}: must be at least 1")
-    cfg = cfg or SynthConfig()
-    job, meta = prepare_words(langs, cfg, fonts, seed, height, corpus_files, bg_dir)
-    start, stop = shard_range(num, *shard)
-    meta.update(shard=f"{shard[0]}/{shard[1]}", index_range=[start, stop], num_total=num)
+    job, meta = prepare_words(langs, cfg or SynthConfig(), fonts, seed, height, corpus_files,
+                              bg_dir)  # fmt: skip
     if unlabeled:
         meta[UNLABELED] = True
-    report = run(job, output, start, stop, meta, workers, overwrite, progress, resume)
-    report.extra["corpus"] = meta["corpus"]
-    report.extra["corpus_dropped"] = meta["corpus_dropped"]
-    return report
+    return run_shard(job, output, num, shard, meta, workers, overwrite, progress, resume)
