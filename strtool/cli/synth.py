@@ -87,6 +87,25 @@ def _check_outputs(
         check_replaceable(grid, "sheet", ins)
 
 
+def _produce(
+    output: Path,
+    label: str,
+    grid: Path | None,
+    json_out: bool,
+    quiet: bool,
+    make: Callable[[Callable[[int, int], None]], Report],
+) -> None:
+    """Run `make(progress_callback)` under a progress bar; Ctrl-C names the partial
+    output a --resume continues; then the summary (`_finish`)."""
+    try:
+        with make_progress(quiet) as progress:
+            report = make(_progress_cb(progress, label))
+    except KeyboardInterrupt:
+        warn_interrupted(partial_path(output))
+        raise
+    _finish(report, grid, json_out, quiet)
+
+
 def _finish(report: Report, grid: Path | None, json_out: bool, quiet: bool) -> None:
     """Grid, warnings for skipped samples, and the summary on stdout."""
     if grid is not None and report.written:
@@ -135,17 +154,11 @@ def words_cmd(
 
     _check_outputs(output, grid, overwrite, [config, bg_dir, *(corpus or []), *(fonts or [])])
     cfg = load_config(SynthConfig, config, list(overrides or []))
-    try:
-        with make_progress(quiet) as progress:
-            report = synth_words(
-                output, num, langs, cfg, fonts, seed, workers, parse_shard(shard), height,
-                list(corpus or []), bg_dir, overwrite, _progress_cb(progress, "synth words"),
-                resume=resume, unlabeled=unlabeled,
-            )  # fmt: skip
-    except KeyboardInterrupt:
-        warn_interrupted(partial_path(output))
-        raise
-    _finish(report, grid, json_out, quiet)
+    _produce(output, "synth words", grid, json_out, quiet, lambda cb: synth_words(
+        output, num, langs, cfg, fonts, seed, workers, parse_shard(shard), height,
+        list(corpus or []), bg_dir, overwrite, cb,
+        resume=resume, unlabeled=unlabeled,
+    ))  # fmt: skip
 
 
 @synth_app.command("chars")
@@ -173,16 +186,10 @@ def chars_cmd(
 
     _check_outputs(output, grid, overwrite, [config, *(fonts or [])])
     cfg = load_config(SynthConfig, config, list(overrides or []))
-    try:
-        with make_progress(quiet) as progress:
-            report = synth_chars(
-                output, langs, per_char, cfg, fonts, seed, size, workers, parse_shard(shard),
-                overwrite, _progress_cb(progress, "synth chars"), resume=resume,
-            )  # fmt: skip
-    except KeyboardInterrupt:
-        warn_interrupted(partial_path(output))
-        raise
-    _finish(report, grid, json_out, quiet)
+    _produce(output, "synth chars", grid, json_out, quiet, lambda cb: synth_chars(
+        output, langs, per_char, cfg, fonts, seed, size, workers, parse_shard(shard),
+        overwrite, cb, resume=resume,
+    ))  # fmt: skip
 
 
 # ---- lines, pages and stitching (issue 11: line and page recognition) --------------
@@ -222,17 +229,11 @@ def lines_cmd(
 
     _check_outputs(output, grid, overwrite, [config, bg_dir, *(corpus or []), *(fonts or [])])
     cfg = _layout_config(config, LINES_PRESET, list(overrides or []))
-    try:
-        with make_progress(quiet) as progress:
-            report = synth_lines(
-                output, num, langs, cfg, fonts, seed, workers, parse_shard(shard), height,
-                list(corpus or []), bg_dir, overwrite, _progress_cb(progress, "synth lines"),
-                resume=resume,
-            )  # fmt: skip
-    except KeyboardInterrupt:
-        warn_interrupted(partial_path(output))
-        raise
-    _finish(report, grid, json_out, quiet)
+    _produce(output, "synth lines", grid, json_out, quiet, lambda cb: synth_lines(
+        output, num, langs, cfg, fonts, seed, workers, parse_shard(shard), height,
+        list(corpus or []), bg_dir, overwrite, cb,
+        resume=resume,
+    ))  # fmt: skip
 
 
 @synth_app.command("pages")
@@ -270,17 +271,11 @@ def pages_cmd(
     _check_outputs(output, grid, overwrite, [config, bg_dir, *(corpus or []), *(fonts or [])])
     sets = list(overrides or []) + ([f"page.style={style}"] if style is not None else [])
     cfg = _layout_config(config, PAGE_PRESET, sets)
-    try:
-        with make_progress(quiet) as progress:
-            report = synth_pages(
-                output, num, langs, cfg, fonts, seed, workers, parse_shard(shard), width,
-                list(corpus or []), bg_dir, overwrite, _progress_cb(progress, "synth pages"),
-                resume=resume,
-            )  # fmt: skip
-    except KeyboardInterrupt:
-        warn_interrupted(partial_path(output))
-        raise
-    _finish(report, grid, json_out, quiet)
+    _produce(output, "synth pages", grid, json_out, quiet, lambda cb: synth_pages(
+        output, num, langs, cfg, fonts, seed, workers, parse_shard(shard), width,
+        list(corpus or []), bg_dir, overwrite, cb,
+        resume=resume,
+    ))  # fmt: skip
 
 
 @synth_app.command("stitch")
@@ -316,13 +311,7 @@ def stitch_cmd(
     _check_outputs(output, grid, overwrite, [source, config])
     cfg = load_config(StitchConfig, config, list(overrides or []))
     stitcher = Stitcher(str(source), cfg, "pages" if pages else "lines", seed)
-    try:
-        with make_progress(quiet) as progress:
-            report = run_shard(StitchJob(stitcher, epoch), output, num, parse_shard(shard),
-                               stitch_meta(stitcher, epoch), workers, overwrite,
-                               _progress_cb(progress, "synth stitch"), resume,
-                               inputs=[source])  # fmt: skip
-    except KeyboardInterrupt:
-        warn_interrupted(partial_path(output))
-        raise
-    _finish(report, grid, json_out, quiet)
+    _produce(output, "synth stitch", grid, json_out, quiet, lambda cb: run_shard(
+        StitchJob(stitcher, epoch), output, num, parse_shard(shard),
+        stitch_meta(stitcher, epoch), workers, overwrite, cb, resume, inputs=[source],
+    ))  # fmt: skip
