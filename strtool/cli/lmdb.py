@@ -158,7 +158,8 @@ def make_lmdb(
 
     --unlabeled: images of a folder (recursive) or of a file list (one path per line)
     without labels, for semi-supervised training (data.unlabeled); meta says
-    "unlabeled": true. Missing, corrupt and repeated images are skipped and listed."""
+    "unlabeled": true. Missing, corrupt and repeated images are skipped and listed
+    (<output>.report.json); --resume works as for labeled builds."""
     if unlabeled:
         return _make_unlabeled(source, output, images, lang, check, overwrite, resume,
                                fmt, compat, json_out, quiet)  # fmt: skip
@@ -199,12 +200,15 @@ def _make_unlabeled(
     """`make-lmdb --unlabeled` (`strtool.data.unlabeled.make_unlabeled_lmdb`)."""
     from strtool.data.unlabeled import make_unlabeled_lmdb
 
-    if resume or fmt != "auto" or compat is not None:
-        raise fail("--unlabeled reads image files only: --resume, --format and --compat "
-                   "do not apply")  # fmt: skip
-    with _Bar("make-lmdb --unlabeled", quiet) as bar:
-        res = make_unlabeled_lmdb(source, output, images=images, lang=lang, check=check,
-                                  overwrite=overwrite, progress=bar)  # fmt: skip
+    if fmt != "auto" or compat is not None:
+        raise fail("--unlabeled reads image files only: --format and --compat do not apply")
+    try:
+        with _Bar("make-lmdb --unlabeled", quiet) as bar:
+            res = make_unlabeled_lmdb(source, output, images=images, lang=lang, check=check,
+                                      overwrite=overwrite, progress=bar, resume=resume)  # fmt: skip
+    except KeyboardInterrupt:
+        warn_interrupted(partial_path(output))
+        raise
     for issue in res.issues[:10]:
         warn(f"{issue.where}: {issue.kind}: {issue.message}")
     if len(res.issues) > 10:
@@ -215,6 +219,7 @@ def _make_unlabeled(
     rows = [("written (unlabeled)", res.written)]
     rows += [(f"skipped: {k}", v) for k, v in res.skipped.items()]
     print_table(rows, ["", "images"], title=str(res.output))
+    info(f"report: {res.output.with_name(res.output.name + '.report.json')}", quiet)
 
 
 @lmdb_app.command("info")

@@ -7,8 +7,9 @@ The LMDB has `image-*` keys (bytes unchanged), optional `lang-*` tags (`lang`), 
 `label-*` key, and `meta` says `"unlabeled": true` (`lmdb_io.UNLABELED`): never a
 magic label value. Unusable files are skipped and counted by reason (`missing`,
 `corrupt`: empty, not an image by its header, truncated; with `check`, not decodable;
-`duplicate`: a path listed again) and listed in the result; no usable image is a
-`DataError` and nothing is written.
+`duplicate`: a path listed again) and listed in the result and in
+`<output>.report.json`; no usable image is a `DataError` and nothing is written. The
+build is resumable like `make_lmdb` (`resume`).
 
 `UnlabeledDataset(paths, transform)` serves the images of unlabeled LMDBs (labeled ones
 too: their labels are never read) as training inputs for `strtool.semi`: items are
@@ -18,6 +19,8 @@ images only, so nothing from this loader can reach a supervised loss.
 from __future__ import annotations
 
 import bisect
+import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +34,9 @@ from strtool.data.gt_formats import line_lang
 from strtool.data.imgcheck import image_problem
 from strtool.data.lmdb_io import LMDB_KIND, UNLABELED, LmdbReader, LmdbWriter
 from strtool.errors import DataError, InputError
-from strtool.outputs import check_output
+from strtool.outputs import atomic_write_text, check_output, check_replaceable
 
+CHECKPOINT_EVERY = 512  # entries between checkpoints of a resumable build
 IMAGE_EXTS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 SKIP_KINDS: tuple[str, ...] = ("missing", "corrupt", "duplicate")
 
@@ -105,9 +109,13 @@ def make_unlabeled_lmdb(
     check: bool = False,
     overwrite: bool = False,
     progress: Progress | None = None,
+    resume: bool = False,
 ) -> UnlabeledResult:
     """Write the images of `source` (a folder or a file list) into an unlabeled LMDB
-    `output`, tagging them `lang` (a language code or group) when given."""
+    `output`, tagging them `lang` (a language code or group) when given, and the
+    result (counts, every skipped entry) to `<output>.report.json`. The build
+    checkpoints every `CHECKPOINT_EVERY` entries into `<output>.partial`; an
+    interrupted one continues with `resume` when the entry list is unchanged."""
     source, out = Path(source), Path(output)
     tag = None
     if lang is not None:
@@ -115,25 +123,60 @@ def make_unlabeled_lmdb(
         if tag is None:
             raise InputError(f"--lang {lang}: not a language code or group")
     entries = list_images(source, Path(images) if images is not None else None)
+    report = out.with_name(out.name + ".report.json")
     check_output(out, LMDB_KIND, [source], overwrite)
+    check_replaceable(report, "report", [source])
     res = UnlabeledResult(out, lang=tag)
     meta = {"source": str(source), UNLABELED: True, "tool_command": "make-lmdb --unlabeled"}
+    listing = hashlib.sha256("\n".join(str(p) for _, p in entries).encode("utf-8"))
+    job = {"source": str(source.resolve()), "entries": len(entries), "lang": tag,
+           "check": check, "listing": listing.hexdigest()}  # fmt: skip
+    w = LmdbWriter(out, overwrite=overwrite, meta=meta, job=job, resume=resume, inputs=[source])
+    start = _restore(w, res) if w.state is not None else 0
     seen: set[Path] = set()
-    with LmdbWriter(out, overwrite=overwrite, meta=meta, inputs=[source]) as w:
-        for k, (where, path) in enumerate(entries, 1):
+    for _, path in entries[:start]:  # which finished paths a repeat refers to
+        _problem(path, seen, check)
+    pending: list[UnlabeledIssue] = []
+    try:
+        for k in range(start, len(entries)):
+            where, path = entries[k]
             why = _problem(path, seen, check)
             if why is not None:
                 res.skipped[why[0]] += 1
-                res.issues.append(UnlabeledIssue(where, why[0], why[1]))
+                pending.append(UnlabeledIssue(where, why[0], why[1]))
             else:
                 w.add(path.read_bytes(), None, tag)
                 res.written += 1
-            if progress is not None and (k % 256 == 0 or k == len(entries)):
-                progress(k, len(entries))
-        if res.written == 0:  # leaving the block through the error writes nothing
-            kinds = ", ".join(f"{v} {k}" for k, v in res.skipped.items() if v)
-            raise DataError(f"{source}: no usable image ({kinds}); nothing written")
+            done = k + 1
+            if done % CHECKPOINT_EVERY == 0 or done == len(entries):
+                rows = json.dumps([i.__dict__ for i in pending], ensure_ascii=False)
+                parts = {f"{done:012d}": rows.encode("utf-8")} if pending else {}
+                w.checkpoint({"done": done, "written": res.written, "skipped": res.skipped},
+                             parts)  # fmt: skip
+                res.issues += pending
+                pending = []
+            if progress is not None and (done % 256 == 0 or done == len(entries)):
+                progress(done, len(entries))
+    except BaseException as e:
+        w.suspend(e)
+        raise
+    atomic_write_text(report, json.dumps(res.to_dict(), ensure_ascii=False, indent=1))
+    if res.written == 0:
+        w.abort()
+        kinds = ", ".join(f"{v} {k}" for k, v in res.skipped.items() if v)
+        raise DataError(f"{source}: no usable image ({kinds}); nothing written, see {report}")
+    w.close()
     return res
+
+
+def _restore(w: LmdbWriter, res: UnlabeledResult) -> int:
+    """Counts and skipped entries of the interrupted build; the entries it finished."""
+    state = w.state or {}
+    res.written = int(state["written"])
+    res.skipped.update(state["skipped"])
+    for raw in w.parts().values():
+        res.issues += [UnlabeledIssue(**d) for d in json.loads(raw)]
+    return int(state["done"])
 
 
 def _problem(path: Path, seen: set[Path], check: bool) -> tuple[str, str] | None:

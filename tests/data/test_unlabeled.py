@@ -188,3 +188,58 @@ def test_unlabeled_dataset_marks_unreadable_images(tmp_path: Path) -> None:
         else:
             raise AssertionError("an unlabeled writer took a label")
         w.add(png_bytes(), None)
+
+
+def test_unlabeled_build_resumes_to_the_same_lmdb_and_report(tmp_path: Path) -> None:
+    """Interrupted after its first progress call (entry 256, past no checkpoint) and
+    after its third (entry 768, past the checkpoint at 512): --resume continues from the
+    last checkpoint and gives the LMDB and report of an uninterrupted build, repeats
+    and bad files included."""
+    import pytest
+
+    from strtool.errors import InputError
+
+    d = tmp_path / "many"
+    d.mkdir()
+    for i in range(1100):
+        (d / f"{i:04d}.png").write_bytes(png_bytes(20 + i % 7, 16) if i % 97 else b"")
+    lst = tmp_path / "list.txt"
+    names = [f"many/{i:04d}.png" for i in range(1100)] + ["many/0003.png", "many/gone.png"]
+    lst.write_text("\n".join(names[:600] + names[1100:] + names[600:1100]) + "\n")
+    ref = make_unlabeled_lmdb(lst, tmp_path / "ref")
+
+    class Stop(Exception):
+        pass
+
+    def stop_at(n: int):
+        calls = []
+
+        def progress(done: int, total: int) -> None:
+            calls.append(done)
+            if len(calls) == n:
+                raise Stop
+
+        return progress
+
+    out = tmp_path / "out"
+    with pytest.raises(Stop):
+        make_unlabeled_lmdb(lst, out, progress=stop_at(3))
+    assert (tmp_path / "out.partial").is_dir() and not out.exists()
+    with pytest.raises(InputError, match="--resume"):
+        make_unlabeled_lmdb(lst, out)
+    done: list[int] = []
+    res = make_unlabeled_lmdb(lst, out, resume=True, progress=lambda d, t: done.append(d))
+    assert done[0] == 768  # the checkpointed 512 entries are not redone
+    assert (res.written, res.skipped) == (ref.written, ref.skipped)
+    assert res.skipped == {"missing": 1, "corrupt": 12, "duplicate": 1}
+    assert [i.__dict__ for i in res.issues] == [i.__dict__ for i in ref.issues]
+    a, b = LmdbReader(tmp_path / "ref"), LmdbReader(out)
+    assert len(a) == len(b) and all(a.image(i) == b.image(i) for i in range(len(a)))
+    rep = [json.loads((tmp_path / f"{n}.report.json").read_text()) for n in ("ref", "out")]
+    assert rep[0]["written"] == rep[1]["written"] and rep[0]["issues"] == rep[1]["issues"]
+    # a changed list is refused
+    with pytest.raises(Stop):
+        make_unlabeled_lmdb(lst, tmp_path / "o2", progress=stop_at(3))
+    lst.write_text("\n".join(names[:1100]) + "\n")
+    with pytest.raises(InputError, match="changed"):
+        make_unlabeled_lmdb(lst, tmp_path / "o2", resume=True)
