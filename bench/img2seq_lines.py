@@ -18,9 +18,9 @@ charsets, unknown characters -> UNK:
 - CTC: `configs/tiny.yaml` with `--ctc-arch` (default crnn_small), height 32, width
   `--ctc-width` (long input: 127 CTC steps at 512), aspect kept, space class on.
 
-Prints per language CER, WER (strings, `strtool.tasks.img2seq_metrics`; none for CJK)
-and inference ms per line at batch `--batch` on this machine, as a table on stderr and
-JSON on stdout.
+Prints per language CER (with its 95 % interval) and WER (strings,
+`strtool.evaluation.lines` via `img2seq_eval.py`; no WER for CJK) and inference ms
+per line at batch `--batch` on this machine, as a table on stderr and JSON on stdout.
 """
 
 from __future__ import annotations
@@ -33,13 +33,11 @@ from typing import Any
 
 import torch
 from img2seq_data import write_set
+from img2seq_eval import evaluate
 from mstr_vs_ctc import steps_for
 
-from strtool.data.dataset import LmdbDataset
 from strtool.engine.config import load_run_config
 from strtool.engine.loop import train
-from strtool.engine.reader import open_reader
-from strtool.tasks.img2seq_metrics import cer, wer
 
 
 def lines_data(args: argparse.Namespace) -> dict[str, Path]:
@@ -87,21 +85,6 @@ def ctc_fn(args: argparse.Namespace, data: dict[str, Path]) -> Any:
     return fn
 
 
-def evaluate(ckpt: Path, test: Path, batch: int) -> dict[str, Any]:
-    """Per-language and pooled CER / WER and ms per line of a checkpoint."""
-    rec = open_reader(ckpt, "cpu")
-    res = rec.read_dataset(LmdbDataset([test], transform=rec.transform), batch)
-    rows: dict[str, Any] = {}
-    for lang in [*sorted(set(res.langs)), "all"]:
-        idx = [i for i, g in enumerate(res.langs) if lang in ("all", g)]
-        p, g = [res.preds[i] for i in idx], [res.gts[i] for i in idx]
-        ls = [res.langs[i] for i in idx]
-        rows[lang] = {"n": len(idx), "cer": cer(p, g), "wer": wer(p, g, ls)}
-    examples = [{"gt": g, "pred": p} for g, p in list(zip(res.gts, res.preds, strict=True))[:3]]
-    return {"rows": rows, "ms_per_line": res.ms_per_image, "params": rec.params,
-            "arch": rec.config.model.arch, "examples": examples}  # fmt: skip
-
-
 def run_model(name: str, fn: Any, work: Path, budget: float) -> Path:
     out = work / f"run_{name}"
     if not (out / "last.pt").is_file():
@@ -111,13 +94,15 @@ def run_model(name: str, fn: Any, work: Path, budget: float) -> Path:
 
 
 def print_table(results: dict[str, Any]) -> None:
-    print(f"{'model':10} {'lang':5} {'n':>5} {'CER %':>7} {'WER %':>7} {'ms/line':>8}",
-          file=sys.stderr)  # fmt: skip
+    print(f"{'model':10} {'lang':6} {'n':>5} {'CER % [95 % CI]':>20} {'WER %':>7} "
+          f"{'ms/line':>8}", file=sys.stderr)  # fmt: skip
     for name, r in results.items():
         for lang, row in r["rows"].items():
             w = "-" if row["wer"] is None else f"{100 * row['wer']:.1f}"
-            print(f"{name:10} {lang:5} {row['n']:5d} {100 * row['cer']:7.1f} {w:>7} "
-                  f"{r['ms_per_line']:8.1f}", file=sys.stderr)  # fmt: skip
+            lo, hi = row["cer_95"]
+            ci = f"{100 * row['cer']:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]"
+            print(f"{name:10} {lang:6} {row['n']:5d} {ci:>20} {w:>7} "
+                  f"{r['ms_per_image']:8.1f}", file=sys.stderr)  # fmt: skip
 
 
 def main() -> None:

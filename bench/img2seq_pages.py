@@ -16,9 +16,10 @@ is trained first (`--line-budget` CPU-seconds on
 `--line-train` lines per language, `configs/img2seq_line.yaml`); the page model
 (`configs/img2seq_page.yaml`, same arch, pages fit into `--height` x `--width`) starts
 from it with `--init` and trains for `--budget` CPU-seconds. Prints per language the page
-CER and WER (strings, `strtool.tasks.img2seq_metrics`), the share of pages read with
-the right number of lines, the lines missing (dropped or merged) and extra, and ms
-per page; a table on stderr, JSON on stdout.
+CER (with its 95 % interval), WER and the line CER (`strtool.evaluation.lines` via
+`img2seq_eval.py`), the share of pages read with the right number of lines, the gt
+lines dropped or merged, the split and inserted lines, and ms per page; a table on
+stderr, JSON on stdout.
 """
 
 from __future__ import annotations
@@ -31,13 +32,11 @@ from typing import Any
 
 import torch
 from img2seq_data import write_set
+from img2seq_eval import evaluate
 from mstr_vs_ctc import steps_for
 
-from strtool.data.dataset import LmdbDataset
 from strtool.engine.config import load_run_config
 from strtool.engine.loop import train
-from strtool.engine.reader import open_reader
-from strtool.tasks.img2seq_metrics import cer, lines_of, wer
 
 
 def overrides(args: argparse.Namespace, lmdb: Path, steps: int) -> list[str]:
@@ -89,27 +88,6 @@ def page_model(args: argparse.Namespace, work: Path, pages: Path, init: Path) ->
     return out / "last.pt"
 
 
-def evaluate(ckpt: Path, test: Path, batch: int) -> dict[str, Any]:
-    """Per-language and pooled page CER / WER, line counts, ms per page."""
-    rec = open_reader(ckpt, "cpu")
-    res = rec.read_dataset(LmdbDataset([test], transform=rec.transform), batch)
-    rows: dict[str, Any] = {}
-    for lang in [*sorted(set(res.langs)), "all"]:
-        idx = [i for i, g in enumerate(res.langs) if lang in ("all", g)]
-        p, g = [res.preds[i] for i in idx], [res.gts[i] for i in idx]
-        counts = [(len(lines_of(a)), len(lines_of(b))) for a, b in zip(p, g, strict=True)]
-        rows[lang] = {
-            "n": len(idx), "cer": cer(p, g), "wer": wer(p, g, [res.langs[i] for i in idx]),
-            "line_count_ok": sum(a == b for a, b in counts) / max(len(idx), 1),
-            "lines_missing": sum(max(0, b - a) for a, b in counts),
-            "lines_extra": sum(max(0, a - b) for a, b in counts),
-            "gt_lines": sum(b for _, b in counts),
-        }  # fmt: skip
-    examples = [{"gt": g, "pred": p} for g, p in list(zip(res.gts, res.preds, strict=True))[:2]]
-    return {"rows": rows, "ms_per_page": res.ms_per_image, "params": rec.params,
-            "examples": examples}  # fmt: skip
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--workdir", default="/tmp/img2seq_pages")
@@ -144,13 +122,17 @@ def main() -> None:
         test = write_set(work / "test", langs, "heldout", args.test, 2, "pages", args.line_px)
     line = line_model(args, work)
     result = evaluate(page_model(args, work, pages, line), test, args.batch)
-    print(f"{'lang':5} {'n':>5} {'CER %':>7} {'WER %':>7} {'lines ok %':>10} "
-          f"{'missing':>8} {'extra':>6} {'ms/page':>8}", file=sys.stderr)  # fmt: skip
+    print(f"{'lang':6} {'n':>5} {'CER % [95 % CI]':>20} {'WER %':>7} {'line CER %':>10} "
+          f"{'lines ok %':>10} {'dropped':>7} {'merged':>6} {'split':>5} {'extra':>5} "
+          f"{'ms/page':>8}", file=sys.stderr)  # fmt: skip
     for lang, r in result["rows"].items():
         w = "-" if r["wer"] is None else f"{100 * r['wer']:.1f}"
-        print(f"{lang:5} {r['n']:5d} {100 * r['cer']:7.1f} {w:>7} "
-              f"{100 * r['line_count_ok']:10.1f} {r['lines_missing']:8d} {r['lines_extra']:6d} "
-              f"{result['ms_per_page']:8.1f}", file=sys.stderr)  # fmt: skip
+        lo, hi = r["cer_95"]
+        ci = f"{100 * r['cer']:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]"
+        print(f"{lang:6} {r['n']:5d} {ci:>20} {w:>7} {100 * r['line_cer']:10.1f} "
+              f"{100 * r['line_count_ok']:10.1f} {r['dropped_lines']:7d} "
+              f"{r['merged_lines']:6d} {r['split_lines']:5d} {r['inserted_lines']:5d} "
+              f"{result['ms_per_image']:8.1f}", file=sys.stderr)  # fmt: skip
     print(json.dumps({"args": vars(args), "line_model": str(line), "result": result},
                      ensure_ascii=False, indent=1))  # fmt: skip
 
