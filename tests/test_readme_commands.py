@@ -591,6 +591,9 @@ COVERAGE: dict[tuple[str, frozenset[str]], tuple[str, ...]] = {
         "test_predict_folder_and_glob_then_eval_agrees",
     ),
     ("export onnx", frozenset({"-m", "-o"})): ("test_export_onnx",),
+    ("predict", frozenset({"-m", "--runtime"})): (
+        "tests/engine/test_onnx_runtime.py::test_predict_runtime_onnx_cli",
+    ),
 }
 
 
