@@ -6,10 +6,10 @@ error is one `ConfigError` line naming the full key path (or the file):
 - an unknown key suggests the closest known one (`augment.rotate` -> did you mean
   `augment.rotation`?);
 - numbers are type-checked (booleans are not numbers, NaN and inf are refused) and
-  range-checked at load time from the field's metadata, declared with the helpers
-  below: `lr: float = positive(1e-3)`, `prob: float = probability(0.3)`,
-  `sigma: list[float] = ordered_pair(0.4, 1.2, lo=0)`, or by hand
-  `field(default=0.1, metadata=limits(0, 1))`;
+  range-checked at load time from the field's metadata, declared with the helpers of
+  `strtool.config_fields` (re-exported here): `lr: float = positive(1e-3)`,
+  `prob: float = probability(0.3)`, `sigma: list[float] = ordered_pair(0.4, 1.2, lo=0)`,
+  or by hand `field(default=0.1, metadata=limits(0, 1))`;
 - a config file that is missing, binary, not YAML or not a mapping is named;
 - a config can be a shipped preset by name (`tiny`, `configs/tiny.yaml` from any
   folder, `synth/default`): see `resolve_config_path`.
@@ -22,180 +22,37 @@ import difflib
 import math
 import types
 import typing
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 
+from strtool.config_fields import (  # noqa: F401 - field helpers re-exported for configs
+    CHOICES,
+    RANGE,
+    Range,
+    check_ranges,
+    cut,
+    in_range,
+    limits,
+    non_negative,
+    one_of,
+    ordered_pair,
+    positive,
+    prob,
+    probability,
+    range_of,
+    show,
+)
 from strtool.errors import ConfigError
 from strtool.paths import configs_dir
 
 T = TypeVar("T")
 
-#: Field-metadata key of a `Range`; `CHOICES` holds the allowed values of any field.
-RANGE = "range"
-CHOICES = "choices"
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
 #: Largest magnitude of an integer setting: a C `int`, what torch, numpy and the OS
 #: take for threads, seeds and sizes (`train.threads=1e12` overflowed inside torch).
 MAX_INT = 2**31 - 1
-#: Longest shown value in an error message (a 5,000-digit number stays one short line).
-MAX_SHOWN = 60
-
-
-def _cut(text: str) -> str:
-    """`text` on one line (control and other unprintable characters escaped, as `\\n`,
-    `\\u202e`), cut to `MAX_SHOWN` characters."""
-    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[: 2 * MAX_SHOWN])
-    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
-
-
-def show(value: Any) -> str:
-    """`repr(value)` cut to `MAX_SHOWN` characters, for one-line error messages."""
-    try:
-        return _cut(repr(value))
-    except (RecursionError, ValueError):  # self-referencing YAML, huge ints
-        return f"<{type(value).__name__}>"
-
-
-def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else repr(float(x))
-
-
-@dataclass(frozen=True)
-class Range:
-    """Allowed values of a numeric field, or of both items of a `[low, high]` pair.
-
-    `lo` / `hi` None = unbounded; `lo_open` / `hi_open` exclude that bound; `pair`: the
-    value is a two-item list `[low, high]` with `low <= high`."""
-
-    lo: float | None = None
-    hi: float | None = None
-    lo_open: bool = False
-    hi_open: bool = False
-    pair: bool = False
-
-    def interval(self) -> str:
-        left = "(" if self.lo is None or self.lo_open else "["
-        right = ")" if self.hi is None or self.hi_open else "]"
-        lo = "-inf" if self.lo is None else _num(self.lo)
-        hi = "inf" if self.hi is None else _num(self.hi)
-        return f"{left}{lo}, {hi}{right}"
-
-    def describe(self) -> str:
-        if self.pair:
-            return f"[low, high] with low <= high, both in {self.interval()}"
-        return self.interval()
-
-    def contains(self, x: float) -> bool:
-        if self.lo is not None and (x < self.lo or (self.lo_open and x == self.lo)):
-            return False
-        return not (self.hi is not None and (x > self.hi or (self.hi_open and x == self.hi)))
-
-    def check(self, value: Any, path: str) -> None:
-        """Raise `ConfigError` naming `path` and the allowed range if `value` is outside."""
-        if value is None:
-            return
-        if self.pair:
-            ok = isinstance(value, (list, tuple)) and len(value) == 2
-            ok = ok and all(self.contains(v) for v in value) and value[0] <= value[1]
-        else:
-            ok = self.contains(value)
-        if not ok:
-            raise ConfigError(f"{path}: {show(value)} is out of range; allowed: {self.describe()}")
-
-
-def limits(
-    lo: float | None = None,
-    hi: float | None = None,
-    *,
-    lo_open: bool = False,
-    hi_open: bool = False,
-    pair: bool = False,
-) -> dict[str, Range]:
-    """Field metadata for a range: `field(default=0.5, metadata=limits(0, 1))`."""
-    return {RANGE: Range(lo, hi, lo_open, hi_open, pair)}
-
-
-def in_range(
-    default: Any,
-    lo: float | None = None,
-    hi: float | None = None,
-    *,
-    lo_open: bool = False,
-    hi_open: bool = False,
-) -> Any:
-    """A number field in `[lo, hi]` (None = unbounded; `*_open` excludes the bound)."""
-    return field(default=default, metadata=limits(lo, hi, lo_open=lo_open, hi_open=hi_open))
-
-
-def positive(default: Any) -> Any:
-    """A number field > 0 (learning rates, scales, sizes)."""
-    return in_range(default, 0, None, lo_open=True)
-
-
-def non_negative(default: Any) -> Any:
-    """A number field >= 0 (weights, counts, sigmas)."""
-    return in_range(default, 0, None)
-
-
-def probability(default: float) -> Any:
-    """A probability or fraction in [0, 1]."""
-    return in_range(default, 0, 1)
-
-
-prob = probability
-
-
-def ordered_pair(
-    low: float,
-    high: float,
-    *,
-    lo: float | None = None,
-    hi: float | None = None,
-    lo_open: bool = False,
-    hi_open: bool = False,
-) -> Any:
-    """A `[low, high]` list field (default `[low, high]`): two numbers, `low <= high`,
-    both inside the domain `lo..hi` (e.g. `ordered_pair(24, 36, lo=1)` for font sizes)."""
-    meta = limits(lo, hi, lo_open=lo_open, hi_open=hi_open, pair=True)
-    return field(default_factory=lambda: [low, high], metadata=meta)
-
-
-def one_of(default: Any, *choices: Any) -> Any:
-    """A field whose value must be one of `choices` (`amp: str = one_of("auto", ...)`)."""
-    return field(default=default, metadata={CHOICES: (default, *choices)})
-
-
-def range_of(f: dataclasses.Field[Any]) -> Range | None:
-    """The `Range` declared in a field's metadata: a `Range`, or `(lo, hi)` with an
-    optional `"open": "low" | "high" | "both"` and `"pair": True`."""
-    spec = f.metadata.get(RANGE)
-    if spec is None or isinstance(spec, Range):
-        return spec
-    lo, hi = spec
-    opened = f.metadata.get("open") or ""
-    both = opened == "both"
-    return Range(
-        lo, hi, both or opened == "low", both or opened == "high", bool(f.metadata.get("pair"))
-    )
-
-
-def check_ranges(cfg: Any, prefix: str = "") -> None:
-    """Check every field with range or choices metadata, recursively."""
-    for f in dataclasses.fields(cfg):
-        value = getattr(cfg, f.name)
-        path = prefix + f.name
-        rng = range_of(f)
-        if rng is not None:
-            rng.check(value, path)
-        choices = f.metadata.get(CHOICES)
-        if choices is not None and value not in choices:
-            allowed = ", ".join(str(c) for c in choices)
-            raise ConfigError(f"{path}: {show(value)} is not allowed; expected one of {allowed}")
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            check_ranges(value, path + ".")
 
 
 # -- types -------------------------------------------------------------------------
@@ -282,7 +139,7 @@ def _coerce(value: Any, tp: Any, path: str, root: type) -> Any:
             raise ConfigError(f"{path}: expected a mapping, got {_kind(value)} ({show(value)})")
         args = typing.get_args(tp)
         inner = args[1] if len(args) == 2 else Any
-        return {k: _coerce(v, inner, f"{path}.{_cut(str(k))}", root) for k, v in value.items()}
+        return {k: _coerce(v, inner, f"{path}.{cut(str(k))}", root) for k, v in value.items()}
     if tp is bool:
         if isinstance(value, bool):
             return value
@@ -336,7 +193,7 @@ def _build(cls: type[T], data: Any, prefix: str, root: type) -> T:
     for k in data:
         if k not in types_:
             hint = _suggest(str(k), list(types_), prefix, root)
-            raise ConfigError(f"unknown config key '{_cut(f'{prefix}{k}')}'{hint}")
+            raise ConfigError(f"unknown config key '{cut(f'{prefix}{k}')}'{hint}")
     kwargs = {k: _coerce(v, types_[k], prefix + k, root) for k, v in data.items()}
     return cls(**kwargs)
 
@@ -378,21 +235,21 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     """Apply `a.b.c=value` strings to a nested dict; values are parsed as YAML scalars."""
     for item in overrides:
         if "=" not in item:
-            raise ConfigError(f"override '{_cut(item)}' is not of the form key.path=value")
+            raise ConfigError(f"override '{cut(item)}' is not of the form key.path=value")
         key, raw = item.split("=", 1)
         parts = key.strip().split(".")
         if not all(parts):
-            raise ConfigError(f"override '{_cut(item)}': empty key in '{_cut(key)}'")
+            raise ConfigError(f"override '{cut(item)}': empty key in '{cut(key)}'")
         node = data
         for p in parts[:-1]:
             node = node.setdefault(p, {})
             if not isinstance(node, dict):
-                raise ConfigError(f"override '{_cut(key)}': '{_cut(p)}' is not a section")
+                raise ConfigError(f"override '{cut(key)}': '{cut(p)}' is not a section")
         try:
             node[parts[-1]] = parse_yaml(raw) if raw != "" else ""
         except yaml.YAMLError as e:
             problem = _yaml_problem(e)
-            raise ConfigError(f"override '{_cut(item)}': invalid value ({problem})") from None
+            raise ConfigError(f"override '{cut(item)}': invalid value ({problem})") from None
     return data
 
 
