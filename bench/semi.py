@@ -19,13 +19,16 @@ Data (rendered once into `<workdir>/data`, reused when present):
   corpus files, so no test word is ever seen unlabeled.
 
 Runs (`<workdir>/f<fraction>/<name>`; a finished run is reused, a stopped one
-resumed): `supervised` trains `--pretrain-steps` from scratch on the labeled data;
-then, each for `--steps` optimiser steps from its last checkpoint (`--init`):
-`labeled_only` (semi.method none), `pseudo`, `consistency`, and `contrastive+
-consistency` (`--contrastive-share` of the steps with the contrastive loss plus the
-supervised one, the rest consistency from there). `--fractions 1,0.1` repeats all of it
-with a tenth of the labeled crops (per language, `data.cap`), the supervised checkpoint
-included. Every run has the same batch size, learning-rate schedule and seed.
+resumed): `supervised` trains `--pretrain-steps` from scratch on the labeled data (or
+`--supervised CKPT` gives that checkpoint, e.g. the default model, which was trained
+on synthetic data of the same kind; its architecture and charset are kept); then,
+each for `--steps` optimiser steps from that checkpoint (`--init`): `labeled_only`
+(semi.method none), `pseudo`, `consistency`, and `contrastive+consistency`
+(`--contrastive-share` of the steps with the contrastive loss plus the supervised one,
+the rest consistency from there). `--fractions 1,0.1` repeats all of it with a tenth of
+the labeled crops (per language, `data.cap`), the supervised checkpoint included (with
+`--supervised`, only the fine-tuning runs see fewer labels). Every run has the same
+batch size, learning-rate schedule and seed.
 
 Output: WRR (with its 95 % Wilson interval over the test words) and CRR (with its 95 %
 delta-method interval; both from `strtool eval`'s report) of each run's last checkpoint
@@ -89,9 +92,28 @@ def build_data(work: Path, a: argparse.Namespace) -> dict[str, Path]:
     return paths
 
 
+def model_overrides(a: argparse.Namespace) -> list[str]:
+    """The model and charset settings of every run: `--arch` with the languages'
+    charsets, or those stored in the `--supervised` checkpoint (so `--init` copies
+    every tensor)."""
+    if not a.supervised:
+        return [f"model.arch={a.arch}", f"data.charset={a.langs}"]
+    from strtool.engine.checkpoint import load_checkpoint
+
+    cfg = load_checkpoint(Path(a.supervised))["config"]
+    m, d = cfg["model"], cfg["data"]
+    out = [f"model.arch={m['arch']}", f"model.height={m['height']}", f"model.width={m['width']}",
+           f"model.channels={m['channels']}", f"model.keep_ratio={str(m['keep_ratio']).lower()}",
+           f"data.space={str(d['space']).lower()}", f"data.max_len={d['max_len']}",
+           f"data.unk={str(d['unk']).lower()}"]  # fmt: skip
+    # a charset spec (languages or a file) is kept; None (the training labels' units)
+    # is left to the labeled data, and `--init` copies the shared characters' rows
+    return out + ([f"data.charset={d['charset']}"] if d["charset"] else [])
+
+
 def _overrides(a: argparse.Namespace, paths: dict[str, Path], cap: int | None) -> list[str]:
     out = [
-        f"model.arch={a.arch}", f"data.train=[{paths['labeled']}]", f"data.charset={a.langs}",
+        *model_overrides(a), f"data.train=[{paths['labeled']}]",
         f"data.workers={a.workers}", f"train.batch_size={a.batch_size}",
         f"train.device={a.device}", f"train.threads={a.threads}", f"train.seed={a.seed}",
         "train.log_every=50", f"train.val_every={10**9}", f"train.ckpt_every={a.ckpt_every}",
@@ -170,8 +192,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for frac in [float(x) for x in a.fractions.split(",")]:
         cap = None if frac >= 1 else max(1, round(frac * a.labeled / n_langs))
         root = work / f"f{frac:g}"
-        sup_over = _overrides(a, paths, cap) + [f"train.lr={a.lr}"]
-        sup = run(root / "supervised", sup_over, a.pretrain_steps, None)
+        if a.supervised:
+            sup = Path(a.supervised)
+        else:
+            sup_over = _overrides(a, paths, cap) + [f"train.lr={a.lr}"]
+            sup = run(root / "supervised", sup_over, a.pretrain_steps, None)
         ckpts = {"supervised": sup, **finetune(a, root, paths, cap, sup)}
         table = {name: {"shifted": score(p, paths["test"], a.device),
                         "source": score(p, paths["source_test"], a.device)}
@@ -195,6 +220,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--test", type=int, default=2000)
     p.add_argument("--vocab", type=int, default=20000, help="wordfreq words split in two")
     p.add_argument("--arch", default="crnn_small")
+    p.add_argument("--supervised", default=None,
+                   help="start every fraction's runs from this checkpoint (e.g. the default "
+                        "model) instead of pretraining one on the labeled data")  # fmt: skip
     p.add_argument("--pretrain-steps", type=int, default=6000)
     p.add_argument("--steps", type=int, default=3000, help="fine-tuning steps per method")
     p.add_argument("--contrastive-share", type=float, default=0.3)

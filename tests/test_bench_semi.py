@@ -34,6 +34,7 @@ def test_semi_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     res = bench.main(["--workdir", str(tmp_path), "--tiny", "--fractions", "0.5",
                       "--device", "cpu", "--threads", "2"])  # fmt: skip
     runs = res["fractions"]["0.5"]["runs"]
+    r0 = runs["supervised"]
     assert list(runs) == ["supervised", *bench.METHODS]
     for r in runs.values():
         assert r["shifted"]["n"] == r["source"]["n"] == 24
@@ -49,3 +50,17 @@ def test_semi_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 
     assert LmdbReader(tmp_path / "data" / "unlabeled").unlabeled
     assert (tmp_path / "f0.5" / "contrastive_consistency" / "last.pt").is_file()
+    # --supervised: every fraction starts from the given checkpoint (no pretraining),
+    # with its architecture and charset
+    sup = tmp_path / "f0.5" / "supervised" / "last.pt"
+    res = bench.main(["--workdir", str(tmp_path / "w2"), "--tiny", "--fractions", "1",
+                      "--device", "cpu", "--threads", "2", "--arch", "svtr_tiny",
+                      "--supervised", str(sup)])  # fmt: skip
+    runs = res["fractions"]["1"]["runs"]
+    assert list(runs) == ["supervised", *bench.METHODS]
+    assert not (tmp_path / "w2" / "f1" / "supervised").exists()
+    from strtool.engine.checkpoint import load_checkpoint
+
+    ft = load_checkpoint(tmp_path / "w2" / "f1" / "consistency" / "last.pt")
+    assert ft["config"]["model"]["arch"] == load_checkpoint(sup)["config"]["model"]["arch"]
+    assert runs["supervised"]["shifted"] == r0["shifted"]
