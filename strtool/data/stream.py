@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from torch.utils.data import Dataset
@@ -40,6 +40,8 @@ from strtool.errors import DataError
 from strtool.text.normalize import Unit, split_units
 
 if TYPE_CHECKING:  # rendering modules load in the process that builds the job
+    from strtool.synth.lines import LineJob
+    from strtool.synth.page import PageJob
     from strtool.synth.pipeline import Result
     from strtool.synth.words import WordJob
 
@@ -59,8 +61,10 @@ Sample = tuple[Any, str, str]
 class SynthStream(Dataset):
     """Item `i` -> `(transform(image), label, lang)`, rendered from (`job.seed`, i).
 
-    - `job`: a prepared `WordJob` (`strtool.synth.words.prepare_words`); its languages
-      are the stream's.
+    - `job`: a prepared `WordJob` (`strtool.synth.words.prepare_words`), its `LineJob`,
+      or a `PageJob` (`strtool.synth.page.prepare_pages`); its languages are the
+      stream's. Word and line jobs draw the text first, so a label the task cannot
+      learn is skipped before rendering; a page is rendered, then filtered.
     - `lang_weights`: relative weight per language (unlisted: 1); None or empty =
       every language equally often.
     - `max_len`, `unit`, `charset`: the label filter of the task (as `LmdbDataset`).
@@ -72,7 +76,7 @@ class SynthStream(Dataset):
 
     def __init__(
         self,
-        job: WordJob,
+        job: WordJob | LineJob | PageJob,
         transform: Callable[[bytes], Any] | None = None,
         lang_weights: Mapping[str, float] | None = None,
         max_len: int | None = None,
@@ -115,20 +119,34 @@ class SynthStream(Dataset):
         skips: Counter[str] = Counter()
         for k in range(MAX_TRIES):
             j = i + k * ATTEMPT_STRIDE
-            job = self.jobs[self.lang_of(j)]
-            rng, lang, text = job.text_of(j)
-            reason = self.reject(text)  # before rendering: nothing is drawn in vain
-            if reason is None:
-                r = job.make_text(j, rng, lang, text)
-                if r.skip is None and r.image is not None:
-                    return r, skips
-                reason = (r.skip or "no_image").replace("-", "_")
-            skips[reason] += 1
+            r, reason = self._attempt(j)
+            if reason is None and r is not None:
+                return r, skips
+            skips[reason or "no_image"] += 1
         raise DataError(
             f"synth stream: {MAX_TRIES} draws in a row skipped for item {i} "
             f"({', '.join(f'{v} {k}' for k, v in skips.items())}): do data.synth.langs "
             "fit data.charset and data.max_len?"
         )
+
+    def _attempt(self, j: int) -> tuple[Result | None, str | None]:
+        """Synth index `j` rendered (None when its text was refused unrendered), and
+        why it cannot be used (None: it can)."""
+        job = self.jobs[self.lang_of(j)]
+        if hasattr(job, "text_of"):  # words and lines: the text first
+            job = cast("WordJob", job)
+            rng, lang, text = job.text_of(j)
+            reason = self.reject(text)  # before rendering: nothing is drawn in vain
+            if reason is not None:
+                return None, reason
+            r = job.make_text(j, rng, lang, text)
+        else:  # pages: the layout decides the text
+            r = job.make(j)
+            if r.skip is None and r.image is not None:
+                return r, self.reject(r.label)
+        if r.skip is None and r.image is not None:
+            return r, None
+        return r, (r.skip or "no_image").replace("-", "_")
 
     def sample(self, i: int) -> tuple[Sample, Counter[str]]:
         """`((transform(image), label, lang), skips)` of item `i`."""

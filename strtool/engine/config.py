@@ -54,10 +54,11 @@ class SynthStreamConfig:
     (`round(weight * batch_size)` samples), the rest from `data.train`."""
 
     weight: float = in_range(1.0, 0, 1, lo_open=True)  # 1 = stream only (no data.train)
-    kind: str = one_of("words", "lines")  # as `synth words` / `synth lines` (line models)
+    # as `synth words` / `synth lines` / `synth pages` (pages model.width px wide)
+    kind: str = one_of("words", "lines", "pages")
     langs: str | None = None  # codes or groups ("LAT,ar", "all"); None = data.langs or all
     lang_weights: dict[str, float] = field(default_factory=dict)  # relative; unlisted = 1
-    config: str | None = None  # synth YAML or preset; None = synth/default or synth/lines
+    config: str | None = None  # synth YAML or preset; None = synth/default, lines or page
     overrides: list[str] = field(default_factory=list)  # synth `--set`, e.g. augment.blur.prob=0
     fonts: list[str] = field(default_factory=lambda: ["train"])  # as `synth words --fonts`
     corpus: list[str] = field(default_factory=list)  # user corpus files (one entry per line)

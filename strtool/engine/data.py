@@ -80,28 +80,35 @@ def with_stream_charset(cfg: RunConfig) -> RunConfig:
 def build_stream(
     cfg: RunConfig, transform: ResizeNormalize, label_chars: Sequence[str] | None, unit: str
 ) -> SynthStream:
-    """The `SynthStream` of `data.synth`: `prepare_words` (charsets, corpora, font pool)
-    once, here; filtered like the LMDB training set (max_len, the task's charset)."""
+    """The `SynthStream` of `data.synth`: the job (charsets, corpora, font pools) is
+    prepared once, here, as `synth words|lines|pages` prepare it (`data.synth.kind`;
+    pages are `model.width` px wide); filtered like the LMDB training set (max_len,
+    the task's charset)."""
     from strtool.synth.config import SynthConfig
     from strtool.synth.lines import LINES_PRESET, LineJob, check_line_canvas
-    from strtool.synth.words import prepare_words
+    from strtool.synth.page import PAGE_PRESET, PageJob, prepare_pages
+    from strtool.synth.words import WordJob, prepare_words
 
     s = cfg.data.synth
     assert s is not None
-    preset = s.config if s.config is not None or s.kind == "words" else LINES_PRESET
+    default = {"words": None, "lines": LINES_PRESET, "pages": PAGE_PRESET}[s.kind]
     try:
-        synth_cfg = load_config(SynthConfig, preset, list(s.overrides))
+        synth_cfg = load_config(SynthConfig, s.config or default, list(s.overrides))
         if s.kind == "lines":
             check_line_canvas(synth_cfg)
     except ConfigError as e:
         raise ConfigError(f"data.synth.config: {e}") from None
     seed = cfg.train.seed if s.seed is None else s.seed
-    job, _ = prepare_words(
-        stream_langs(cfg), synth_cfg, list(s.fonts) or None, seed,
-        s.height or cfg.model.height, list(s.corpus), s.bg_dir,
-    )  # fmt: skip
-    if s.kind == "lines":  # the same job, drawing lines instead of words
-        job = LineJob.from_words(job)
+    langs, fonts = stream_langs(cfg), list(s.fonts) or None
+    job: WordJob | LineJob | PageJob
+    if s.kind == "pages":
+        job, _ = prepare_pages(langs, synth_cfg, fonts, seed, cfg.model.width, list(s.corpus),
+                               s.bg_dir)  # fmt: skip
+    else:
+        job, _ = prepare_words(langs, synth_cfg, fonts, seed, s.height or cfg.model.height,
+                               list(s.corpus), s.bg_dir)  # fmt: skip
+        if s.kind == "lines":  # the same job, drawing lines instead of words
+            job = LineJob.from_words(job)
     bad = sorted(set(s.lang_weights) - set(job.langs))
     if bad:
         raise ConfigError(

@@ -243,4 +243,33 @@ def test_a_lines_stream_draws_synth_lines_samples(corpus: Path) -> None:
         # the same sample as `synth lines` with that language and seed
         assert r.image == stream.jobs[r.lang].make(i).image
     with pytest.raises(ConfigError, match="data.synth.kind"):
-        _cfg(corpus, "data.synth.kind=pages")
+        _cfg(corpus, "data.synth.kind=paragraphs")
+
+
+def test_a_pages_stream_draws_synth_pages_samples(corpus: Path, tmp_path: Path) -> None:
+    """data.synth.kind=pages: item i is a page of `synth pages` (its preset by default)
+    as wide as the model input, labelled with its lines joined by a line break; a tiny
+    page model trains from the stream."""
+    from strtool.engine.data import build_stream
+    from strtool.synth.page import PageJob
+
+    cfg = load_run_config("img2seq_page_tiny", [
+        "data.synth.kind=pages", "data.synth.langs=en,ar", f"data.synth.fonts=[{FONT}]",
+        f"data.synth.corpus=[{corpus}]", "data.synth.overrides=['page.lines=[2,3]']",
+        "data.max_len=200", "train.steps=2", "train.batch_size=2", "train.threads=1",
+        "train.val_every=1000", "train.ckpt_every=1000",
+    ])  # fmt: skip
+    stream = build_stream(cfg, None, None, "codepoint")  # type: ignore[arg-type]
+    assert all(isinstance(job, PageJob) for job in stream.jobs.values())
+    seen = 0
+    for i in range(4):
+        r, skips = stream.draw(i)
+        if skips:  # another attempt was drawn; compare only first attempts
+            continue
+        seen += 1
+        assert 2 <= len(r.label.split("\n")) <= 3, r.label
+        assert Image.open(io.BytesIO(r.image)).width == cfg.model.width
+        assert r.image == stream.jobs[r.lang].make(i).image  # = `synth pages`, same seed
+    assert seen
+    res = train(cfg, tmp_path / "run")
+    assert res.step == 2 and (tmp_path / "run" / "last.pt").is_file()
