@@ -8,7 +8,10 @@ Data (`bench/img2seq_data.py`, reused when present in `--workdir`): `--train` pa
 language with the training fonts, `--test` pages with the held-out families, each
 3-8 lines of 10-45 characters (ragged right, indents, varied spacing, slight skew,
 paper-like backgrounds), label = lines joined by "\\n"; `--line-px` pixels per line
-box. Or `--data-dir` with `train` and `test` page LMDBs (`strtool synth pages`).
+box. Or `--data-dir` with `train` and `test` page LMDBs (`strtool synth pages`). Or
+`--stream`: the page model trains on pages streamed by `synth pages` (`data.synth.kind:
+pages`, the training fonts; `--min-lines`/`--max-lines`, `--page-set key=value`) and
+is tested on `synth pages` drawn with the held-out families.
 
 Budgets are CPU-seconds of the trainer and its loader workers (2 busy threads spend 2
 CPU-seconds per second; `mstr_vs_ctc.steps_for`). Without `--line-model`, a line model
@@ -39,9 +42,15 @@ from strtool.engine.config import load_run_config
 from strtool.engine.loop import train
 
 
-def overrides(args: argparse.Namespace, lmdb: Path, steps: int) -> list[str]:
-    return [
-        f"data.train=[{lmdb}]", f"data.charset={args.langs}", "data.unk=true",
+def overrides(args: argparse.Namespace, lmdb: Path | None, steps: int) -> list[str]:
+    """Settings of a line or page run; `lmdb` None = pages streamed (`--stream`)."""
+    if lmdb is not None:
+        data = [f"data.train=[{lmdb}]"]
+    else:
+        data = ["data.synth.kind=pages", f"data.synth.langs={args.langs}",
+                f"data.synth.overrides=[{','.join(repr(x) for x in page_sets(args))}]"]  # fmt: skip
+    return data + [
+        f"data.charset={args.langs}", "data.unk=true",
         "data.workers=1", f"train.threads={args.threads}", f"train.steps={steps}",
         "train.log_every=1", f"train.val_every={steps}", f"train.ckpt_every={steps}",
         f"model.arch={args.arch}",
@@ -69,7 +78,26 @@ def line_model(args: argparse.Namespace, work: Path) -> Path:
     return out / "last.pt"
 
 
-def page_model(args: argparse.Namespace, work: Path, pages: Path, init: Path) -> Path:
+def page_sets(args: argparse.Namespace) -> list[str]:
+    """`synth pages` settings of `--stream` (training stream and test pages alike)."""
+    return [f"page.lines=[{args.min_lines},{args.max_lines}]", *args.page_set]
+
+
+def synth_test(args: argparse.Namespace, work: Path) -> Path:
+    """`--stream`'s test pages: `synth pages` with the held-out font families."""
+    from strtool.config import load_config
+    from strtool.synth.config import SynthConfig
+    from strtool.synth.page import PAGE_PRESET, synth_pages
+
+    out = work / "test_synth"
+    if not out.exists():
+        cfg = load_config(SynthConfig, PAGE_PRESET, page_sets(args))
+        n = args.test * len(args.langs.split(","))
+        synth_pages(out, n, args.langs, cfg, ["heldout"], seed=2, width=args.width)
+    return out
+
+
+def page_model(args: argparse.Namespace, work: Path, pages: Path | None, init: Path) -> Path:
     out = work / "run_page"
     if (out / "last.pt").is_file():
         return out / "last.pt"
@@ -110,13 +138,23 @@ def main() -> None:
     ap.add_argument("--accum", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=8, help="inference batch")
+    ap.add_argument("--stream", action="store_true",
+                    help="train on pages streamed by `synth pages` (training fonts), test "
+                         "on `synth pages` with the held-out families")  # fmt: skip
+    ap.add_argument("--min-lines", type=int, default=3)
+    ap.add_argument("--max-lines", type=int, default=8)
+    ap.add_argument("--page-set", action="append", default=[],
+                    help="more `synth pages` settings for --stream (key=value)")  # fmt: skip
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
     langs = args.langs.split(",")
+    pages: Path | None
     if args.data_dir:
         pages, test = Path(args.data_dir) / "train", Path(args.data_dir) / "test"
+    elif args.stream:
+        pages, test = None, synth_test(args, work)
     else:
         pages = write_set(work / "train", langs, "train", args.train, 1, "pages", args.line_px)
         test = write_set(work / "test", langs, "heldout", args.test, 2, "pages", args.line_px)
