@@ -81,3 +81,15 @@ def test_predict_runtime_onnx_cli(ckpt: Path, tmp_path: Path) -> None:
     assert rows[0] == rows[1]
     res = runner.invoke(app, ["predict", str(img), "--model", str(ckpt), "--runtime", "jax"])
     assert res.exit_code == 1 and "--runtime: 'jax'" in res.output
+
+
+def test_onnx_runtime_refuses_families_it_cannot_run(tmp_path: Path) -> None:
+    """An img2seq model reads by an autoregressive search: --runtime onnx says so."""
+    from strtool.tasks.img2seq import Img2SeqTask
+
+    cfg = load_run_config("img2seq_line_tiny", ["data.train=[unused]", "data.charset=en"])
+    task = Img2SeqTask(cfg)
+    path = tmp_path / "i2s.pt"
+    save_atomic({**task.payload(), "model": task.model.state_dict()}, path)
+    with pytest.raises(InputError, match="img2seq checkpoint cannot be exported"):
+        open_reader(path, "cpu", runtime="onnx")
