@@ -20,7 +20,7 @@ down), the median window follows in parentheses. The last line is the stream's c
 against the model step: 1 - rate(stream) / rate(model step).
 
     .venv/bin/python bench/stream_speed.py [--langs all] [--workers 2] [--threads 2]
-        [--batch 96] [--steps 10] [--rounds 5]
+        [--batch 96] [--steps 10] [--rounds 5] [--arch h8_small --set model.width=192 ...]
     .venv/bin/python bench/stream_speed.py --quick   # a smoke run, figures not meaningful
 """
 
@@ -60,7 +60,7 @@ def _parts(args: argparse.Namespace, root: Path, name: str, data: list[str]) -> 
         f"model.arch={args.arch}", "model.channels=1", "model.height=32", "model.width=128",
         f"train.batch_size={args.batch}", f"train.threads={args.threads}",
         f"data.workers={args.workers}", f"data.charset={charset}", "train.steps=1000000",
-        *data,
+        *data, *args.set,
     ])  # fmt: skip
     return prepare_run(cfg, root / name, DistInfo(), resume=False, init=None)
 
@@ -137,6 +137,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=10, help="steps per timed window")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved windows per variant")
     ap.add_argument("--lmdb-size", type=int, default=2400)
+    ap.add_argument("--set", action="append", default=[],
+                    help="run-config override for every variant, e.g. model.width=192")  # fmt: skip
     ap.add_argument("--quick", action="store_true", help="smoke run (figures not meaningful)")
     args = ap.parse_args()
     if args.quick:
