@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     vert = render(work, langs, a.n, a.seed, True)
     horiz = render(work, langs, a.n, a.seed, False)
     rec = open_reader(a.model, a.device)
-    runs = {"horizontal": (horiz, "none")} | {f"vertical {m}": (vert, m) for m in MODES}
+    modes = a.modes.split(",")
+    runs = {"horizontal": (horiz, "none")} | {f"vertical {m}": (vert, m) for m in modes}
     results: dict[str, Any] = {"args": vars(a), "runs": {}}
     for name, (folders, mode) in runs.items():
         preds, gts, groups = [], [], []
@@ -120,6 +121,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--modes", default=",".join(MODES), help="--vertical modes to read with")
     return p.parse_args(argv)
 
 

@@ -10,12 +10,15 @@ How the cells are found (dark-on-light or light-on-dark text, tight or spaced gl
 - ink = pixels far from the background (the median of the border), thresholded with
   Otsu; the glyph size `s` is the width of the inked columns, `H` the height of the
   inked rows;
-- CJK glyphs are about square, so the column holds about `H / (PITCH * s)` glyphs
-  (`PITCH` covers the spacing); `cell_counts` gives that estimate and its neighbours
-  (on synthetic vertical crops the true count is among them ~90 % of the time), and
-  the caller lets the recogniser pick the reading it is most confident of;
+- `cell_counts` proposes the number of ink runs between blank rows (runs much shorter
+  than a glyph joined to a neighbour, for glyphs of separate strokes), then, as CJK
+  glyphs are about square, `H / (PITCH * s)` (`PITCH` covers the spacing) and its
+  neighbours; the caller lets the recogniser pick the reading it is most confident of
+  among those whose length matches their count;
 - for a count `n` the column is cut near every `k * H / n`, at the row with the least
-  ink within a third of a pitch, so glyphs that do not touch are never cut through.
+  ink within a third of a pitch, so glyphs that do not touch are never cut through;
+- the cells are laid side by side cut to the column's ink width, `GAP` glyph widths
+  apart, so the row is spaced like horizontal text.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ import numpy as np
 TALL = 1.5
 #: Glyph pitch over glyph width in vertical CJK (spacing included), for the count estimate.
 PITCH = 1.25
+#: Ink runs shorter than this share of the glyph width are parts of a glyph (二, 三, 六).
+MIN_RUN = 0.45
+#: Space between re-laid glyphs and around them, as a share of the glyph width.
+GAP = 0.12
 
 
 def is_tall(arr: np.ndarray, ratio: float = TALL) -> bool:
@@ -67,22 +74,46 @@ def _extent(mask: np.ndarray) -> tuple[int, int, int, int] | None:
 
 
 def cell_counts(arr: np.ndarray) -> list[int]:
-    """Plausible glyph counts (>= 2) of a vertical column, the likeliest first; empty
-    when the ink is not taller than wide."""
-    ext = _extent(ink_mask(arr))
+    """Plausible glyph counts (>= 2) of a vertical column, the likeliest first: the
+    number of ink runs separated by blank rows (runs much shorter than a glyph merged
+    into a neighbour: the strokes of 二 or 三), then the pitch estimate and its
+    neighbours; empty when the ink is not taller than wide."""
+    mask = ink_mask(arr)
+    ext = _extent(mask)
     if ext is None:
         return []
     left, right, top, bottom = ext
-    est = (bottom - top + 1) / (PITCH * (right - left + 1))
+    em = right - left + 1
+    est = (bottom - top + 1) / (PITCH * em)
     if est < 1.5:
         return []
     n0 = max(2, int(round(est)))
-    return [n for n in (n0, n0 + 1, n0 - 1) if n >= 2]
+    runs = len(_ink_runs(mask[top : bottom + 1, left : right + 1], em))
+    return list(dict.fromkeys(n for n in (runs, n0, n0 + 1, n0 - 1, n0 - 2) if n >= 2))
+
+
+def _ink_runs(column: np.ndarray, em: int) -> list[tuple[int, int]]:
+    """Glyphs of a column as runs `(top, bottom)` of inked rows, a run shorter than
+    `MIN_RUN` em joined to the nearer neighbour run (a glyph of separate strokes)."""
+    inked = column.sum(axis=1) > 0
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], inked.astype(np.int8), [0]])))
+    runs = [(int(a), int(b)) for a, b in zip(edges[0::2], edges[1::2] - 1, strict=True)]
+    while len(runs) > 1:
+        k = min(range(len(runs)), key=lambda i: runs[i][1] - runs[i][0])
+        if runs[k][1] - runs[k][0] + 1 >= MIN_RUN * em:
+            break
+        gap_up = runs[k][0] - runs[k - 1][1] if k > 0 else None
+        gap_down = runs[k + 1][0] - runs[k][1] if k + 1 < len(runs) else None
+        j = k - 1 if gap_down is None or (gap_up is not None and gap_up <= gap_down) else k + 1
+        lo, hi = sorted((j, k))
+        runs[lo : hi + 1] = [(runs[lo][0], runs[hi][1])]
+    return runs
 
 
 def glyph_cells(arr: np.ndarray, n: int) -> list[tuple[int, int]] | None:
     """Row spans `(top, bottom)` (inclusive) of `n` glyph cells of a vertical column,
-    top to bottom; None when the crop has no ink."""
+    top to bottom, cut at the emptiest rows near every `k * H / n`; None when the crop
+    has no ink."""
     mask = ink_mask(arr)
     ext = _extent(mask)
     if ext is None or n < 1:
@@ -107,24 +138,27 @@ def glyph_cells(arr: np.ndarray, n: int) -> list[tuple[int, int]] | None:
 
 def stack_to_row(arr: np.ndarray, n: int) -> np.ndarray | None:
     """The `n` glyph cells of a vertical column (H, W[, C] uint8) laid left to right,
-    each upright and vertically centred, a quarter of the width apart; None when the
-    crop has no ink."""
+    each upright, cut to the column's ink width and vertically centred, `GAP` glyph
+    widths apart (about the spacing of horizontal CJK text); None when the crop has no
+    ink."""
     cells = glyph_cells(arr, n)
-    if cells is None:
+    ext = _extent(ink_mask(arr))
+    if cells is None or ext is None:
         return None
+    left, right = ext[0], ext[1]
+    em = right - left + 1
+    pad = max(1, int(round(GAP * em)))
+    left, right = max(0, left - pad // 2), min(arr.shape[1] - 1, right + pad // 2)
+    w = right - left + 1
     bg = np.median(_border(arr), axis=0).astype(np.uint8)
-    w = arr.shape[1]
-    gap = max(2, w // 4)
-    margin = max(2, w // 8)
-    tallest = max(b - t + 1 for t, b in cells)
-    height = tallest + 2 * margin
-    width = len(cells) * w + (len(cells) - 1) * gap
+    height = max(b - t + 1 for t, b in cells) + 2 * pad
+    width = len(cells) * w + (len(cells) + 1) * pad
     out = np.empty((height, width, *arr.shape[2:]), dtype=np.uint8)
     out[...] = bg
-    x = 0
+    x = pad
     for t, b in cells:
-        cell = arr[t : b + 1]
+        cell = arr[t : b + 1, left : right + 1]
         y = (height - cell.shape[0]) // 2
         out[y : y + cell.shape[0], x : x + w] = cell
-        x += w + gap
+        x += w + pad
     return out
