@@ -76,7 +76,8 @@ def predict_cmd(
     files = expand_inputs(paths)
     lang_list = [x for x in langs.split(",") if x.strip()] if langs else None
     rec = open_reader(model, device, lang_list, runtime)
-    info(f"{len(files)} images, model {rec.config.model.arch} ({rec.family})", quiet)
+    via = ", ONNX Runtime" if runtime == "onnx" else ""
+    info(f"{len(files)} images, model {rec.config.model.arch} ({rec.family}{via})", quiet)
     preds = predict_paths(rec, files, batch_size, rotate_vertical, vertical)  # type: ignore[arg-type]
     failed = 0
     if json_:
