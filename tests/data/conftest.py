@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import lmdb
@@ -43,3 +44,19 @@ def images_dir(tmp_path: Path) -> Path:
     (d / "trunc.png").write_bytes(png_bytes()[:-30])
     (d / "empty.png").write_bytes(b"")
     return d
+
+
+class Stop(Exception):
+    """Raised by `stop_after` to interrupt a resumable build."""
+
+
+def stop_after(calls: int) -> Callable[[int, int], None]:
+    """A progress callback that raises `Stop` at its `calls`-th call."""
+    seen: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        seen.append(done)
+        if len(seen) == calls:
+            raise Stop
+
+    return progress

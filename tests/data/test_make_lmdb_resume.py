@@ -8,7 +8,7 @@ from pathlib import Path
 
 import lmdb
 import pytest
-from conftest import png_bytes
+from conftest import Stop, png_bytes, stop_after
 from typer.testing import CliRunner
 
 from strtool.cli import app
@@ -40,21 +40,6 @@ def all_items(path: Path) -> dict[bytes, bytes]:
         items = {bytes(k): bytes(v) for k, v in txn.cursor()}
     env.close()
     return items
-
-
-class Stop(Exception):
-    pass
-
-
-def stop_after(chunks: int):
-    seen = []
-
-    def progress(done: int, total: int) -> None:
-        seen.append(done)
-        if len(seen) == chunks:
-            raise Stop
-
-    return progress
 
 
 def report_without_time(path: Path) -> dict:

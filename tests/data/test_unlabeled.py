@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import torch
-from conftest import png_bytes
+from conftest import Stop, png_bytes, stop_after
 from typer.testing import CliRunner
 
 from strtool.cli import app
@@ -208,22 +208,9 @@ def test_unlabeled_build_resumes_to_the_same_lmdb_and_report(tmp_path: Path) -> 
     lst.write_text("\n".join(names[:600] + names[1100:] + names[600:1100]) + "\n")
     ref = make_unlabeled_lmdb(lst, tmp_path / "ref")
 
-    class Stop(Exception):
-        pass
-
-    def stop_at(n: int):
-        calls = []
-
-        def progress(done: int, total: int) -> None:
-            calls.append(done)
-            if len(calls) == n:
-                raise Stop
-
-        return progress
-
     out = tmp_path / "out"
     with pytest.raises(Stop):
-        make_unlabeled_lmdb(lst, out, progress=stop_at(3))
+        make_unlabeled_lmdb(lst, out, progress=stop_after(3))
     assert (tmp_path / "out.partial").is_dir() and not out.exists()
     with pytest.raises(InputError, match="--resume"):
         make_unlabeled_lmdb(lst, out)
@@ -239,7 +226,7 @@ def test_unlabeled_build_resumes_to_the_same_lmdb_and_report(tmp_path: Path) -> 
     assert rep[0]["written"] == rep[1]["written"] and rep[0]["issues"] == rep[1]["issues"]
     # a changed list is refused
     with pytest.raises(Stop):
-        make_unlabeled_lmdb(lst, tmp_path / "o2", progress=stop_at(3))
+        make_unlabeled_lmdb(lst, tmp_path / "o2", progress=stop_after(3))
     lst.write_text("\n".join(names[:1100]) + "\n")
     with pytest.raises(InputError, match="changed"):
         make_unlabeled_lmdb(lst, tmp_path / "o2", resume=True)
