@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from strtool.engine.onnx_runtime import export_graph
 from strtool.engine.reader import open_reader
 from strtool.errors import InputError
 from strtool.outputs import Kind, check_output, temp_path
@@ -65,11 +66,7 @@ def export_onnx(
     x = torch.rand(2, m.channels, m.height, m.width) * 2 - 1
     tmp = temp_path(output)
     try:
-        torch.onnx.export(
-            module, (x,), str(tmp), input_names=["images"], output_names=["logits"],
-            dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}},
-            opset_version=opset, dynamo=False,
-        )  # fmt: skip
+        export_graph(module, x, str(tmp), opset)
         proto = onnx.load(str(tmp))
         for key, value in metadata.items():
             entry = proto.metadata_props.add()

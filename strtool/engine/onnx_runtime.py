@@ -37,6 +37,18 @@ class OrtModule(nn.Module):
         return torch.from_numpy(logits)
 
 
+def export_graph(module: nn.Module, example: Tensor, target: str | io.BytesIO, opset: int) -> None:
+    """`torch.onnx.export` of an images -> logits module in the form strtool uses
+    everywhere: input `images`, output `logits`, dynamic batch axis, TorchScript
+    exporter. `target` is a file path or a buffer."""
+    torch.onnx.export(
+        module, (example,), target,  # type: ignore[arg-type]  # a BytesIO works (dynamo=False)
+        input_names=["images"], output_names=["logits"],
+        dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}},
+        opset_version=opset, dynamo=False,
+    )  # fmt: skip
+
+
 def use_onnx_runtime(task: Task, threads: int | None = None, opset: int = 17) -> None:
     """Replace `task.model` by an ONNX Runtime session of the same module (CPU).
     `InputError` when onnxruntime is missing or the family's read does not go through
@@ -55,12 +67,7 @@ def use_onnx_runtime(task: Task, threads: int | None = None, opset: int = 17) ->
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer notes on shape checks: not for users
-            torch.onnx.export(
-                module, (x,), buf,  # type: ignore[arg-type]  # a BytesIO works (dynamo=False)
-                input_names=["images"], output_names=["logits"],
-                dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}},
-                opset_version=opset, dynamo=False,
-            )  # fmt: skip
+            export_graph(module, x, buf, opset)
     except Exception as e:  # noqa: BLE001 - exporter failures are reported in one line
         first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
         raise InputError(f"--runtime onnx: the export failed ({first})") from None
