@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from strtool.data.lmdb_io import LmdbWriter
+from strtool.data.lmdb_writer import LmdbWriter
 from strtool.synth.augment import compose, encode
 from strtool.synth.config import AugmentConfig, SynthConfig
 from strtool.synth.corpus import wordfreq_words

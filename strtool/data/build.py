@@ -50,7 +50,8 @@ from strtool.data.build_inputs import (
 )
 from strtool.data.build_prep import BuildIssue, Prepared, Rules, group_tag, prepared_chunks
 from strtool.data.cll import COMPAT
-from strtool.data.lmdb_io import LMDB_KIND, LmdbReader, LmdbWriter
+from strtool.data.lmdb_io import LMDB_KIND, LmdbReader
+from strtool.data.lmdb_writer import LmdbWriter
 from strtool.errors import DataError, InputError
 from strtool.outputs import atomic_write_text, check_output, check_replaceable
 from strtool.text.langs import GROUPS, lang_group, resolve_langs

@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from strtool.data.gt_formats import line_lang
-from strtool.data.lmdb_io import LMDB_KIND, UNLABELED, LmdbReader, LmdbWriter
+from strtool.data.lmdb_io import LMDB_KIND, UNLABELED, LmdbReader
+from strtool.data.lmdb_writer import LmdbWriter
 from strtool.errors import InputError
 from strtool.outputs import building_dir, check_output, write_marker
 from strtool.text.escape import ESCAPES, escape_text

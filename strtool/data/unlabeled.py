@@ -32,7 +32,8 @@ from torch.utils.data import Dataset
 from strtool.data.dataset import BadSample
 from strtool.data.gt_formats import line_lang
 from strtool.data.imgcheck import image_problem
-from strtool.data.lmdb_io import LMDB_KIND, UNLABELED, LmdbReader, LmdbWriter
+from strtool.data.lmdb_io import LMDB_KIND, UNLABELED, LmdbReader
+from strtool.data.lmdb_writer import LmdbWriter
 from strtool.errors import DataError, InputError
 from strtool.outputs import atomic_write_text, check_output, check_replaceable
 

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from strtool.data.lmdb_io import LmdbWriter
+from strtool.data.lmdb_writer import LmdbWriter
 from strtool.errors import FontError, InputError
 
 

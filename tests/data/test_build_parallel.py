@@ -12,7 +12,8 @@ from strtool.data.build import make_lmdb
 from strtool.data.build_prep import Rules, prepared_chunks, read_image
 from strtool.data.gt_formats import parse_tsv
 from strtool.data.imgcheck import image_problem
-from strtool.data.lmdb_io import LmdbReader, LmdbWriter
+from strtool.data.lmdb_io import LmdbReader
+from strtool.data.lmdb_writer import LmdbWriter
 from strtool.errors import DataError
 
 

@@ -7,7 +7,8 @@ from conftest import png_bytes
 from typer.testing import CliRunner
 
 from strtool.cli import app
-from strtool.data.lmdb_io import LmdbWriter, release
+from strtool.data.lmdb_io import release
+from strtool.data.lmdb_writer import LmdbWriter
 
 runner = CliRunner()
 

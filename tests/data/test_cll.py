@@ -9,7 +9,8 @@ from conftest import png_bytes
 
 from strtool.data.build import make_lmdb
 from strtool.data.cll import cll_to_logical, reorder_line, unshape
-from strtool.data.lmdb_io import LmdbReader, LmdbWriter
+from strtool.data.lmdb_io import LmdbReader
+from strtool.data.lmdb_writer import LmdbWriter
 from strtool.errors import DataError
 
 

@@ -10,7 +10,7 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 from strtool.data.dataset import LmdbDataset, collate
-from strtool.data.lmdb_io import LmdbWriter
+from strtool.data.lmdb_writer import LmdbWriter
 from strtool.data.transforms import ResizeNormalize, decode_image, resize_pad
 
 torch.set_num_threads(1)

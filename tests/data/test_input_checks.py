@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from strtool.cli import app
 from strtool.data.build import make_lmdb
 from strtool.data.imgcheck import header_problem
-from strtool.data.lmdb_io import LmdbReader, LmdbWriter
+from strtool.data.lmdb_io import LmdbReader
+from strtool.data.lmdb_writer import LmdbWriter
 from strtool.text.suspicious import find_suspicious
 
 runner = CliRunner()

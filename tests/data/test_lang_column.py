@@ -10,8 +10,9 @@ from typer.testing import CliRunner
 from strtool.cli import app
 from strtool.data.build import make_lmdb
 from strtool.data.gt_formats import GtEntry, GtIssue, line_lang, parse_tsv
-from strtool.data.lmdb_io import LmdbReader, LmdbWriter, release
+from strtool.data.lmdb_io import LmdbReader, release
 from strtool.data.lmdb_tools import export
+from strtool.data.lmdb_writer import LmdbWriter
 from strtool.errors import InputError
 
 runner = CliRunner()

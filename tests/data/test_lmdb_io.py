@@ -6,7 +6,8 @@ from conftest import png_bytes, raw_lmdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from strtool.data.lmdb_io import LmdbReader, LmdbWriter, release
+from strtool.data.lmdb_io import LmdbReader, release
+from strtool.data.lmdb_writer import LmdbWriter
 from strtool.errors import DataError, InputError
 from strtool.text.normalize import nfc
 
@@ -137,7 +138,8 @@ def test_property_roundtrip(tmp_path_factory, samples):
 
 
 def test_extra_per_sample_keys(tmp_path):
-    from strtool.data.lmdb_io import LmdbReader, LmdbWriter
+    from strtool.data.lmdb_io import LmdbReader
+    from strtool.data.lmdb_writer import LmdbWriter
 
     with LmdbWriter(tmp_path / "db") as w:
         w.add(b"img", "a", "en", extra={"type": "letter"})

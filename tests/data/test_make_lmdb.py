@@ -8,7 +8,8 @@ from typer.testing import CliRunner
 from strtool.cli import app
 from strtool.data.build import make_lmdb, tag_for
 from strtool.data.gt_formats import detect_format
-from strtool.data.lmdb_io import LmdbReader, LmdbWriter, release
+from strtool.data.lmdb_io import LmdbReader, release
+from strtool.data.lmdb_writer import LmdbWriter
 from strtool.errors import DataError, InputError
 
 runner = CliRunner()

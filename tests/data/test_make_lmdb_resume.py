@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from strtool.cli import app
 from strtool.data.build import make_lmdb
-from strtool.data.lmdb_io import PART_PREFIX, PROGRESS_KEY, LmdbReader
+from strtool.data.lmdb_io import LmdbReader
+from strtool.data.lmdb_writer import PART_PREFIX, PROGRESS_KEY
 from strtool.errors import InputError
 
 
@@ -105,10 +106,10 @@ def test_resume_without_partial_is_a_normal_build(tmp_path):
 # checkpoint (a fixed kill point: no race with a build that finishes first).
 _KILLED_AT_SECOND_CHECKPOINT = """
 import os, signal, sys
-from strtool.data import lmdb_io
+from strtool.data import lmdb_writer
 from strtool.cli import main
 
-checkpoint = lmdb_io.LmdbWriter.checkpoint
+checkpoint = lmdb_writer.LmdbWriter.checkpoint
 calls = []
 
 def killed_after_two(self, *args, **kwargs):
@@ -117,7 +118,7 @@ def killed_after_two(self, *args, **kwargs):
     if len(calls) == 2:
         os.kill(os.getpid(), signal.SIGKILL)
 
-lmdb_io.LmdbWriter.checkpoint = killed_after_two
+lmdb_writer.LmdbWriter.checkpoint = killed_after_two
 sys.argv = ["strtool", *sys.argv[1:]]
 main()
 """
@@ -158,7 +159,7 @@ def test_cli_resume_after_a_killed_process(tmp_path, monkeypatch):
 
 
 def test_a_second_writer_of_the_same_output_is_refused(tmp_path):
-    from strtool.data.lmdb_io import LmdbWriter
+    from strtool.data.lmdb_writer import LmdbWriter
 
     out = tmp_path / "out"
     first = LmdbWriter(out, job={"input": 1})

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from strtool.cli import app
-from strtool.data.lmdb_io import LmdbReader, LmdbWriter
+from strtool.data.lmdb_io import LmdbReader
+from strtool.data.lmdb_writer import LmdbWriter
 from strtool.text.escape import escape_text, unescape_text
 from strtool.text.normalize import normalize_label, normalize_lines
 from strtool.text.suspicious import find_suspicious

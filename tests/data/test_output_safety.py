@@ -12,7 +12,8 @@ from conftest import png_bytes, raw_lmdb
 from typer.testing import CliRunner
 
 from strtool.cli import app
-from strtool.data.lmdb_io import LmdbReader, LmdbWriter, release
+from strtool.data.lmdb_io import LmdbReader, release
+from strtool.data.lmdb_writer import LmdbWriter
 from strtool.outputs import MARKER, TEMP_SUFFIX
 
 runner = CliRunner()

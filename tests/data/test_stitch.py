@@ -14,7 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from strtool.cli import app
-from strtool.data.lmdb_io import LmdbReader, LmdbWriter
+from strtool.data.lmdb_io import LmdbReader
+from strtool.data.lmdb_writer import LmdbWriter
 from strtool.data.stitch import StitchConfig, StitchDataset, Stitcher, is_rtl
 from strtool.errors import ConfigError
 

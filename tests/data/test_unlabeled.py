@@ -12,7 +12,8 @@ from conftest import Stop, png_bytes, stop_after
 from typer.testing import CliRunner
 
 from strtool.cli import app
-from strtool.data.lmdb_io import LmdbReader, LmdbWriter, label_key
+from strtool.data.lmdb_io import LmdbReader, label_key
+from strtool.data.lmdb_writer import LmdbWriter
 from strtool.data.transforms import ResizeNormalize
 from strtool.data.unlabeled import UnlabeledDataset, collate_images, make_unlabeled_lmdb
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from strtool.data.lmdb_io import LmdbWriter
+from strtool.data.lmdb_writer import LmdbWriter
 from strtool.paths import fonts_dir
 
 FONT = fonts_dir() / "dejavu-sans" / "DejaVuSans.ttf"  # shipped in the repo

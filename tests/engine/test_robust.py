@@ -13,7 +13,7 @@ import torch
 from typer.testing import CliRunner
 
 from strtool.cli import app
-from strtool.data.lmdb_io import LmdbWriter
+from strtool.data.lmdb_writer import LmdbWriter
 from strtool.engine.config import load_run_config
 from strtool.engine.loop import train
 from strtool.errors import TrainingError

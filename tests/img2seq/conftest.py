@@ -15,7 +15,7 @@ from PIL import Image
 from typer.testing import CliRunner, Result
 
 from strtool.cli import app
-from strtool.data.lmdb_io import LmdbWriter
+from strtool.data.lmdb_writer import LmdbWriter
 from strtool.paths import fonts_dir
 from strtool.synth.fonts import discover_fonts
 from strtool.synth.render import render_mask
