@@ -45,6 +45,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from figures import wrr_crr
+
 METHODS: tuple[str, ...] = ("labeled_only", "pseudo", "consistency", "contrastive+consistency")
 
 
@@ -177,12 +179,6 @@ def score(ckpt: Path, data: Path, device: str) -> dict[str, Any]:
     return {k: row[k] for k in keys}
 
 
-def _fmt(s: dict[str, Any]) -> str:
-    (lo, hi), (clo, chi) = s["wrr_95"], s["crr_95"]
-    return (f"{100 * s['wrr']:.1f} [{100 * lo:.1f}, {100 * hi:.1f}] / "
-            f"{100 * s['crr']:.1f} [{100 * clo:.1f}, {100 * chi:.1f}]")  # fmt: skip
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     a = parse_args(argv)
     work = Path(a.workdir)
@@ -206,7 +202,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print("| run | shifted WRR / CRR % [95% CI] | source WRR / CRR % [95% CI] |")
         print("|---|---|---|")
         for name, s in table.items():
-            print(f"| {name} | {_fmt(s['shifted'])} | {_fmt(s['source'])} |")
+            print(f"| {name} | {wrr_crr(s['shifted'])} | {wrr_crr(s['source'])} |")
     (work / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     return results
 

@@ -39,7 +39,8 @@ import torch
 
 from strtool.engine.config import load_run_config
 from strtool.engine.distributed import DistInfo
-from strtool.engine.loop import Trainer, _loader
+from strtool.engine.loader import train_loader
+from strtool.engine.loop import Trainer
 from strtool.engine.setup import RunParts, prepare_run
 from strtool.synth.config import SynthConfig
 from strtool.synth.words import synth_words
@@ -90,8 +91,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         trainer = Trainer(stream, DistInfo(), None)  # one model and optimiser for all
         trainer._set_train()
         loaders: dict[str, Iterator[Any]] = {
-            "stream": iter(_loader(stream, DistInfo(), 0, 0, 0)[0]),
-            "lmdb": iter(_loader(lmdbp, DistInfo(), 0, 0, 0)[0]),
+            "stream": iter(train_loader(stream, DistInfo(), 0, 0, 0)[0]),
+            "lmdb": iter(train_loader(lmdbp, DistInfo(), 0, 0, 0)[0]),
         }
         fixed = next(loaders["stream"])
         feed: dict[str, Callable[[], Any]] = {

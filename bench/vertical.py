@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from figures import wrr_crr
+
 MODES: tuple[str, ...] = ("none", "rotate", "cells", "auto")
 
 
@@ -99,16 +101,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print("| reading | " + " | ".join(cols) + " | ms/crop |")
     print("|---" * (len(cols) + 2) + "|")
     for name, r in results["runs"].items():
-        cells = [_fmt(r["rows"][c]) for c in cols]
+        cells = [wrr_crr(r["rows"][c]) for c in cols]
         print(f"| {name} | " + " | ".join(cells) + f" | {r['ms_per_crop']:.1f} |")
     (work / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     return results
-
-
-def _fmt(s: dict[str, Any]) -> str:
-    (lo, hi), (clo, chi) = s["wrr_95"], s["crr_95"]
-    return (f"{100 * s['wrr']:.1f} [{100 * lo:.1f}, {100 * hi:.1f}] / "
-            f"{100 * s['crr']:.1f} [{100 * clo:.1f}, {100 * chi:.1f}]")  # fmt: skip
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
+from bench_modules import load_bench
 
 from strtool.evaluation.intervals import wilson
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def _bench() -> Any:
-    if str(REPO_ROOT / "bench") not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT / "bench"))  # its sibling modules, as when run
-    spec = importlib.util.spec_from_file_location(
-        "arch_bench", REPO_ROOT / "bench" / "arch_compare.py"
-    )
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["arch_bench"] = mod  # dataclasses look their module up
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_variants_parse() -> None:
-    b = _bench()
+    b = load_bench("arch_compare")
     v = b.parse_variant("h8_small")
     assert (v.name, v.arch, v.sets) == ("h8_small", "h8_small", [])
     v = b.parse_variant("fast=crnn_small:train.amp=bf16,train.threads=1")
@@ -39,7 +25,7 @@ def test_variants_parse() -> None:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 def test_tree_cpu_counts_live_children() -> None:
-    b = _bench()
+    b = load_bench("arch_compare")
     spin = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.6: pass\n"
     child = subprocess.Popen([sys.executable, "-c", spin + "time.sleep(30)"])
     try:
@@ -58,7 +44,7 @@ def test_tree_cpu_counts_live_children() -> None:
 
 
 def test_point_places_a_validation_record_with_its_interval() -> None:
-    b = _bench()
+    b = load_bench("arch_compare")
     rec = {
         "kind": "val", "step": 700, "wrr": 0.25, "crr": 0.5,
         "report": {"rows": [

@@ -3,30 +3,17 @@ load with it removed, the Regular/Bold font folder resolves to those faces only)
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from typing import Any
+
+from bench_modules import load_bench
 
 from strtool.config import load_config
-from strtool.paths import REPO_ROOT
 from strtool.synth.config import SynthConfig
 from strtool.synth.fonts import resolve_font_specs
 
 
-def _bench() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "data_ablation", REPO_ROOT / "bench" / "data_ablation.py"
-    )
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["data_ablation"] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_variants_take_out_their_change(tmp_path: Path) -> None:
-    b = _bench()
+    b = load_bench("data_ablation")
     vs = {
         v.split("=", 1)[0]: v.split(":", 1)[1].split(",") for v in b.variants(tmp_path, "h8_small")
     }

@@ -3,28 +3,17 @@ breaks in page labels surviving the LMDB)."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+from bench_modules import load_bench
 
 from strtool.data.decode import decode_image
 from strtool.data.lmdb_io import LmdbReader
-from strtool.paths import REPO_ROOT
-
-
-def _data() -> Any:
-    path = REPO_ROOT / "bench" / "img2seq_data.py"
-    spec = importlib.util.spec_from_file_location("img2seq_data", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def test_lines_and_pages_with_heldout_fonts(tmp_path: Path) -> None:
-    data = _data()
+    data = load_bench("img2seq_data")
     src = data.LineSource("ar", "heldout")
     assert all(f.role == "heldout" for f in src.pool.faces)
     rng = np.random.default_rng(0)

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
-from strtool.paths import REPO_ROOT
-
-
-def _bench() -> Any:
-    if str(REPO_ROOT / "bench") not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT / "bench"))  # its sibling modules, as when run
-    path = REPO_ROOT / "bench" / "mstr_vs_ctc.py"
-    spec = importlib.util.spec_from_file_location("mstr_vs_ctc", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from bench_modules import load_bench
 
 
 def test_steps_for_excludes_setup_and_slow_first_steps(monkeypatch: Any) -> None:
     """A fake CPU clock (no real work): setup 0.3 s, two slow 0.2 s steps, then 0.01 s
     steps. The calibrated step time must be the steady 0.01 s (10 s -> 1000 steps); a
     mean over the whole probe would give about 0.04 s (250 steps)."""
-    bench = _bench()
+    bench = load_bench("mstr_vs_ctc")
     clock = {"t": 100.0}
     monkeypatch.setattr(bench, "tree_cpu_seconds", lambda: clock["t"])
 

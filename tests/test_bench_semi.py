@@ -3,26 +3,15 @@ scale (data, the supervised checkpoint, the four fine-tuning runs, the table).""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
-
-from strtool.paths import REPO_ROOT
-
-
-def _bench() -> Any:
-    spec = importlib.util.spec_from_file_location("semi_bench", REPO_ROOT / "bench" / "semi.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from bench_modules import load_bench
 
 
 def test_disjoint_words() -> None:
-    bench = _bench()
+    bench = load_bench("semi")
     unl, test = bench.split_vocab(["en", "bn"], 200)
     for lang in ("en", "bn"):
         assert unl[lang] and test[lang] and not set(unl[lang]) & set(test[lang])
@@ -30,7 +19,7 @@ def test_disjoint_words() -> None:
 
 @pytest.mark.slow  # renders 4 tiny LMDBs and trains 6 tiny runs
 def test_semi_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    bench = _bench()
+    bench = load_bench("semi")
     res = bench.main(["--workdir", str(tmp_path), "--tiny", "--fractions", "0.5",
                       "--device", "cpu", "--threads", "2"])  # fmt: skip
     runs = res["fractions"]["0.5"]["runs"]

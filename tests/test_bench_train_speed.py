@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from bench_modules import load_bench
 
 pytestmark = pytest.mark.slow  # runs the training-speed bench in a subprocess
 
@@ -61,15 +62,11 @@ def test_reference_has_the_crnn_architecture():
 
     from strtool.models import ModelSpec, build_model
 
-    sys.path.insert(0, str(BENCH.parent))
-    try:
-        from train_speed import CLASSES, RefCRNN
-    finally:
-        sys.path.remove(str(BENCH.parent))
-    ref = RefCRNN(CLASSES)
-    ours = build_model("crnn", ModelSpec(channels=3, img_size=(32, 100), num_classes=CLASSES))
+    bench = load_bench("train_speed")
+    ref = bench.RefCRNN(bench.CLASSES)
+    ours = build_model("crnn", ModelSpec(channels=3, img_size=(32, 100), num_classes=bench.CLASSES))
     shapes = [tuple(p.shape) for p in ref.parameters()]
     assert shapes == [tuple(p.shape) for p in ours.parameters()]
     assert sum(p.numel() for p in ref.parameters()) == 9_646_024
     with torch.no_grad():
-        assert ref(torch.randn(2, 3, 32, 100)).shape == (2, 24, CLASSES)
+        assert ref(torch.randn(2, 3, 32, 100)).shape == (2, 24, bench.CLASSES)

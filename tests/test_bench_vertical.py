@@ -3,27 +3,16 @@ texts (tall vs wide crops), every --vertical mode is read and scored with interv
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
-from typing import Any
 
+from bench_modules import load_bench
 from PIL import Image
-
-from strtool.paths import REPO_ROOT
-
-
-def _load(name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "bench" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def test_vertical_bench_smoke(tmp_path: Path) -> None:
-    ckpt = _load("infer_speed").untrained_checkpoint("h8_tiny", 50, 96, 1, tmp_path / "m.pt")
-    bench = _load("vertical")
+    ckpt = load_bench("infer_speed").untrained_checkpoint("h8_tiny", 50, 96, 1, tmp_path / "m.pt")
+    bench = load_bench("vertical")
     res = bench.main(["--workdir", str(tmp_path / "w"), "--model", str(ckpt), "-n", "4",
                       "--langs", "CHI,KOR", "--device", "cpu", "--threads", "1"])  # fmt: skip
     assert list(res["runs"]) == ["horizontal"] + [f"vertical {m}" for m in bench.MODES]

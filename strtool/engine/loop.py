@@ -28,30 +28,26 @@ import torch
 import yaml
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
-from torch.utils.data import DataLoader
 
-from strtool.data.dataset import BatchNotes, collate_train
-from strtool.data.stream import MixedSource
+from strtool.data.dataset import BatchNotes
 from strtool.engine.checkpoint import capture_rng, load_checkpoint, restore_rng, save_atomic
 from strtool.engine.config import RunConfig, config_to_dict
 from strtool.engine.curves import draw_curves, read_jsonl
 from strtool.engine.data import (
-    EpochChain,
-    MixedBatchSampler,
-    balance_weights,
     stream_report,
     stream_share,
 )
 from strtool.engine.distributed import (
     DistInfo,
-    ResumableBatchSampler,
     barrier,
     cleanup,
     init_distributed,
 )
+from strtool.engine.loader import train_loader
+from strtool.engine.precision import amp_settings
 from strtool.engine.schedule import build_optimizer, build_scheduler
 from strtool.engine.setup import RunParts, prepare_run
-from strtool.errors import DataError, TrainingError
+from strtool.errors import TrainingError
 from strtool.semi.training import SemiTraining
 
 Event = Callable[[dict[str, Any]], None]
@@ -68,77 +64,6 @@ class TrainResult:
     last_val: dict[str, Any] = field(default_factory=dict)
     data_report: dict[str, Any] = field(default_factory=dict)  # LMDB filter, `stream`
     model: nn.Module | None = field(default=None, repr=False)  # trained, unwrapped
-
-
-def _amp(cfg: RunConfig, device: torch.device) -> tuple[torch.dtype | None, bool]:
-    """(autocast dtype or None, use GradScaler).
-
-    `auto` is bf16 (or fp16 + GradScaler) on CUDA and fp32 elsewhere. bf16 on CPU is
-    opt-in (`train.amp=bf16`): on this project's 2-core AVX512-BF16 machine it made
-    tiny-CRNN steps 1.42x faster, but a CTC run that reached val WRR 24.3% / CRR 47.7%
-    after 3,000 steps in fp32 stayed at loss 5.07 (WRR 0.1%) in bf16 (same data, seed
-    and schedule; `bench/mstr_vs_ctc.py` demo data, batch 32, channels_last), also with
-    the BiLSTM and head kept in fp32. One seed each: not yet a proof that bf16 cannot
-    work here, but reason enough not to make it the default."""
-    mode = cfg.train.amp
-    if mode == "auto":
-        if device.type != "cuda":
-            return None, False
-        mode = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    if mode == "none":
-        return None, False
-    return (torch.bfloat16, False) if mode == "bf16" else (torch.float16, device.type == "cuda")
-
-
-def _one_cv2_thread() -> None:
-    """Render with one OpenCV thread per process, as `synth words` does: set here,
-    before the workers fork (changing it inside a forked worker can deadlock on the
-    parent's thread pool), so they inherit it; the model step owns the cores."""
-    import cv2
-
-    cv2.setNumThreads(1)
-
-
-def _loader(
-    parts: RunParts, info: DistInfo, epoch: int, start: int, micro: int
-) -> tuple[DataLoader, int]:
-    """The endless training loader and its LMDB batches per epoch (0: stream only).
-
-    LMDB only: `ResumableBatchSampler` epochs from (`epoch`, `start`). With a stream
-    (`data.synth`): `MixedBatchSampler` keys from micro-batch `micro` on, each batch
-    `stream_share` stream items then LMDB items (the LMDB batches resume as above)."""
-    cfg, ds = parts.cfg, parts.train_set
-    n_stream = stream_share(cfg)
-    n_lmdb = cfg.train.batch_size - n_stream
-    sampler = None
-    if ds is not None:
-        weights = balance_weights(ds.langs) if cfg.data.balanced else None
-        sampler = ResumableBatchSampler(
-            len(ds), n_lmdb, cfg.train.seed, epoch, start, info.rank, info.world, weights
-        )
-        if len(sampler) == 0:
-            raise DataError(
-                f"{len(ds)} training samples: fewer than one batch of {n_lmdb} "
-                f"x {info.world} processes (lower train.batch_size)"
-            )
-    w = cfg.data.workers
-    common: dict[str, Any] = dict(
-        num_workers=w, pin_memory=info.device.type == "cuda", persistent_workers=w > 0,
-        prefetch_factor=4 if w > 0 else None, generator=torch.Generator().manual_seed(0),
-    )  # fmt: skip
-    per_epoch = len(sampler) if sampler is not None else 0
-    if parts.stream is None:
-        assert ds is not None and sampler is not None
-        chain = EpochChain(sampler)
-        return DataLoader(ds, batch_sampler=chain, collate_fn=collate_train, **common), per_epoch
-    _one_cv2_thread()
-    batches = MixedBatchSampler(n_stream, micro, info.rank, info.world, sampler)
-    source = MixedSource(parts.stream, ds)
-    loader = DataLoader(source, batch_sampler=batches, collate_fn=collate_train, **common)
-    return loader, per_epoch
-
-
-_EpochChain = EpochChain  # its old name here
 
 
 class Trainer:
@@ -163,7 +88,7 @@ class Trainer:
         t = self.cfg.train
         self.opt = build_optimizer(self.trained, t.lr, t.weight_decay)
         self.sched = build_scheduler(self.opt, t.lr, t.steps, t.pct_start)
-        self.amp_dtype, fp16_scaler = _amp(self.cfg, info.device)
+        self.amp_dtype, fp16_scaler = amp_settings(self.cfg, info.device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=fp16_scaler)
         self.step, self.epoch, self.cursor = 0, 0, 0
         self.micro = 0  # micro-batches consumed (the stream's position)
@@ -323,7 +248,7 @@ class Trainer:
 
     def run(self) -> TrainResult:
         t = self.cfg.train
-        loader, per_epoch = _loader(self.p, self.info, self.epoch, self.cursor, self.micro)
+        loader, per_epoch = train_loader(self.p, self.info, self.epoch, self.cursor, self.micro)
         batches = iter(loader)
         if self.semi is not None:
             self.semi.start(self.micro)

@@ -149,12 +149,12 @@ def test_loader_batches_hold_round_weight_times_batch_stream_samples(
     corpus: Path, tiny_lmdb: Path, tmp_path: Path
 ) -> None:
     from strtool.engine.distributed import DistInfo
-    from strtool.engine.loop import _loader
+    from strtool.engine.loader import train_loader
     from strtool.engine.setup import prepare_run
 
     cfg = _cfg(corpus, "data.synth.weight=0.7", lmdb=tiny_lmdb)  # round(0.7 * 10) = 7
     parts = prepare_run(cfg, tmp_path / "r", DistInfo(), resume=False, init=None)
-    loader, per_epoch = _loader(parts, DistInfo(), 0, 0, 0)
+    loader, per_epoch = train_loader(parts, DistInfo(), 0, 0, 0)
     assert per_epoch == 32 // 3
     images, labels, langs, skips = next(iter(loader))
     assert images.shape == (10, 1, 32, 64) and images.dtype == torch.float32

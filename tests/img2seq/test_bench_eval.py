@@ -3,25 +3,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from typing import Any
 
-from strtool.paths import REPO_ROOT
-
-
-def _bench() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "img2seq_eval", REPO_ROOT / "bench" / "img2seq_eval.py"
-    )
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from bench_modules import load_bench
 
 
 def test_bench_eval_of_the_overfit_page_model(page_run: tuple[Path, dict], page_lmdb: Path):
-    res = _bench().evaluate(page_run[0] / "last.pt", page_lmdb, batch=2)
+    res = load_bench("img2seq_eval").evaluate(page_run[0] / "last.pt", page_lmdb, batch=2)
     assert set(res["rows"]) == {"en", "pooled"}
     row = res["rows"]["pooled"]
     assert row["n"] == 2 and row["gt_lines"] == 4  # two pages of two lines
