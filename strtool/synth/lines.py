@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from strtool.errors import ConfigError, InputError
+from strtool.errors import ConfigError
 from strtool.synth.config import MAX_RENDER_PIXELS, MAX_RENDER_SIDES, SynthConfig, render_canvas
 from strtool.synth.linetext import line_text
-from strtool.synth.pipeline import Report, run_shard, sample_rng
+from strtool.synth.pipeline import Report, check_num, run_shard, sample_rng
 from strtool.synth.words import WordJob, prepare_words
 
 #: Preset `synth lines` loads when no --config is given.
@@ -75,8 +75,7 @@ def synth_lines(
     resume: bool = False,
 ) -> Report:
     """Render `num` line samples (this shard's contiguous part) into `output`."""
-    if num < 1:
-        raise InputError(f"--num {num}: must be at least 1")
+    check_num(num)
     cfg = cfg or SynthConfig()
     check_line_canvas(cfg)
     words_job, meta = prepare_words(langs, cfg, fonts, seed, height, corpus_files, bg_dir)

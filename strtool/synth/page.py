@@ -49,7 +49,7 @@ from strtool.synth.fonts import FontFace, load_manifest
 from strtool.synth.geometry import stroke, uniform, warp
 from strtool.synth.linetext import PUNCT, separator, token_stream
 from strtool.synth.paper import paper, rotate_mask, sine_warp
-from strtool.synth.pipeline import Report, Result, run_shard, sample_rng
+from strtool.synth.pipeline import Report, Result, check_num, run_shard, sample_rng
 from strtool.synth.render import RTL_LANGS, layout_kwargs, load_font, render_mask
 from strtool.synth.words import (
     background_paths,
@@ -331,8 +331,7 @@ def synth_pages(
     resume: bool = False,
 ) -> Report:
     """Render `num` pages (this shard's contiguous part of them) into `output`."""
-    if num < 1:
-        raise InputError(f"--num {num}: must be at least 1")
+    check_num(num)
     cfg = cfg or SynthConfig()
     job, meta = prepare_pages(langs, cfg, fonts, seed, width, corpus_files, bg_dir)
     return run_shard(job, output, num, shard, meta, workers, overwrite, progress, resume)

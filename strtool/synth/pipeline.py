@@ -226,6 +226,13 @@ def run(
     return report
 
 
+def check_num(num: int) -> None:
+    """`InputError` unless `num` (samples of a whole synth job) is at least 1; the
+    commands call it before their slow preparation (fonts, corpora)."""
+    if num < 1:
+        raise InputError(f"--num {num}: must be at least 1")
+
+
 def run_shard(
     job: Job,
     output: str | Path,
@@ -241,8 +248,7 @@ def run_shard(
     """`run` over shard `(k, n)`'s contiguous part of `num` samples; `meta` gets the
     shard, its index range and `num_total`, and the report's `extra` the corpus
     statistics of `meta` (`corpus`, `corpus_dropped`) when it has them."""
-    if num < 1:
-        raise InputError(f"--num {num}: must be at least 1")
+    check_num(num)
     start, stop = shard_range(num, *shard)
     meta = {**meta, "shard": f"{shard[0]}/{shard[1]}", "index_range": [start, stop],
             "num_total": num}  # fmt: skip

@@ -36,7 +36,7 @@ from strtool.synth.corpus import (
 )
 from strtool.synth.fontpool import FontPool
 from strtool.synth.fonts import FontFace, resolve_font_specs, shipped_fonts
-from strtool.synth.pipeline import Report, Result, run_shard, sample_rng
+from strtool.synth.pipeline import Report, Result, check_num, run_shard, sample_rng
 from strtool.synth.render import VERTICAL_LANGS, render_mask, render_vertical
 from strtool.text.charset import Charset, load_charset
 from strtool.text.langs import lang_group, resolve_langs
@@ -239,8 +239,7 @@ def synth_words(
 ) -> Report:
     """Render `num` samples (this shard's contiguous part of them) into `output`;
     `unlabeled`: an LMDB of the images (and language tags) without labels."""
-    if num < 1:
-        raise InputError(f"--num {num}: must be at least 1")
+    check_num(num)
     job, meta = prepare_words(langs, cfg or SynthConfig(), fonts, seed, height, corpus_files,
                               bg_dir)  # fmt: skip
     if unlabeled:

@@ -132,3 +132,18 @@ def test_workers_give_identical_lmdbs(tmp_path: Path, cmd: str) -> None:
     _run([*base, "-o", str(tmp_path / "b"), "--workers", "2"])
     a, b = LmdbReader(tmp_path / "a"), LmdbReader(tmp_path / "b")
     assert [(s.image, s.label) for s in a] == [(s.image, s.label) for s in b]
+
+
+@pytest.mark.parametrize("which", ["words", "lines", "pages"])
+def test_library_refuses_zero_samples(tmp_path: Path, which: str) -> None:
+    """`--num` is checked by the library too (for callers other than the CLI, whose
+    option has min=1), with the CLI's message, and nothing is written."""
+    from strtool.errors import InputError
+    from strtool.synth.lines import synth_lines
+    from strtool.synth.page import synth_pages
+    from strtool.synth.words import synth_words
+
+    fn = {"words": synth_words, "lines": synth_lines, "pages": synth_pages}[which]
+    with pytest.raises(InputError, match="--num 0: must be at least 1"):
+        fn(tmp_path / "out", 0, "en")
+    assert list(tmp_path.iterdir()) == []
