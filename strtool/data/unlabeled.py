@@ -134,9 +134,8 @@ def make_unlabeled_lmdb(
            "check": check, "listing": listing.hexdigest()}  # fmt: skip
     w = LmdbWriter(out, overwrite=overwrite, meta=meta, job=job, resume=resume, inputs=[source])
     start = _restore(w, res) if w.state is not None else 0
-    seen: set[Path] = set()
-    for _, path in entries[:start]:  # which finished paths a repeat refers to
-        _problem(path, seen, check)
+    skipped_before = {i.where for i in res.issues}  # finished entries not written
+    seen = {path.resolve() for where, path in entries[:start] if where not in skipped_before}
     pending: list[UnlabeledIssue] = []
     try:
         for k in range(start, len(entries)):

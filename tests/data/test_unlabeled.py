@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import torch
 from conftest import Stop, png_bytes, stop_after
 from typer.testing import CliRunner
 
 from strtool.cli import app
+from strtool.data import unlabeled
 from strtool.data.lmdb_io import LmdbReader, label_key
 from strtool.data.lmdb_writer import LmdbWriter
 from strtool.data.transforms import ResizeNormalize
@@ -191,13 +193,13 @@ def test_unlabeled_dataset_marks_unreadable_images(tmp_path: Path) -> None:
         w.add(png_bytes(), None)
 
 
-def test_unlabeled_build_resumes_to_the_same_lmdb_and_report(tmp_path: Path) -> None:
+def test_unlabeled_build_resumes_to_the_same_lmdb_and_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Interrupted after its first progress call (entry 256, past no checkpoint) and
     after its third (entry 768, past the checkpoint at 512): --resume continues from the
     last checkpoint and gives the LMDB and report of an uninterrupted build, repeats
     and bad files included."""
-    import pytest
-
     from strtool.errors import InputError
 
     d = tmp_path / "many"
@@ -216,8 +218,18 @@ def test_unlabeled_build_resumes_to_the_same_lmdb_and_report(tmp_path: Path) -> 
     with pytest.raises(InputError, match="--resume"):
         make_unlabeled_lmdb(lst, out)
     done: list[int] = []
+    checked: list[int] = []
+    real_check = unlabeled.image_problem
+    monkeypatch.setattr(
+        unlabeled,
+        "image_problem",
+        lambda data, decode: checked.append(1) or real_check(data, decode),
+    )
     res = make_unlabeled_lmdb(lst, out, resume=True, progress=lambda d, t: done.append(d))
+    monkeypatch.undo()
     assert done[0] == 768  # the checkpointed 512 entries are not redone
+    # nor read again: entries 513-1102 less the repeat and the missing file
+    assert len(checked) == 1102 - 512 - 2
     assert (res.written, res.skipped) == (ref.written, ref.skipped)
     assert res.skipped == {"missing": 1, "corrupt": 12, "duplicate": 1}
     assert [i.__dict__ for i in res.issues] == [i.__dict__ for i in ref.issues]
