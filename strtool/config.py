@@ -35,6 +35,7 @@ from strtool.config_fields import (  # noqa: F401 - field helpers re-exported fo
     cut,
     in_range,
     limits,
+    list_of,
     non_negative,
     one_of,
     ordered_pair,

@@ -40,16 +40,21 @@ def _num(x: float) -> str:
 
 @dataclass(frozen=True)
 class Range:
-    """Allowed values of a numeric field, or of both items of a `[low, high]` pair.
+    """Allowed values of a numeric field, of both items of a `[low, high]` pair, or of
+    every item of a non-empty list.
 
     `lo` / `hi` None = unbounded; `lo_open` / `hi_open` exclude that bound; `pair`: the
-    value is a two-item list `[low, high]` with `low <= high`."""
+    value is a two-item list `[low, high]` with `low <= high`; `items`: a non-empty list
+    whose items all lie in the range; `integer`: the numbers must be whole. NaN is
+    never inside a range."""
 
     lo: float | None = None
     hi: float | None = None
     lo_open: bool = False
     hi_open: bool = False
     pair: bool = False
+    items: bool = False
+    integer: bool = False
 
     def interval(self) -> str:
         left = "(" if self.lo is None or self.lo_open else "["
@@ -59,11 +64,16 @@ class Range:
         return f"{left}{lo}, {hi}{right}"
 
     def describe(self) -> str:
+        whole = " (integers)" if self.integer else ""
         if self.pair:
-            return f"[low, high] with low <= high, both in {self.interval()}"
-        return self.interval()
+            return f"[low, high] with low <= high, both in {self.interval()}{whole}"
+        if self.items:
+            return f"a non-empty list of numbers in {self.interval()}{whole}"
+        return f"{self.interval()}{whole}"
 
     def contains(self, x: float) -> bool:
+        if x != x or (self.integer and not float(x).is_integer()):  # NaN; a fraction
+            return False
         if self.lo is not None and (x < self.lo or (self.lo_open and x == self.lo)):
             return False
         return not (self.hi is not None and (x > self.hi or (self.hi_open and x == self.hi)))
@@ -72,9 +82,10 @@ class Range:
         """Raise `ConfigError` naming `path` and the allowed range if `value` is outside."""
         if value is None:
             return
-        if self.pair:
-            ok = isinstance(value, (list, tuple)) and len(value) == 2
-            ok = ok and all(self.contains(v) for v in value) and value[0] <= value[1]
+        if self.pair or self.items:
+            ok = isinstance(value, (list, tuple)) and (len(value) == 2 or not self.pair)
+            ok = ok and len(value) > 0 and all(self.contains(v) for v in value)
+            ok = ok and (not self.pair or value[0] <= value[1])
         else:
             ok = self.contains(value)
         if not ok:
@@ -88,9 +99,11 @@ def limits(
     lo_open: bool = False,
     hi_open: bool = False,
     pair: bool = False,
+    items: bool = False,
+    integer: bool = False,
 ) -> dict[str, Range]:
     """Field metadata for a range: `field(default=0.5, metadata=limits(0, 1))`."""
-    return {RANGE: Range(lo, hi, lo_open, hi_open, pair)}
+    return {RANGE: Range(lo, hi, lo_open, hi_open, pair, items, integer)}
 
 
 def in_range(
@@ -136,6 +149,15 @@ def ordered_pair(
     both inside the domain `lo..hi` (e.g. `ordered_pair(24, 36, lo=1)` for font sizes)."""
     meta = limits(lo, hi, lo_open=lo_open, hi_open=hi_open, pair=True)
     return field(default_factory=lambda: [low, high], metadata=meta)
+
+
+def list_of(
+    default: list[Any], lo: float | None = None, hi: float | None = None, *, integer: bool = False
+) -> Any:
+    """A non-empty list field whose items all lie in `[lo, hi]` (`integer`: whole
+    numbers), e.g. the phrase lengths `list_of([2, 2, 3], 1, 12, integer=True)`."""
+    meta = limits(lo, hi, items=True, integer=integer)
+    return field(default_factory=lambda: list(default), metadata=meta)
 
 
 def one_of(default: Any, *choices: Any) -> Any:

@@ -31,3 +31,13 @@ class FontError(StrtoolError):
 class TrainingError(StrtoolError):
     """A run stopped on purpose: too many unreadable samples or non-finite steps. The
     message says why and where the last good checkpoint is."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A long job stopped by SIGINT or SIGTERM after saving its work; the message says
+    what was kept and how to continue. A `KeyboardInterrupt`, so callers that stop on
+    Ctrl-C still do; the CLI prints the message and exits 128 + `signum`."""
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.signum = signum

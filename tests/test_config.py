@@ -320,3 +320,17 @@ def test_shipped_presets_are_found():
     assert {"tiny", "crnn", "svtr", "synth/default"} <= set(names)
     for n in names:
         assert resolve_config_path(n).parent.resolve().is_relative_to(configs_dir().resolve())
+
+
+def test_range_items_integers_and_nan() -> None:
+    """`list_of`: every item of a non-empty list in the range (whole numbers with
+    `integer`); NaN is outside every range, also one without bounds."""
+    words = Range(1, 12, items=True, integer=True)
+    words.check([2, 2, 3], "text.line_words")
+    for bad in ([], [0, 2], [2, 13], [2.5], 3):
+        with pytest.raises(ConfigError, match=r"text\.line_words: .* allowed: a non-empty list"):
+            words.check(bad, "text.line_words")
+    with pytest.raises(ConfigError, match="out of range"):
+        Range().check(float("nan"), "x")
+    with pytest.raises(ConfigError, match="out of range"):
+        Range(0, 1, pair=True).check([float("nan"), 0.5], "x")

@@ -32,7 +32,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from strtool.errors import StrtoolError
+from strtool.errors import Interrupted, StrtoolError
 
 #: Progress, logs and warnings go to stderr.
 err_console = Console(stderr=True, soft_wrap=True)
@@ -79,6 +79,9 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
             return fn(*args, **kwargs)
         except StrtoolError as e:
             raise fail(str(e)) from None
+        except Interrupted as e:  # stopped cleanly, its work saved
+            err_console.print(f"interrupted: {escape(str(e))}", highlight=False)
+            raise typer.Exit(code=128 + e.signum) from None
         except KeyboardInterrupt:
             err_console.print("interrupted")
             raise typer.Exit(code=130) from None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import signal
 import time
 import warnings
 from collections import Counter
@@ -47,7 +48,8 @@ from strtool.engine.loader import train_loader
 from strtool.engine.precision import amp_settings
 from strtool.engine.schedule import build_optimizer, build_scheduler
 from strtool.engine.setup import RunParts, prepare_run
-from strtool.errors import TrainingError
+from strtool.engine.stop import StopSignals
+from strtool.errors import Interrupted, TrainingError
 from strtool.semi.training import SemiTraining
 
 Event = Callable[[dict[str, Any]], None]
@@ -69,8 +71,15 @@ class TrainResult:
 class Trainer:
     """State of one run; `run()` trains to `cfg.train.steps` optimiser steps."""
 
-    def __init__(self, parts: RunParts, info: DistInfo, on_event: Event | None) -> None:
+    def __init__(
+        self,
+        parts: RunParts,
+        info: DistInfo,
+        on_event: Event | None,
+        stop: StopSignals | None = None,
+    ) -> None:
         self.p, self.info, self.cfg = parts, info, parts.cfg
+        self.stop = stop  # SIGINT/SIGTERM: stop at the next step boundary, saved
         self.task = parts.task
         self.on_event = on_event or (lambda e: None)
         self.model = parts.model.to(info.device)
@@ -283,11 +292,16 @@ class Trainer:
                     **(self.semi.log_fields() if self.semi is not None else {}),
                 })  # fmt: skip
                 window_loss, window_n, window_micro, t0 = 0.0, 0, 0, time.perf_counter()
-            if self.step % t.val_every == 0 or self.step == t.steps:
+            saved = self.step % t.val_every == 0 or self.step == t.steps
+            if saved:
                 self.validate()
                 self._set_train()
             elif self.step % t.ckpt_every == 0:
                 self.save()
+                saved = True
+            signum = self.stop.requested(self.info) if self.stop is not None else None
+            if signum is not None and self.step < t.steps:
+                self._stop(signum, saved)
         self._finish()
         return TrainResult(
             self.p.output, self.step, self.best, self.best_step, self.last_val,
@@ -339,6 +353,19 @@ class Trainer:
             draw_curves(read_jsonl(self.p.output / "metrics.jsonl"), self.p.output / "curves.png")
         barrier(self.info)
 
+    def _stop(self, signum: int, saved: bool) -> None:
+        """Save `last.pt` at this step boundary (unless just saved) and raise
+        `Interrupted` (`strtool.engine.stop`)."""
+        if not saved:
+            self.save()
+        barrier(self.info)
+        name = signal.Signals(signum).name
+        raise Interrupted(
+            f"stopped by {name} after step {self.step} of {self.cfg.train.steps}; "
+            f"{self.p.output / 'last.pt'} holds it: continue with --resume",
+            signum,
+        )
+
     def _finish(self) -> None:
         self.save()
         barrier(self.info)
@@ -371,7 +398,8 @@ def train(
                 encoding="utf-8",
             )
         barrier(info)
-        return Trainer(parts, info, on_event).run()
+        with StopSignals() as stop:
+            return Trainer(parts, info, on_event, stop).run()
     finally:
         cleanup(info)
 

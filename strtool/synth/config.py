@@ -9,32 +9,35 @@ resized to its stored size), `margin` as a fraction of the line
 height per side, angles in degrees, colours and noise in 0-255 levels, contrast as a
 difference of luma in 0-1.
 
-`validate(cfg)` (run whenever a `SynthConfig` is built, so by `load_config` too) checks
-every numeric setting against `RULES`: probabilities and shares in [0, 1], `[low,
-high]` pairs ordered and inside their domain, sizes positive; a bad value is a
-`ConfigError` naming the key path (`render.font_size: [-10.0, -5.0]: values must be >
-0`).
+Every field declares what it allows (`strtool.config_fields`: probabilities and shares
+in [0, 1], `[low, high]` pairs ordered and inside their domain, sizes positive), as the
+run configs do. `validate(cfg)` (run whenever a `SynthConfig` is built, so by
+`load_config` too) checks them, and the render size; a bad value is a `ConfigError`
+naming the key path (`render.font_size: [-10.0, -5.0] is out of range; allowed: [low,
+high] with low <= high, both in (0, 1000]`).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Any
 
 import numpy as np
 
-from strtool.config import show
+from strtool.config_fields import (
+    check_ranges,
+    non_negative,
+    one_of,
+    ordered_pair,
+    positive,
+    probability,
+    show,
+)
 from strtool.errors import ConfigError
 from strtool.synth.corpus import TextConfig
-from strtool.synth.layout_config import LAYOUT_CHOICES, LAYOUT_RULES, LineConfig, PageConfig
+from strtool.synth.layout_config import LineConfig, PageConfig
 
-__all__ = ["RULES", "AugmentConfig", "RenderConfig", "SynthConfig", "TextConfig", "font_px",
+__all__ = ["AugmentConfig", "RenderConfig", "SynthConfig", "TextConfig", "font_px",
            "validate"]  # fmt: skip
-
-
-def _r(lo: float, hi: float) -> list[float]:
-    return field(default_factory=lambda: [lo, hi])
 
 
 def font_px(bounds: list[float], rng: np.random.Generator, out_px: int) -> int:
@@ -48,60 +51,66 @@ def font_px(bounds: list[float], rng: np.random.Generator, out_px: int) -> int:
 class RenderConfig:
     """Layout and storage of a crop."""
 
-    font_size: list[float] = _r(24, 36)  # px per em for a 32 px crop (scaled with it)
-    margin: list[float] = _r(0.02, 0.20)  # padding per side, fraction of line height
-    vertical_prob: float = 0.0  # zh/ja/ko only: stacked vertical crops (stored tall)
-    max_width_ratio: float = 25.0  # stored width <= ratio * height (wider: squeezed)
-    image_format: str = "png"  # png (lossless) | jpeg (quality 95)
-    joining_forms: float = 0.75  # synth chars: share of Arabic-script letters drawn joined
+    #: px per em for a 32 px crop (scaled with it)
+    font_size: list[float] = ordered_pair(24, 36, lo=0, hi=1000, lo_open=True)
+    #: Padding per side, fraction of line height
+    margin: list[float] = ordered_pair(0.02, 0.20, lo=0, hi=5)
+    vertical_prob: float = probability(0.0)  # zh/ja/ko only: stacked vertical crops (stored tall)
+    max_width_ratio: float = positive(25.0)  # stored width <= ratio * height (wider: squeezed)
+    image_format: str = one_of("png", "jpeg")  # png (lossless) | jpeg (quality 95)
+    #: Synth chars: share of Arabic-script letters drawn joined
+    joining_forms: float = probability(0.75)
 
 
 @dataclass
 class ColourConfig:
-    min_contrast: float = 0.35  # |luma(text) - luma(background)|, 0-1
-    colour_prob: float = 0.5  # coloured (not grey) text and background
+    min_contrast: float = probability(0.35)  # |luma(text) - luma(background)|, 0-1
+    colour_prob: float = probability(0.5)  # coloured (not grey) text and background
 
 
 @dataclass
 class BackgroundConfig:
     """Relative weights of the background kinds (`image` needs `--bg-dir`)."""
 
-    solid: float = 0.3
-    gradient: float = 0.3
-    noise: float = 0.3
-    image: float = 0.1
-    texture_amplitude: list[float] = _r(10, 45)  # noise texture strength, levels
+    solid: float = non_negative(0.3)
+    gradient: float = non_negative(0.3)
+    noise: float = non_negative(0.3)
+    image: float = non_negative(0.1)
+    #: Noise texture strength, levels
+    texture_amplitude: list[float] = ordered_pair(10, 45, lo=0, hi=255)
 
 
 @dataclass
 class OutlineConfig:
-    prob: float = 0.08
-    width: list[float] = _r(1, 2)  # px at render size
+    prob: float = probability(0.08)
+    width: list[float] = ordered_pair(1, 2, lo=0, hi=20)  # px at render size
 
 
 @dataclass
 class ShadowConfig:
-    prob: float = 0.08
-    offset: list[float] = _r(1, 3)  # px
-    blur: list[float] = _r(0.0, 1.5)  # Gaussian sigma, px
+    prob: float = probability(0.08)
+    offset: list[float] = ordered_pair(1, 3, lo=0, hi=50)  # px
+    blur: list[float] = ordered_pair(0.0, 1.5, lo=0, hi=20)  # Gaussian sigma, px
 
 
 @dataclass
 class RotationConfig:
-    prob: float = 0.3
-    degrees: list[float] = _r(-4, 4)
+    prob: float = probability(0.3)
+    degrees: list[float] = ordered_pair(-4, 4, lo=-90, hi=90)
 
 
 @dataclass
 class PerspectiveConfig:
-    prob: float = 0.2
-    strength: list[float] = _r(0.02, 0.10)  # corner shift, fraction of height
+    prob: float = probability(0.2)
+    #: Corner shift, fraction of height
+    strength: list[float] = ordered_pair(0.02, 0.10, lo=0, hi=1, hi_open=True)
 
 
 @dataclass
 class CurveConfig:
-    prob: float = 0.05
-    amplitude: list[float] = _r(0.05, 0.25)  # baseline bend, fraction of height
+    prob: float = probability(0.05)
+    #: Baseline bend, fraction of height
+    amplitude: list[float] = ordered_pair(0.05, 0.25, lo=0, hi=2)
 
 
 @dataclass
@@ -109,9 +118,9 @@ class ShearConfig:
     """Oblique / italic-like slant: x moves by tan(angle) * (height above the baseline
     centre); the canvas grows so no ink leaves the crop."""
 
-    prob: float = 0.3
-    degrees: list[float] = _r(4, 18)  # slant magnitude
-    left_share: float = 0.3  # share leaning left (back-slant); the rest lean right
+    prob: float = probability(0.3)
+    degrees: list[float] = ordered_pair(4, 18, lo=0, hi=45)  # slant magnitude
+    left_share: float = probability(0.3)  # share leaning left (back-slant); the rest lean right
 
 
 @dataclass
@@ -121,8 +130,9 @@ class StrokeConfig:
     blend the two nearest integer radii). Erosion that would remove over half of the
     ink is not applied."""
 
-    prob: float = 0.2
-    width: list[float] = _r(-0.012, 0.03)  # fraction of the rendered line height
+    prob: float = probability(0.2)
+    #: Fraction of the rendered line height
+    width: list[float] = ordered_pair(-0.012, 0.03, lo=-0.2, hi=0.2)
 
 
 @dataclass
@@ -132,8 +142,8 @@ class SpacingConfig:
     en fr de it zh ja ko, horizontal lines); Arabic (joining) and Devanagari/Bengali
     (headline, conjuncts) are never spaced, so their shaping is untouched."""
 
-    prob: float = 0.1
-    em: list[float] = _r(-0.03, 0.3)
+    prob: float = probability(0.1)
+    em: list[float] = ordered_pair(-0.03, 0.3, lo=-0.2, hi=2)
 
 
 @dataclass
@@ -143,47 +153,48 @@ class DownscaleConfig:
     averaging, or with `linear_share` a bilinear resize that aliases thin strokes)
     before colours, backgrounds and effects."""
 
-    prob: float = 0.25
-    factor: list[float] = _r(1.5, 3.0)
-    linear_share: float = 0.3
+    prob: float = probability(0.25)
+    factor: list[float] = ordered_pair(1.5, 3.0, lo=1, hi=8)
+    linear_share: float = probability(0.3)
 
 
 @dataclass
 class StretchConfig:
-    prob: float = 0.3
-    factor: list[float] = _r(0.75, 1.35)  # horizontal scale
+    prob: float = probability(0.3)
+    factor: list[float] = ordered_pair(0.75, 1.35, lo=0, hi=10, lo_open=True)  # horizontal scale
 
 
 @dataclass
 class BlurConfig:
-    prob: float = 0.25
-    sigma: list[float] = _r(0.4, 1.2)  # Gaussian, px at render size
-    motion_share: float = 0.3  # share of blurs that are motion blurs
-    motion_length: list[float] = _r(3, 7)  # px
+    prob: float = probability(0.25)
+    sigma: list[float] = ordered_pair(0.4, 1.2, lo=0, hi=20)  # Gaussian, px at render size
+    motion_share: float = probability(0.3)  # share of blurs that are motion blurs
+    motion_length: list[float] = ordered_pair(3, 7, lo=1, hi=50)  # px
 
 
 @dataclass
 class NoiseConfig:
-    prob: float = 0.3
-    sigma: list[float] = _r(2, 12)  # Gaussian noise, levels
+    prob: float = probability(0.3)
+    sigma: list[float] = ordered_pair(2, 12, lo=0, hi=255)  # Gaussian noise, levels
 
 
 @dataclass
 class JpegConfig:
-    prob: float = 0.2
-    quality: list[float] = _r(30, 90)
+    prob: float = probability(0.2)
+    quality: list[float] = ordered_pair(30, 90, lo=1, hi=100)
 
 
 @dataclass
 class LowResConfig:
-    prob: float = 0.1
-    scale: list[float] = _r(0.4, 0.75)  # down-scale factor before up-scaling back
+    prob: float = probability(0.1)
+    #: Down-scale factor before up-scaling back
+    scale: list[float] = ordered_pair(0.4, 0.75, lo=0, hi=1, lo_open=True)
 
 
 @dataclass
 class IlluminationConfig:
-    prob: float = 0.2
-    strength: list[float] = _r(0.15, 0.5)  # darkening at the dark end, 0-1
+    prob: float = probability(0.2)
+    strength: list[float] = ordered_pair(0.15, 0.5, lo=0, hi=1)  # darkening at the dark end, 0-1
 
 
 @dataclass
@@ -235,126 +246,6 @@ class SynthConfig:
         validate(self)
 
 
-# ------------------------------------------------------------------------- validation
-#: key path -> (kind, low, high): kind `prob` (a number in [0, 1]), `num` (a number),
-#: `int` (an integer), `range` ([low, high] numbers, ordered), `choices` (a non-empty
-#: list of integers). Bounds are inclusive; None = unbounded; `(x, False)` excludes x.
-Bound = float | tuple[float, bool] | None
-RULES: dict[str, tuple[str, Bound, Bound]] = {
-    "text.top_words": ("int", 1, None),
-    "text.skip_words": ("int", 0, None),
-    "text.scene_prob": ("prob", 0, 1),
-    "text.line_prob": ("prob", 0, 1),
-    "text.line_words": ("choices", 1, 12),
-    "text.native_digit_prob": ("prob", 0, 1),
-    "text.upper_prob": ("prob", 0, 1),
-    "text.title_prob": ("prob", 0, 1),
-    "text.max_chars": ("int", 0, None),
-    "render.font_size": ("range", (0, False), 1000),
-    "render.margin": ("range", 0, 5),
-    "render.vertical_prob": ("prob", 0, 1),
-    "render.max_width_ratio": ("num", (0, False), None),
-    "render.joining_forms": ("prob", 0, 1),
-    "augment.colour.min_contrast": ("prob", 0, 1),
-    "augment.colour.colour_prob": ("prob", 0, 1),
-    "augment.background.solid": ("num", 0, None),
-    "augment.background.gradient": ("num", 0, None),
-    "augment.background.noise": ("num", 0, None),
-    "augment.background.image": ("num", 0, None),
-    "augment.background.texture_amplitude": ("range", 0, 255),
-    "augment.outline.width": ("range", 0, 20),
-    "augment.shadow.offset": ("range", 0, 50),
-    "augment.shadow.blur": ("range", 0, 20),
-    "augment.rotation.degrees": ("range", -90, 90),
-    "augment.perspective.strength": ("range", 0, (1, False)),
-    "augment.curve.amplitude": ("range", 0, 2),
-    "augment.shear.degrees": ("range", 0, 45),
-    "augment.shear.left_share": ("prob", 0, 1),
-    "augment.stroke.width": ("range", -0.2, 0.2),
-    "augment.spacing.em": ("range", -0.2, 2),
-    "augment.downscale.factor": ("range", 1, 8),
-    "augment.downscale.linear_share": ("prob", 0, 1),
-    "augment.stretch.factor": ("range", (0, False), 10),
-    "augment.blur.sigma": ("range", 0, 20),
-    "augment.blur.motion_share": ("prob", 0, 1),
-    "augment.blur.motion_length": ("range", 1, 50),
-    "augment.noise.sigma": ("range", 0, 255),
-    "augment.jpeg.quality": ("range", 1, 100),
-    "augment.low_res.scale": ("range", (0, False), 1),
-    "augment.illumination.strength": ("range", 0, 1),
-    **LAYOUT_RULES,
-}
-
-
-def _leaves(obj: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    """(key path, value) of every non-dataclass field, depth first."""
-    out: list[tuple[str, Any]] = []
-    for f in fields(obj):
-        value = getattr(obj, f.name)
-        if is_dataclass(value):
-            out += _leaves(value, f"{prefix}{f.name}.")
-        else:
-            out.append((f"{prefix}{f.name}", value))
-    return out
-
-
-def _ok(x: float, low: Bound, high: Bound) -> bool:
-    lo, lo_in = (
-        (low if isinstance(low, tuple) else (low, True)) if low is not None else (None, True)
-    )
-    hi, hi_in = (
-        (high if isinstance(high, tuple) else (high, True)) if high is not None else (None, True)
-    )
-    if lo is not None and (x < lo or (x == lo and not lo_in)):
-        return False
-    return hi is None or not (x > hi or (x == hi and not hi_in))
-
-
-def _domain(low: Bound, high: Bound) -> str:
-    def side(b: Bound, inc: str, exc: str) -> str | None:
-        if b is None:
-            return None
-        v, inclusive = b if isinstance(b, tuple) else (b, True)
-        return f"{inc if inclusive else exc} {v:g}"
-
-    parts = [p for p in (side(low, ">=", ">"), side(high, "<=", "<")) if p]
-    return " and ".join(parts)
-
-
-def _number(key: str, v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise ConfigError(f"{key}: expected a finite number, got {show(v)}")
-    return float(v)
-
-
-def _check(key: str, value: Any, rule: tuple[str, Bound, Bound]) -> None:
-    kind, low, high = rule
-    if kind in ("prob", "num", "int"):
-        x = _number(key, value)
-        if kind == "int" and not float(x).is_integer():
-            raise ConfigError(f"{key}: expected an integer, got {show(value)}")
-        if not _ok(x, low, high):
-            raise ConfigError(f"{key}: {show(value)} must be {_domain(low, high)}")
-        return
-    if not isinstance(value, (list, tuple)):
-        raise ConfigError(f"{key}: expected a list, got {show(value)}")
-    if kind == "range":
-        if len(value) != 2:
-            raise ConfigError(f"{key}: expected [low, high], got {show(list(value))}")
-        lo, hi = (_number(key, v) for v in value)
-        if lo > hi:
-            raise ConfigError(f"{key}: [{lo:g}, {hi:g}]: low is greater than high")
-    else:  # choices
-        if not value:
-            raise ConfigError(f"{key}: expected a non-empty list")
-        for v in value:
-            if not float(_number(key, v)).is_integer():
-                raise ConfigError(f"{key}: expected integers, got {show(v)}")
-    bad = [v for v in value if not _ok(float(v), low, high)]
-    if bad:
-        raise ConfigError(f"{key}: {show(list(value))}: values must be {_domain(low, high)}")
-
-
 #: Largest canvas that the settings may give a 32-character line at render time (32 px
 #: crops): font size x downscale factor for the line height (x 1.3), x stretch and
 #: (1 + spacing) along the line, plus margins; each factor at its high end when it can
@@ -403,25 +294,10 @@ def _check_render_size(cfg: SynthConfig) -> None:
 
 
 def validate(cfg: SynthConfig) -> None:
-    """Check every setting of `cfg` (see `RULES`); `ConfigError` naming the key path.
-    `render.image_format` must be png or jpeg; a numeric setting without a rule is an
-    error too (so a new setting cannot skip validation)."""
-    for key, value in _leaves(cfg):
-        if key == "render.image_format":
-            if value not in ("png", "jpeg"):
-                raise ConfigError(f"{key}: {show(value)}: use png or jpeg")
-            continue
-        if key in LAYOUT_CHOICES:
-            if value not in LAYOUT_CHOICES[key]:
-                raise ConfigError(f"{key}: {show(value)}: use {' | '.join(LAYOUT_CHOICES[key])}")
-            continue
-        if key.endswith(".prob"):
-            _check(key, value, ("prob", 0, 1))
-            continue
-        rule = RULES.get(key)
-        if rule is None:
-            raise ConfigError(f"{key}: no validation rule (strtool.synth.config.RULES)")
-        _check(key, value, rule)
+    """Check every setting of `cfg` against the range or choices its field declares
+    (`strtool.config_fields`), then the render size and `text.skip_words` against
+    `text.top_words`; `ConfigError` naming the key path."""
+    check_ranges(cfg)
     _check_render_size(cfg)
     if cfg.text.skip_words >= cfg.text.top_words:
         raise ConfigError(

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from strtool.config_fields import in_range, list_of, non_negative, probability
 from strtool.errors import InputError
 from strtool.synth.scene import scene_string
 from strtool.text.normalize import normalize_label
@@ -40,15 +41,18 @@ CASED_LANGS: frozenset[str] = frozenset({"en", "fr", "de", "it"})
 class TextConfig:
     """What text `synth words` draws (rates are probabilities per sample)."""
 
-    top_words: int = 20000  # wordfreq words per language: ranks skip_words+1..top_words
-    skip_words: int = 0  # e.g. 20000 with top_words 30000: words a default model never saw
-    scene_prob: float = 0.15  # numbers, prices, dates, times, phones, percentages, codes
-    line_prob: float = 0.15  # short phrases: `line_words` words joined by a space
-    line_words: list[int] = field(default_factory=lambda: [2, 2, 3])  # drawn uniformly
-    native_digit_prob: float = 0.5  # ar/hi/bn scene strings in native digits
-    upper_prob: float = 0.30  # cased scripts only: UPPER CASE
-    title_prob: float = 0.35  # cased scripts only: Capitalised Words
-    max_chars: int = 32  # longer draws are cut at a word boundary
+    #: Wordfreq words per language: ranks skip_words+1..top_words
+    top_words: int = in_range(20000, 1)
+    #: E.g. 20000 with top_words 30000: words a default model never saw
+    skip_words: int = non_negative(0)
+    #: Numbers, prices, dates, times, phones, percentages, codes
+    scene_prob: float = probability(0.15)
+    line_prob: float = probability(0.15)  # short phrases: `line_words` words joined by a space
+    line_words: list[int] = list_of([2, 2, 3], 1, 12, integer=True)  # drawn uniformly
+    native_digit_prob: float = probability(0.5)  # ar/hi/bn scene strings in native digits
+    upper_prob: float = probability(0.30)  # cased scripts only: UPPER CASE
+    title_prob: float = probability(0.35)  # cased scripts only: Capitalised Words
+    max_chars: int = non_negative(32)  # longer draws are cut at a word boundary
 
 
 @dataclass

@@ -21,9 +21,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _torchrun(db: Path, out: Path, *overrides: str) -> None:
+def _torchrun(db: Path, out: Path, *overrides: str, **env_extra: str) -> None:
     worker = Path(__file__).with_name("ddp_worker.py")
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **env_extra}
     # `torchrun` is torch.distributed.run: run it from this interpreter (never skipped)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
            "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
@@ -84,3 +84,14 @@ def test_two_process_gloo_training_with_the_synth_stream(tiny_lmdb: Path, tmp_pa
     assert torch.load(out / "last.pt", weights_only=False)["step"] == 6
     logs = (out / "metrics.jsonl").read_text(encoding="utf-8")
     assert '"stream_skipped"' in logs
+
+
+def test_sigterm_on_one_rank_stops_both_at_the_same_step(tiny_lmdb: Path, tmp_path: Path) -> None:
+    """Only rank 1 is signalled (after step 4): the ranks agree on the step, rank 0
+    saves it (between the periodic checkpoints at 3 and 6) and both stop cleanly."""
+    out = tmp_path / "run"
+    _torchrun(tiny_lmdb, out, SIGTERM_RANK1_AT="4")
+    for rank in (0, 1):
+        msg = (tmp_path / f"stopped-rank{rank}.txt").read_text()
+        assert "stopped by SIGTERM after step 4 of 6" in msg, msg
+    assert torch.load(out / "last.pt", weights_only=False)["step"] == 4

@@ -1,0 +1,68 @@
+"""Stopping a training run cleanly on SIGINT (Ctrl-C) or SIGTERM (a scheduler's
+pre-emption, `kill`, torchrun passing a signal on).
+
+The first signal only asks: the loop finishes the optimiser step it is in, saves
+`last.pt` at that step boundary (so `--resume` continues exactly as after a periodic
+checkpoint) and raises `strtool.errors.Interrupted`. A second signal stops at once,
+as before (`KeyboardInterrupt`), losing the work since the last checkpoint. DataLoader
+workers ignore SIGINT (`ignore_sigint`), so a Ctrl-C at the terminal, which reaches the
+whole process group, does not kill them under the step being finished. Under DDP the
+ranks agree on the step to stop at (`requested` takes the maximum over ranks).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType, TracebackType
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from strtool.engine.distributed import DistInfo
+
+SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)
+
+
+def ignore_sigint(worker_id: int) -> None:
+    """`worker_init_fn` of the training loader: the worker leaves Ctrl-C to the main
+    process (which stops at a step boundary and then shuts the workers down)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class StopSignals:
+    """Context manager that turns the first SIGINT/SIGTERM into a stop request
+    (`signum`) and restores the previous handlers on exit. Outside the main thread
+    (where Python cannot set handlers) it does nothing."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for s in SIGNALS:
+                self._previous[s] = signal.signal(s, self._handle)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:  # fmt: skip
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+        self._previous.clear()
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.signum is not None:  # asked twice: stop now
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def requested(self, info: DistInfo) -> int | None:
+        """The signal that asked this run to stop (any rank's, under DDP), or None."""
+        if info.world > 1 and dist.is_initialized():
+            flag = torch.tensor([self.signum or 0], device=info.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            return int(flag.item()) or None
+        return self.signum
