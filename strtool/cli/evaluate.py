@@ -252,45 +252,63 @@ def eval_cmd(
     if model is not None:
         if pred is not None or gt is not None:
             raise InputError("give either --model/--data or --pred/--gt, not both")
-        from strtool.cli.eval_model import run_model_eval
-
-        ev = run_model_eval(model, data or [], langs, profile, unit, script_acc, batch_size,
-                            device, max_samples, quiet)  # fmt: skip
-        report = ev.report
-        lines = model_lines(ev)
-        if json_out:
-            print_json({**ev.to_dict(), **({"lines": lines.to_dict()} if lines else {})})
-        else:
-            for name, alt in ev.alternatives.items():
-                out_console.print(f"{name} alone:", highlight=False)
-                print_report(alt)
-            print_report(report)
-            out_console.print(
-                f"model {ev.arch} ({ev.family}), {ev.params:,} parameters, "
-                f"{ev.ms_per_image:.3f} ms per image (batch {batch_size}, {ev.device}, "
-                "model + decode)",
-                highlight=False,
-            )
-            if lines is not None:
-                print_line_report(lines)
+        report = _model_mode(model, data or [], langs, profile, unit, script_acc, batch_size,
+                             device, max_samples, json_out, quiet)  # fmt: skip
     else:
         if pred is None or gt is None:
             raise InputError("give --pred and --gt, or --model and --data (or --list-profiles)")
-        result = evaluate_files(
-            pred, gt, profile=profile or "default", unit=as_unit(unit), gt_format=gt_format,
-            script_acc=script_acc, escapes=escapes,
-        )  # fmt: skip
-        _warn_unmatched(result.missing, result.extra)
-        report = result.report
-        if json_out and result.lines is not None:
-            print_json({**report.to_dict(), "lines": result.lines.to_dict()})
-        else:
-            print_report(report, json_out)
-            if result.lines is not None:
-                print_line_report(result.lines)
+        report = _files_mode(pred, gt, profile, unit, gt_format, script_acc, escapes, json_out)
     if errors:
         print_worst(report.worst(errors))
     if dump is not None:
         worst = report.worst(errors or report.pooled.n)
         dump_worst(worst, dump)
         info(f"wrote {len(worst)} samples to {dump}", quiet)
+
+
+def _model_mode(
+    model: Path, data: list[Path], langs: str | None, profile: str | None, unit: str,
+    script_acc: bool, batch_size: int, device: str, max_samples: int | None, json_out: bool,
+    quiet: bool,
+) -> Report:  # fmt: skip
+    """`eval --model --data`: run the checkpoint, print its report(s); the report."""
+    from strtool.cli.eval_model import run_model_eval
+
+    ev = run_model_eval(model, data, langs, profile, unit, script_acc, batch_size,
+                        device, max_samples, quiet)  # fmt: skip
+    lines = model_lines(ev)
+    if json_out:
+        print_json({**ev.to_dict(), **({"lines": lines.to_dict()} if lines else {})})
+        return ev.report
+    for name, alt in ev.alternatives.items():
+        out_console.print(f"{name} alone:", highlight=False)
+        print_report(alt)
+    print_report(ev.report)
+    out_console.print(
+        f"model {ev.arch} ({ev.family}), {ev.params:,} parameters, "
+        f"{ev.ms_per_image:.3f} ms per image (batch {batch_size}, {ev.device}, "
+        "model + decode)",
+        highlight=False,
+    )
+    if lines is not None:
+        print_line_report(lines)
+    return ev.report
+
+
+def _files_mode(
+    pred: Path, gt: Path, profile: str | None, unit: str, gt_format: str, script_acc: bool,
+    escapes: bool, json_out: bool,
+) -> Report:  # fmt: skip
+    """`eval --pred --gt`: score the files, print the report(s); the report."""
+    result = evaluate_files(
+        pred, gt, profile=profile or "default", unit=as_unit(unit), gt_format=gt_format,
+        script_acc=script_acc, escapes=escapes,
+    )  # fmt: skip
+    _warn_unmatched(result.missing, result.extra)
+    if json_out and result.lines is not None:
+        print_json({**result.report.to_dict(), "lines": result.lines.to_dict()})
+    else:
+        print_report(result.report, json_out)
+        if result.lines is not None:
+            print_line_report(result.lines)
+    return result.report
