@@ -12,7 +12,7 @@ from strtool.data.stream import MixedSource
 from strtool.engine.data import EpochChain, MixedBatchSampler, balance_weights, stream_share
 from strtool.engine.distributed import DistInfo, ResumableBatchSampler
 from strtool.engine.setup import RunParts
-from strtool.engine.stop import ignore_sigint
+from strtool.engine.stop import ignore_stop_signals
 from strtool.errors import DataError
 
 
@@ -51,7 +51,7 @@ def train_loader(
     common: dict[str, Any] = dict(
         num_workers=w, pin_memory=info.device.type == "cuda", persistent_workers=w > 0,
         prefetch_factor=4 if w > 0 else None, generator=torch.Generator().manual_seed(0),
-        worker_init_fn=ignore_sigint if w > 0 else None,
+        worker_init_fn=ignore_stop_signals if w > 0 else None,
     )  # fmt: skip
     per_epoch = len(sampler) if sampler is not None else 0
     if parts.stream is None:

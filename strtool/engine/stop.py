@@ -5,8 +5,10 @@ The first signal only asks: the loop finishes the optimiser step it is in, saves
 `last.pt` at that step boundary (so `--resume` continues exactly as after a periodic
 checkpoint) and raises `strtool.errors.Interrupted`. A second signal stops at once,
 as before (`KeyboardInterrupt`), losing the work since the last checkpoint. DataLoader
-workers ignore SIGINT (`ignore_sigint`), so a Ctrl-C at the terminal, which reaches the
-whole process group, does not kill them under the step being finished. Under DDP the
+workers ignore both signals (`ignore_stop_signals`): a Ctrl-C at the terminal reaches the
+whole process group, and so do `pkill -f` and a batch scheduler's SIGTERM, and a worker
+killed under the step being finished would take the run down with it. The main process
+shuts them down when it stops. Under DDP the
 ranks agree on the step to stop at (`requested` takes the maximum over ranks).
 """
 
@@ -25,10 +27,12 @@ from strtool.engine.distributed import DistInfo
 SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)
 
 
-def ignore_sigint(worker_id: int) -> None:
-    """`worker_init_fn` of the training loader: the worker leaves Ctrl-C to the main
-    process (which stops at a step boundary and then shuts the workers down)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def ignore_stop_signals(worker_id: int) -> None:
+    """`worker_init_fn` of the training loaders: the worker leaves SIGINT and SIGTERM to
+    the main process (which stops at a step boundary and then shuts the workers down;
+    a worker whose main process died exits on its own)."""
+    for s in SIGNALS:
+        signal.signal(s, signal.SIG_IGN)
 
 
 class StopSignals:

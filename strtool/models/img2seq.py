@@ -170,6 +170,11 @@ class Img2Seq(nn.Module):
                                      tuple(strides))  # fmt: skip
         self.proj = nn.Conv2d(self.encoder.out_channels, width, 1)
         self.embed = nn.Embedding(num_classes, width)
+        # embeddings ~ N(0, 1/d), times sqrt(d) in `decode`: unit scale, like the
+        # positions; PyTorch's N(0, 1) would make tokens ~20x the positions at the start,
+        # and a decoder that cannot tell its step from the token cannot learn where to
+        # look in the memory (it stayed a language model for 1,855 steps of lines)
+        nn.init.normal_(self.embed.weight, std=width**-0.5)
         self.layers = nn.ModuleList(DecoderLayer(width, heads, ffn, dropout) for _ in range(layers))
         self.norm = nn.LayerNorm(width)
         self.head = nn.Linear(width, num_classes)

@@ -34,7 +34,7 @@ from strtool.data.unlabeled import UnlabeledDataset, collate_images
 from strtool.engine.data import EpochChain
 from strtool.engine.distributed import DistInfo, ResumableBatchSampler
 from strtool.engine.setup import RunParts
-from strtool.engine.stop import ignore_sigint
+from strtool.engine.stop import ignore_stop_signals
 from strtool.errors import ConfigError, DataError
 from strtool.semi.losses import frame_consistency, nt_xent, ramp_up
 from strtool.semi.modules import Student, Teacher
@@ -90,7 +90,8 @@ class SemiTraining:
         loader = DataLoader(
             self.dataset, batch_sampler=EpochChain(sampler), collate_fn=collate_images,
             num_workers=w, persistent_workers=w > 0, prefetch_factor=4 if w > 0 else None,
-            pin_memory=info.device.type == "cuda", worker_init_fn=ignore_sigint if w > 0 else None,
+            pin_memory=info.device.type == "cuda",
+            worker_init_fn=ignore_stop_signals if w > 0 else None,
         )  # fmt: skip
         self.batches = iter(loader)
 

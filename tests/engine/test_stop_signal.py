@@ -1,7 +1,7 @@
 """Stopping a run on SIGTERM / Ctrl-C: the step in progress finishes, `last.pt` is
 saved at that step boundary, and `--resume` continues exactly; a second signal stops
-at once; a Ctrl-C at the terminal (the whole process group, loader workers included)
-ends `strtool train` with exit 130 and a line saying where the run stands."""
+at once; SIGINT or SIGTERM to the whole process group (loader workers included) ends
+`strtool train` with exit 130 / 143 and a line saying where the run stands."""
 
 from __future__ import annotations
 
@@ -66,9 +66,12 @@ def test_sigterm_saves_the_step_and_resume_matches_a_straight_run(
 
 
 @pytest.mark.slow  # a training subprocess with a loader worker
-def test_ctrl_c_at_the_terminal_stops_strtool_train_cleanly(
-    tiny_lmdb: Path, tmp_path: Path
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_to_the_process_group_stops_strtool_train_cleanly(
+    tiny_lmdb: Path, tmp_path: Path, sig: signal.Signals, code: int
 ) -> None:
+    """Ctrl-C at a terminal, `pkill -f` or a batch scheduler signal every process of the
+    job, the loader worker included."""
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "strtool", "train", "-o", str(out), "-q",
            "--set", f"data.train=[{tiny_lmdb}]", "--set", "data.workers=1",
@@ -85,10 +88,10 @@ def test_ctrl_c_at_the_terminal_stops_strtool_train_cleanly(
             break
         time.sleep(0.2)
     assert proc.poll() is None, proc.communicate()
-    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    os.killpg(proc.pid, sig)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
+    assert proc.returncode == code, err
     last = json.loads(metrics.read_text().splitlines()[-1])["step"]
-    assert f"stopped by SIGINT after step {last} of 100000" in " ".join(err.split())
+    assert f"stopped by {sig.name} after step {last} of 100000" in " ".join(err.split())
     assert "Traceback" not in err
     assert load_checkpoint(out / "last.pt")["step"] == last
