@@ -160,6 +160,10 @@ class Img2seqConfig:
     length_penalty: float = in_range(0.0, 0, 4)  # beam: score = log P / length ** this
     # decoding limit in tokens (line breaks included) before EOS; None = data.max_len
     max_len: int | None = in_range(None, 1, 100000)
+    # weight of an auxiliary CTC loss on the encoder's columns (hybrid CTC/attention,
+    # for single lines; 0 = off): loss = (1 - w) * cross-entropy + w * CTC. The model
+    # then has a CTC head (`ctc_head`), used in training only.
+    ctc_weight: float = in_range(0.0, 0, 1, hi_open=True)
 
 
 @dataclass

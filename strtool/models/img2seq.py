@@ -11,7 +11,10 @@
   a linear classifier over the vocabulary.
 
 `forward(images (N, C, H, W), tokens (N, L)) -> logits (N, L, V)` (teacher forcing:
-`tokens` start with BOS). For inference, `encode` once, `memory_kv` once (the
+`tokens` start with BOS); with `ctc_head` and `with_ctc=True` also CTC logits of the
+encoder (hybrid CTC/attention training, as in speech recognition: Watanabe et al.
+2017; the CTC loss makes the encoder's columns read characters early, which the
+attention decoder otherwise learns slowly). For inference, `encode` once, `memory_kv` once (the
 cross-attention keys/values of every layer), then `decode` one step at a time with a
 key/value cache of the self-attention (`strtool.models.img2seq_search`). The model
 knows nothing of vocabularies: BOS/EOS ids are arguments of the search.
@@ -164,6 +167,7 @@ class Img2Seq(nn.Module):
         heads: int = 6,
         ffn: int = 768,
         dropout: float = 0.1,
+        ctc_head: bool = False,
     ) -> None:
         super().__init__()
         self.encoder = ResNetEncoder(in_channels, stem, tuple(widths), tuple(depths),
@@ -181,13 +185,27 @@ class Img2Seq(nn.Module):
         self.drop = nn.Dropout(dropout)
         self.width = width
         self.out_channels = num_classes
+        # hybrid CTC/attention (lines): two CTC frames per feature-map column
+        self.ctc = nn.Linear(width, 2 * num_classes) if ctc_head else None
 
     def encode(self, images: Tensor) -> Tensor:
         """Memory (N, H' * W', d): projected feature map + 2-D sinusoidal positions."""
-        f = self.proj(self.encoder(images))
+        return self._memory(self.proj(self.encoder(images)))
+
+    def _memory(self, f: Tensor) -> Tensor:
         h, w = f.shape[2:]
         pos = sincos_2d(h, w, self.width, f.device).to(f.dtype)
         return self.drop(f.flatten(2).transpose(1, 2) + pos)
+
+    def ctc_logits(self, f: Tensor) -> Tensor:
+        """CTC logits (N, 2 W', V) of a projected feature map (N, d, H', W'): the rows
+        averaged, two frames per column (a column is 16 px of a line, often more than
+        one character). Blank = class 0 (PAD, never a target). Only with `ctc_head`."""
+        if self.ctc is None:
+            raise RuntimeError("this Img2Seq has no CTC head (ctc_head=False)")
+        x = f.mean(dim=2).transpose(1, 2)  # (N, W', d)
+        n, w, _ = x.shape
+        return self.ctc(x).view(n, 2 * w, -1)
 
     def memory_kv(self, memory: Tensor) -> list[KV]:
         """Every layer's cross-attention keys/values of `memory`."""
@@ -211,8 +229,14 @@ class Img2Seq(nn.Module):
             new.append(kv)
         return self.head(self.norm(x)), new
 
-    def forward(self, images: Tensor, tokens: Tensor) -> Tensor:
-        return self.decode(tokens, self.memory_kv(self.encode(images)))[0]
+    def forward(
+        self, images: Tensor, tokens: Tensor, with_ctc: bool = False
+    ) -> Tensor | tuple[Tensor, Tensor]:
+        """Teacher-forced logits (N, L, V); with `with_ctc` also the CTC logits of the
+        encoder (`ctc_logits`), for the hybrid loss."""
+        f = self.proj(self.encoder(images))
+        logits = self.decode(tokens, self.memory_kv(self._memory(f)))[0]
+        return (logits, self.ctc_logits(f)) if with_ctc else logits
 
 
 class Img2SeqOptions(TypedDict, total=False):
@@ -227,6 +251,7 @@ class Img2SeqOptions(TypedDict, total=False):
     heads: int
     ffn: int
     dropout: float
+    ctc_head: bool
 
 
 def _build(spec: ModelSpec, base: Img2SeqOptions, overrides: Img2SeqOptions) -> Img2Seq:

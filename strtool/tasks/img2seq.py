@@ -85,7 +85,8 @@ class Img2SeqTask(Task):
         m = cfg.model
         spec = ModelSpec(m.channels, (m.height, m.width), self.tokenizer.num_classes,
                          max_len=self.max_len)  # fmt: skip
-        self.model: nn.Module = build_model(m.arch, spec, **m.options)
+        hybrid = {"ctc_head": True} if cfg.img2seq.ctc_weight > 0 else {}
+        self.model: nn.Module = build_model(m.arch, spec, **{**m.options, **hybrid})
 
     @property
     def max_len(self) -> int:
@@ -108,11 +109,30 @@ class Img2SeqTask(Task):
         enc = self.tokenizer.encode(labels)
         self.unknown.update(enc.unknown)
         tgt = enc.targets.to(device)
-        logits = model(images, tgt[:, :-1]).float()
-        return F.cross_entropy(
+        w = self.cfg.img2seq.ctc_weight
+        out = model(images, tgt[:, :-1], with_ctc=True) if w > 0 else model(images, tgt[:, :-1])
+        logits, ctc = out if isinstance(out, tuple) else (out, None)
+        logits = logits.float()
+        ce = F.cross_entropy(
             logits.reshape(-1, logits.shape[-1]), tgt[:, 1:].reshape(-1),
             ignore_index=self.tokenizer.pad, label_smoothing=self.cfg.img2seq.label_smoothing,
         )  # fmt: skip
+        if ctc is None:
+            return ce
+        return (1 - w) * ce + w * self.ctc_loss(ctc, tgt, enc.lengths)
+
+    def ctc_loss(self, ctc: Tensor, targets: Tensor, lengths: Tensor) -> Tensor:
+        """CTC loss (mean over samples of the loss per target token) of the encoder's
+        CTC logits (N, T, V) against each row's tokens (between BOS and EOS of
+        `targets`, `lengths` of them); blank = PAD. A label longer than the frames
+        allow contributes zero (`zero_infinity`)."""
+        lp = ctc.float().log_softmax(-1).transpose(0, 1)  # (T, N, V)
+        n, t = ctc.shape[0], ctc.shape[1]
+        lengths = lengths.to(targets.device)
+        flat = torch.cat([targets[i, 1 : 1 + int(lengths[i])] for i in range(n)])
+        frames = torch.full((n,), t, dtype=torch.long, device=targets.device)
+        return F.ctc_loss(lp, flat, frames, lengths, blank=self.tokenizer.pad,
+                          zero_infinity=True)  # fmt: skip
 
     # -- reading -------------------------------------------------------------------
     def decode(self, model: nn.Module, images: Tensor, cache: bool = True) -> list[Decoded]:

@@ -1,0 +1,79 @@
+"""Hybrid CTC/attention training of img2seq line models (`img2seq.ctc_weight`): the
+loss is the stated weighted sum (checked against torch's padded-target CTC), the CTC
+head trains and is stored, reading ignores it, and a page model initialised from a
+hybrid line model leaves the head behind."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from strtool.data.lmdb_io import LmdbReader
+from strtool.engine.checkpoint import load_checkpoint
+from strtool.engine.config import load_run_config
+from strtool.models.img2seq import Img2Seq
+from strtool.tasks.img2seq import Img2SeqTask
+
+from .conftest import LINES, cli
+
+
+def test_hybrid_loss_is_the_weighted_sum(line_lmdb: Path) -> None:
+    cfg = load_run_config("img2seq_line_tiny", ["img2seq.ctc_weight=0.4", "data.charset=en"])
+    task = Img2SeqTask(cfg)
+    model = task.model
+    assert isinstance(model, Img2Seq) and model.ctc is not None
+    db = LmdbReader(line_lmdb)
+    images = torch.stack([task.transform(db.image(i)) for i in range(len(db))])
+    labels = [db.label(i) for i in range(len(db))]
+    model.eval()  # no dropout: the two computations see the same network
+    with torch.no_grad():
+        loss = task.loss(model, (images, labels, [None] * len(labels)), torch.device("cpu"))
+        enc = task.tokenizer.encode(labels)
+        logits, ctc = model(images, enc.targets[:, :-1], with_ctc=True)
+        ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), enc.targets[:, 1:].reshape(-1),
+                             ignore_index=task.tokenizer.pad)  # fmt: skip
+        padded = enc.targets[:, 1:-1].clone()  # tokens, then EOS/PAD past each length
+        lp = ctc.log_softmax(-1).transpose(0, 1)
+        frames = torch.full((len(labels),), ctc.shape[1], dtype=torch.long)
+        by_hand = F.ctc_loss(lp, padded, frames, enc.lengths, blank=task.tokenizer.pad)
+    assert ctc.shape == (len(labels), 2 * 256 // 8, task.tokenizer.num_classes)
+    torch.testing.assert_close(loss, 0.6 * ce + 0.4 * by_hand)
+
+
+@pytest.mark.slow  # trains a tiny line model (~10 s) and a page model from it
+def test_hybrid_line_model_trains_reads_and_hands_on_its_encoder(
+    line_lmdb: Path, page_lmdb: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "line"
+    torch.manual_seed(0)
+    res = cli("train", "-c", "img2seq_line_tiny", "-o", out, "--json", "--quiet",
+              "--set", f"data.train=[{line_lmdb}]", "--set", f"data.val=[{line_lmdb}]",
+              "--set", "train.batch_size=6", "--set", "train.steps=250",
+              "--set", "train.threads=1", "--set", "img2seq.ctc_weight=0.3")  # fmt: skip
+    assert json.loads(res.stdout)["best"] >= 0.95  # CRR on the six lines
+    ckpt = load_checkpoint(out / "best.pt")
+    assert ckpt["config"]["img2seq"]["ctc_weight"] == 0.3
+    assert {"ctc.weight", "ctc.bias"} <= set(ckpt["model"])
+    pred = cli("predict", "--model", out / "best.pt", "--json", "-q", *_line_images(tmp_path))
+    assert [r["text"] for r in json.loads(pred.stdout)] == LINES
+    # the page stage (no CTC: pages are 2-D) takes everything but the head
+    page = tmp_path / "page"
+    cli("train", "-c", "img2seq_page_tiny", "-o", page, "--quiet", "--init", out / "best.pt",
+        "--set", f"data.train=[{page_lmdb}]", "--set", "train.steps=2",
+        "--set", "train.batch_size=2", "--set", "train.threads=1")  # fmt: skip
+    assert not any(k.startswith("ctc.") for k in load_checkpoint(page / "last.pt")["model"])
+
+
+def _line_images(tmp_path: Path) -> list[Path]:
+    from .conftest import render_text
+
+    paths = []
+    for i, text in enumerate(LINES):
+        p = tmp_path / f"line{i}.png"
+        p.write_bytes(render_text(text))
+        paths.append(p)
+    return paths
