@@ -14,7 +14,9 @@ its loader workers, so 2 busy threads spend 2 CPU-seconds per second; a short pr
 turns them into steps, `mstr_vs_ctc.steps_for`), charset = the languages'
 charsets, unknown characters -> UNK:
 - img2seq: `configs/img2seq_line.yaml` with `--img2seq-arch` (default img2seq_small),
-  lines fit into `--height` x `--width` (aspect kept, padded), greedy (`--beam`).
+  lines fit into `--height` x `--width` (aspect kept, padded), greedy (`--beam`);
+  with `--hybrid W` also the same model trained with `img2seq.ctc_weight=W` (a CTC
+  loss on the encoder beside the decoder's cross-entropy).
 - CTC: `configs/tiny.yaml` with `--ctc-arch` (default crnn_small), height 32, width
   `--ctc-width` (long input: 127 CTC steps at 512), aspect kept, space class on.
 
@@ -61,12 +63,12 @@ def common(args: argparse.Namespace, data: dict[str, Path], steps: int) -> list[
     ]  # fmt: skip
 
 
-def img2seq_fn(args: argparse.Namespace, data: dict[str, Path]) -> Any:
+def img2seq_fn(args: argparse.Namespace, data: dict[str, Path], ctc_weight: float = 0.0) -> Any:
     def fn(steps: int, output: Path, on_event: Any = None) -> None:
         cfg = load_run_config("img2seq_line", common(args, data, steps) + [
             f"model.arch={args.img2seq_arch}", f"model.height={args.height}",
             f"model.width={args.width}", f"img2seq.beam_width={args.beam}",
-            f"train.lr={args.img2seq_lr}",
+            f"train.lr={args.img2seq_lr}", f"img2seq.ctc_weight={ctc_weight}",
         ])  # fmt: skip
         train(cfg, output, on_event=on_event)
 
@@ -120,6 +122,12 @@ def main() -> None:
     ap.add_argument("--height", type=int, default=48)
     ap.add_argument("--width", type=int, default=768)
     ap.add_argument("--beam", type=int, default=1)
+    ap.add_argument(
+        "--hybrid",
+        type=float,
+        default=0.0,
+        help="also an img2seq model with img2seq.ctc_weight=W (hybrid CTC/attention)",
+    )
     ap.add_argument("--ctc-arch", default="crnn_small")
     ap.add_argument("--ctc-width", type=int, default=512)
     ap.add_argument("--ctc-lr", type=float, default=2e-3)
@@ -130,7 +138,10 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     data = lines_data(args)
     results = {}
-    for name, fn in (("img2seq", img2seq_fn(args, data)), ("ctc", ctc_fn(args, data))):
+    models = [("img2seq", img2seq_fn(args, data)), ("ctc", ctc_fn(args, data))]
+    if args.hybrid > 0:
+        models.insert(1, ("img2seq_hybrid", img2seq_fn(args, data, args.hybrid)))
+    for name, fn in models:
         results[name] = evaluate(run_model(name, fn, work, args.budget), data["test"], args.batch)
     print_table(results)
     print(json.dumps({"args": vars(args), "results": results}, ensure_ascii=False, indent=1))

@@ -1,11 +1,14 @@
 """bench/img2seq_data.py: the benches' lines and pages (held-out fonts, shaping, line
-breaks in page labels surviving the LMDB)."""
+breaks in page labels surviving the LMDB); bench/img2seq_lines.py at smoke scale."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
+import pytest
+import torch
 from bench_modules import load_bench
 
 from strtool.data.decode import decode_image
@@ -27,3 +30,23 @@ def test_lines_and_pages_with_heldout_fonts(tmp_path: Path) -> None:
     r = LmdbReader(out)
     assert len(r) == 4 and r.langs() == ["en", "en", "hi", "hi"]
     assert all("\n" in r.label(i) for i in range(4))
+
+
+@pytest.mark.slow  # three tiny models, each calibrated then trained for ~2 CPU-seconds
+def test_lines_bench_smoke_with_the_hybrid_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bench = load_bench("img2seq_lines")
+    monkeypatch.setattr("sys.argv", [
+        "img2seq_lines.py", "--workdir", str(tmp_path), "--langs", "en", "--train", "8",
+        "--test", "3", "--budget", "2", "--threads", "1", "--batch-size", "2",
+        "--img2seq-arch", "img2seq_tiny", "--ctc-arch", "crnn_tiny", "--height", "32",
+        "--width", "256", "--ctc-width", "256", "--hybrid", "0.3", "--batch", "3",
+    ])  # fmt: skip
+    bench.main()
+    out = json.loads(capsys.readouterr().out)
+    assert list(out["results"]) == ["img2seq", "img2seq_hybrid", "ctc"]
+    for r in out["results"].values():
+        assert r["rows"]["en"]["n"] == 3 and r["ms_per_image"] > 0
+    hybrid = torch.load(tmp_path / "run_img2seq_hybrid" / "last.pt", weights_only=False)
+    assert hybrid["config"]["img2seq"]["ctc_weight"] == 0.3 and "ctc.weight" in hybrid["model"]
