@@ -5,11 +5,11 @@ The first signal only asks: the loop finishes the optimiser step it is in, saves
 `last.pt` at that step boundary (so `--resume` continues exactly as after a periodic
 checkpoint) and raises `strtool.errors.Interrupted`. A second signal stops at once,
 as before (`KeyboardInterrupt`), losing the work since the last checkpoint. DataLoader
-workers ignore both signals (`ignore_stop_signals`): a Ctrl-C at the terminal reaches the
-whole process group, and so do `pkill -f` and a batch scheduler's SIGTERM, and a worker
-killed under the step being finished would take the run down with it. The main process
-shuts them down when it stops. Under DDP the
-ranks agree on the step to stop at (`requested` takes the maximum over ranks).
+workers ignore both signals (`ignore_stop_signals`): a Ctrl-C at the terminal reaches
+the whole process group, and so do `pkill -f` and a batch scheduler's SIGTERM, and a
+worker killed under the step being finished would take the run down with it. The main
+process shuts them down when it stops. Under DDP the ranks agree on the step to stop
+at (`requested` takes the maximum over ranks).
 """
 
 from __future__ import annotations

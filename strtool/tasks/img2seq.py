@@ -110,8 +110,10 @@ class Img2SeqTask(Task):
         self.unknown.update(enc.unknown)
         tgt = enc.targets.to(device)
         w = self.cfg.img2seq.ctc_weight
-        out = model(images, tgt[:, :-1], with_ctc=True) if w > 0 else model(images, tgt[:, :-1])
-        logits, ctc = out if isinstance(out, tuple) else (out, None)
+        if w > 0:
+            logits, ctc = model(images, tgt[:, :-1], with_ctc=True)
+        else:
+            logits, ctc = model(images, tgt[:, :-1]), None
         logits = logits.float()
         ce = F.cross_entropy(
             logits.reshape(-1, logits.shape[-1]), tgt[:, 1:].reshape(-1),
@@ -123,16 +125,15 @@ class Img2SeqTask(Task):
 
     def ctc_loss(self, ctc: Tensor, targets: Tensor, lengths: Tensor) -> Tensor:
         """CTC loss (mean over samples of the loss per target token) of the encoder's
-        CTC logits (N, T, V) against each row's tokens (between BOS and EOS of
-        `targets`, `lengths` of them); blank = PAD. A label longer than the frames
+        CTC logits (N, T, V) against each row's tokens: the attention targets (N, 2 +
+        max) without BOS and the last column, of which the first `lengths` count (the
+        EOS and PAD after them are ignored); blank = PAD. A label longer than the frames
         allow contributes zero (`zero_infinity`)."""
         lp = ctc.float().log_softmax(-1).transpose(0, 1)  # (T, N, V)
         n, t = ctc.shape[0], ctc.shape[1]
-        lengths = lengths.to(targets.device)
-        flat = torch.cat([targets[i, 1 : 1 + int(lengths[i])] for i in range(n)])
         frames = torch.full((n,), t, dtype=torch.long, device=targets.device)
-        return F.ctc_loss(lp, flat, frames, lengths, blank=self.tokenizer.pad,
-                          zero_infinity=True)  # fmt: skip
+        return F.ctc_loss(lp, targets[:, 1:-1], frames, lengths.to(targets.device),
+                          blank=self.tokenizer.pad, zero_infinity=True)  # fmt: skip
 
     # -- reading -------------------------------------------------------------------
     def decode(self, model: nn.Module, images: Tensor, cache: bool = True) -> list[Decoded]:

@@ -1,5 +1,5 @@
 """Hybrid CTC/attention training of img2seq line models (`img2seq.ctc_weight`): the
-loss is the stated weighted sum (checked against torch's padded-target CTC), the CTC
+loss is the stated weighted sum (checked against torch's concatenated-target CTC), the CTC
 head trains and is stored, reading ignores it, and a page model initialised from a
 hybrid line model leaves the head behind."""
 
@@ -36,10 +36,11 @@ def test_hybrid_loss_is_the_weighted_sum(line_lmdb: Path) -> None:
         logits, ctc = model(images, enc.targets[:, :-1], with_ctc=True)
         ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), enc.targets[:, 1:].reshape(-1),
                              ignore_index=task.tokenizer.pad)  # fmt: skip
-        padded = enc.targets[:, 1:-1].clone()  # tokens, then EOS/PAD past each length
+        # each row's tokens, concatenated (torch's other target form), taken by length
+        flat = torch.cat([enc.targets[i, 1 : 1 + int(n)] for i, n in enumerate(enc.lengths)])
         lp = ctc.log_softmax(-1).transpose(0, 1)
         frames = torch.full((len(labels),), ctc.shape[1], dtype=torch.long)
-        by_hand = F.ctc_loss(lp, padded, frames, enc.lengths, blank=task.tokenizer.pad)
+        by_hand = F.ctc_loss(lp, flat, frames, enc.lengths, blank=task.tokenizer.pad)
     assert ctc.shape == (len(labels), 2 * 256 // 8, task.tokenizer.num_classes)
     torch.testing.assert_close(loss, 0.6 * ce + 0.4 * by_hand)
 
