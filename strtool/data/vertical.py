@@ -73,12 +73,13 @@ def _extent(mask: np.ndarray) -> tuple[int, int, int, int] | None:
     return left, right, int(rows[0]), int(rows[-1])
 
 
-def cell_counts(arr: np.ndarray) -> list[int]:
+def cell_counts(arr: np.ndarray, mask: np.ndarray | None = None) -> list[int]:
     """Plausible glyph counts (>= 2) of a vertical column, the likeliest first: the
     number of ink runs separated by blank rows (runs much shorter than a glyph merged
     into a neighbour: the strokes of 二 or 三), then the pitch estimate and its
-    neighbours; empty when the ink is not taller than wide."""
-    mask = ink_mask(arr)
+    neighbours; empty when the ink is not taller than wide. `mask`: `ink_mask(arr)`
+    when the caller has it already."""
+    mask = ink_mask(arr) if mask is None else mask
     ext = _extent(mask)
     if ext is None:
         return []
@@ -110,11 +111,13 @@ def _ink_runs(column: np.ndarray, em: int) -> list[tuple[int, int]]:
     return runs
 
 
-def glyph_cells(arr: np.ndarray, n: int) -> list[tuple[int, int]] | None:
+def glyph_cells(
+    arr: np.ndarray, n: int, mask: np.ndarray | None = None
+) -> list[tuple[int, int]] | None:
     """Row spans `(top, bottom)` (inclusive) of `n` glyph cells of a vertical column,
     top to bottom, cut at the emptiest rows near every `k * H / n`; None when the crop
-    has no ink."""
-    mask = ink_mask(arr)
+    has no ink. `mask`: `ink_mask(arr)` when the caller has it already."""
+    mask = ink_mask(arr) if mask is None else mask
     ext = _extent(mask)
     if ext is None or n < 1:
         return None
@@ -136,13 +139,15 @@ def glyph_cells(arr: np.ndarray, n: int) -> list[tuple[int, int]] | None:
     return [(cuts[k], cuts[k + 1] - 1) for k in range(n)]
 
 
-def stack_to_row(arr: np.ndarray, n: int) -> np.ndarray | None:
+def stack_to_row(arr: np.ndarray, n: int, mask: np.ndarray | None = None) -> np.ndarray | None:
     """The `n` glyph cells of a vertical column (H, W[, C] uint8) laid left to right,
     each upright, cut to the column's ink width and vertically centred, `GAP` glyph
     widths apart (about the spacing of horizontal CJK text); None when the crop has no
-    ink."""
-    cells = glyph_cells(arr, n)
-    ext = _extent(ink_mask(arr))
+    ink. `mask`: `ink_mask(arr)` when the caller has it already (one per crop, however
+    many counts are tried)."""
+    mask = ink_mask(arr) if mask is None else mask
+    cells = glyph_cells(arr, n, mask)
+    ext = _extent(mask)
     if cells is None or ext is None:
         return None
     left, right = ext[0], ext[1]

@@ -29,7 +29,7 @@ from typing import Literal
 
 import numpy as np
 
-from strtool.data.vertical import cell_counts, is_tall, stack_to_row
+from strtool.data.vertical import cell_counts, ink_mask, is_tall, stack_to_row
 from strtool.text.normalize import split_units
 
 VerticalMode = Literal["auto", "cells", "rotate", "none"]
@@ -55,8 +55,9 @@ def candidates(arr: np.ndarray, mode: VerticalMode = "auto") -> list[Candidate]:
     if mode == "rotate":
         return [Candidate("ccw", np.ascontiguousarray(np.rot90(arr, 1)))]
     out = [Candidate("", arr)]
-    for n in cell_counts(arr):
-        row = stack_to_row(arr, n)
+    mask = ink_mask(arr)
+    for n in cell_counts(arr, mask):
+        row = stack_to_row(arr, n, mask)
         if row is not None:
             out.append(Candidate("cells", row, n))
     if mode == "auto":
