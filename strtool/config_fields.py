@@ -113,9 +113,12 @@ def in_range(
     *,
     lo_open: bool = False,
     hi_open: bool = False,
+    integer: bool = False,
 ) -> Any:
-    """A number field in `[lo, hi]` (None = unbounded; `*_open` excludes the bound)."""
-    return field(default=default, metadata=limits(lo, hi, lo_open=lo_open, hi_open=hi_open))
+    """A number field in `[lo, hi]` (None = unbounded; `*_open` excludes the bound;
+    `integer`: whole numbers only, also when the config is built in code)."""
+    meta = limits(lo, hi, lo_open=lo_open, hi_open=hi_open, integer=integer)
+    return field(default=default, metadata=meta)
 
 
 def positive(default: Any) -> Any:
@@ -123,9 +126,9 @@ def positive(default: Any) -> Any:
     return in_range(default, 0, None, lo_open=True)
 
 
-def non_negative(default: Any) -> Any:
-    """A number field >= 0 (weights, counts, sigmas)."""
-    return in_range(default, 0, None)
+def non_negative(default: Any, *, integer: bool = False) -> Any:
+    """A number field >= 0 (weights, counts, sigmas; `integer`: whole numbers only)."""
+    return in_range(default, 0, None, integer=integer)
 
 
 def probability(default: float) -> Any:

@@ -42,9 +42,9 @@ class TextConfig:
     """What text `synth words` draws (rates are probabilities per sample)."""
 
     #: Wordfreq words per language: ranks skip_words+1..top_words
-    top_words: int = in_range(20000, 1)
+    top_words: int = in_range(20000, 1, integer=True)
     #: E.g. 20000 with top_words 30000: words a default model never saw
-    skip_words: int = non_negative(0)
+    skip_words: int = non_negative(0, integer=True)
     #: Numbers, prices, dates, times, phones, percentages, codes
     scene_prob: float = probability(0.15)
     line_prob: float = probability(0.15)  # short phrases: `line_words` words joined by a space
@@ -52,7 +52,7 @@ class TextConfig:
     native_digit_prob: float = probability(0.5)  # ar/hi/bn scene strings in native digits
     upper_prob: float = probability(0.30)  # cased scripts only: UPPER CASE
     title_prob: float = probability(0.35)  # cased scripts only: Capitalised Words
-    max_chars: int = non_negative(32)  # longer draws are cut at a word boundary
+    max_chars: int = non_negative(32, integer=True)  # longer draws are cut at a word boundary
 
 
 @dataclass

@@ -93,3 +93,13 @@ def test_cli_bad_range_exits_1_naming_the_key(tmp_path: Path) -> None:
                               "--set", "render.font_size=[-10,-5]", "-q"])  # fmt: skip
     assert res.exit_code == 1 and "render.font_size" in res.output
     assert "Traceback" not in res.output and not out.exists()
+
+
+def test_whole_number_settings_refuse_fractions_built_in_code() -> None:
+    """`load_config` coerces types; a config built in code is checked by its ranges,
+    which keep the integer settings whole."""
+    from strtool.synth.corpus import TextConfig
+
+    for key in ("top_words", "skip_words", "max_chars"):
+        with pytest.raises(ConfigError, match=f"{key}: 2.5 is out of range"):
+            SynthConfig(text=TextConfig(**{key: 2.5}))
