@@ -106,6 +106,21 @@ def _produce(
     _finish(report, grid, json_out, quiet)
 
 
+def corpus_dropped_line(dropped: dict[str, Any]) -> str:
+    """One line on the --corpus entries a run did not use: how many, why, which
+    characters no charset held, examples (the full counts are in `meta`)."""
+    reasons = ", ".join(
+        f"{k}: {v}" for k, v in dropped.items()
+        if k not in ("total", "outside_chars", "examples")
+    )  # fmt: skip
+    line = f"{dropped['total']} --corpus entries not used ({reasons})"
+    if dropped.get("outside_chars"):
+        line += f"; characters outside the charsets: {dropped['outside_chars']}"
+    if dropped.get("examples"):
+        line += ", e.g. " + " | ".join(dropped["examples"][:5])
+    return line + "; meta corpus_dropped has the counts"
+
+
 def _finish(report: Report, grid: Path | None, json_out: bool, quiet: bool) -> None:
     """Grid, warnings for skipped samples, and the summary on stdout."""
     if grid is not None and report.written:
@@ -114,6 +129,9 @@ def _finish(report: Report, grid: Path | None, json_out: bool, quiet: bool) -> N
     if report.skipped:
         shown = " ".join(report.skipped_examples[:10])
         warn(f"{report.skipped} samples skipped (no font renders them), e.g. {shown}")
+    user = report.extra.get("corpus_dropped", {}).get("corpus")
+    if user:
+        warn(corpus_dropped_line(user))
     if json_out:
         print_json(report.to_dict())
         return

@@ -42,7 +42,7 @@ from strtool.config import to_dict
 from strtool.errors import InputError
 from strtool.synth.augment import background, composite, effects, encode, finish
 from strtool.synth.config import SynthConfig, font_px
-from strtool.synth.corpus import CASED_LANGS, Corpus
+from strtool.synth.corpus import CASED_LANGS, Corpus, dropped_summary
 from strtool.synth.fontcheck import checker_for
 from strtool.synth.fontpool import FontPool
 from strtool.synth.fonts import FontFace, load_manifest
@@ -309,6 +309,7 @@ def prepare_pages(
         "image_format": cfg.render.image_format, "config": to_dict(cfg),
         "fonts": [f.label for f in faces], "handwriting_fonts": [f.label for f in hands],
         "corpus": [s.to_dict() for s in stats], "corpus_unplaced": unplaced,
+        "corpus_dropped": dropped_summary(stats, unplaced),
         "backgrounds": len(job.backgrounds), "multiline": True,
     }  # fmt: skip
     return job, meta

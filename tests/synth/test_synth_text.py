@@ -179,6 +179,29 @@ def test_dropped_corpus_lines_are_counted_by_reason(tmp_path: Path) -> None:
     assert LmdbReader(out).meta["corpus_dropped"] == report.extra["corpus_dropped"]
 
 
+def test_synth_cli_warns_about_unused_corpus_entries(tmp_path: Path) -> None:
+    """The human output names the --corpus entries a run did not use (the counts were
+    in meta and --json only); pages store the same summary in their meta."""
+    from typer.testing import CliRunner
+
+    from strtool.cli import app
+    from strtool.data.lmdb_io import LmdbReader
+
+    path = tmp_path / "c.txt"
+    path.write_text("hello\ncafé\nworld wide\nhello\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["synth", "words", "-o", str(tmp_path / "w"), "-n", "3",
+                                   "--lang", "en", "--corpus", str(path)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "2 --corpus entries not used (outside-charset: 1, duplicate: 1)" in res.output
+    assert "outside the charsets: é" in res.output and "café" in res.output
+    res = CliRunner().invoke(app, ["synth", "pages", "-o", str(tmp_path / "p"), "-n", "1",
+                                   "--lang", "en", "--corpus", str(path), "-q"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "2 --corpus entries not used" in res.output
+    dropped = LmdbReader(tmp_path / "p").meta["corpus_dropped"]["corpus"]
+    assert dropped["total"] == 2 and dropped["duplicate"] == 1
+
+
 def test_dropped_summary_counts_unplaced_entries() -> None:
     _, st = filter_entries(["ab", "ax"], frozenset("ab"), "en", "corpus")
     summary = dropped_summary([st], unplaced=3)
