@@ -107,7 +107,8 @@ def model_overrides(a: argparse.Namespace) -> list[str]:
     out = [f"model.arch={m['arch']}", f"model.height={m['height']}", f"model.width={m['width']}",
            f"model.channels={m['channels']}", f"model.keep_ratio={str(m['keep_ratio']).lower()}",
            f"data.space={str(d['space']).lower()}", f"data.max_len={d['max_len']}",
-           f"data.unk={str(d['unk']).lower()}"]  # fmt: skip
+           f"data.unk={str(d['unk']).lower()}",
+           f"data.ctc_order={d.get('ctc_order', 'logical')}"]  # fmt: skip
     # a charset spec (languages or a file) is kept; None (the training labels' units)
     # is left to the labeled data, and `--init` copies the shared characters' rows
     return out + ([f"data.charset={d['charset']}"] if d["charset"] else [])

@@ -32,82 +32,13 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 
-_MIRROR = dict(zip("()[]{}<>«»", ")(][}{><»«", strict=True))
-_NUM_SEP = frozenset(".,:/")
-_NUM_TERM = frozenset("%‰$€£¥٪")
-
-
-def is_presentation_form(ch: str) -> bool:
-    """True for Arabic presentation forms A (U+FB50-FDFF) and B (U+FE70-FEFF)."""
-    cp = ord(ch)
-    return 0xFB50 <= cp <= 0xFDFF or 0xFE70 <= cp <= 0xFEFF
-
-
-def _strong(ch: str) -> str:
-    """'R', 'L', 'D' (digit) or 'N' (neutral) for one code point."""
-    bc = unicodedata.bidirectional(ch)
-    if bc in ("R", "AL"):
-        return "R"
-    if bc == "L":
-        return "L"
-    if bc in ("EN", "AN"):
-        return "D"
-    return "N"
-
-
-def _classes(text: str) -> list[str]:
-    cls = [_strong(c) for c in text]
-    for i, c in enumerate(text):  # marks take the class of their base
-        if unicodedata.bidirectional(c) == "NSM" and i > 0:
-            cls[i] = cls[i - 1]
-    for i, c in enumerate(text):  # separators between digits, terminators beside them
-        if cls[i] != "N":
-            continue
-        left = cls[i - 1] if i > 0 else "N"
-        right = cls[i + 1] if i + 1 < len(text) else "N"
-        if c in _NUM_SEP and left == "D" and right == "D":
-            cls[i] = "D"
-        elif c in _NUM_TERM and "D" in (left, right):
-            cls[i] = "D"
-    return cls
-
-
-def _levels(text: str) -> list[int]:
-    """Bidi embedding levels (1 = RTL, 2 = LTR run) in an RTL paragraph."""
-    cls = _classes(text)
-    levels = [1 if c == "R" else 2 if c in "LD" else 0 for c in cls]
-    i = 0
-    while i < len(text):
-        if levels[i]:
-            i += 1
-            continue
-        j = i
-        while j < len(text) and not levels[j]:
-            j += 1
-        before = cls[i - 1] if i > 0 else "R"
-        after = cls[j] if j < len(text) else "R"
-        lvl = 2 if before == "L" and after == "L" else 1
-        levels[i:j] = [lvl] * (j - i)
-        i = j
-    return levels
+from strtool.text.bidi import is_presentation_form, reorder_units
 
 
 def reorder_line(text: str) -> str:
-    """Visual <-> logical order of one RTL line (self-inverse); LTR lines unchanged."""
-    if not any(_strong(c) == "R" or is_presentation_form(c) for c in text):
-        return text
-    levels = _levels(text)
-    chars = [(_MIRROR.get(c, c) if lv == 1 else c) for c, lv in zip(text, levels, strict=True)]
-    out: list[str] = []
-    i = 0
-    while i < len(chars):  # reverse each level-2 run in place
-        j = i
-        while j < len(chars) and levels[j] == levels[i]:
-            j += 1
-        seg = chars[i:j]
-        out.extend(reversed(seg) if levels[i] == 2 else seg)
-        i = j
-    return "".join(reversed(out))
+    """Visual <-> logical order of one RTL line of code points (self-inverse; a mark
+    takes the class of the code point before it); LTR lines unchanged."""
+    return "".join(reorder_units(list(text)))
 
 
 def visual_to_logical(text: str) -> str:

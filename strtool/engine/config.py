@@ -78,6 +78,9 @@ class DataConfig:
     unit: str = one_of("codepoint", "grapheme")
     unk: bool = False  # map unknown characters to an explicit UNK class
     space: bool = False  # a space class (CTC): phrases and multi-word scene strings
+    # CTC targets: visual = right-to-left runs in the order the image shows them (the
+    # frames' order; readings come back in logical order), logical = as stored
+    ctc_order: str = one_of("visual", "logical")
     max_len: int = positive(25)  # longer labels are filtered (and counted)
     cap: int | None = None  # max training samples per language
     caps: dict[str, int] = field(default_factory=dict)  # per-language caps
@@ -253,7 +256,13 @@ def load_run_config(path: str | Path | None, overrides: list[str] | None = None)
 
 
 def config_from_dict(data: dict[str, Any]) -> RunConfig:
-    """Rebuild a `RunConfig` from its dict form (e.g. from a checkpoint)."""
+    """Rebuild a `RunConfig` from its dict form (e.g. from a checkpoint). A stored
+    config without `data.ctc_order` was written before the setting existed, when CTC
+    targets were in logical order: it gets `logical`, so old checkpoints decode as they
+    were trained."""
+    d = data.get("data")
+    if isinstance(d, dict) and "ctc_order" not in d:
+        data = {**data, "data": {**d, "ctc_order": "logical"}}
     return validate(from_dict(RunConfig, data))
 
 

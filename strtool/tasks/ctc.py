@@ -56,11 +56,15 @@ class CtcTask(Task):
         if stored is not None:
             self.tokenizer = CTCTokenizer.from_dict(stored["tokenizer"])
             self.chars = list(stored["charset"])
+            # the config (the checkpoint's own, or on resume with its overrides) sets the
+            # order: `--set data.ctc_order=visual` switches a logical-order run over
+            self.tokenizer.order = cfg.data.ctc_order
         else:
             self.chars = resolve_chars(cfg)
             self.tokenizer = CTCTokenizer(
-                self.chars, unit=as_unit(cfg.data.unit), unk=cfg.data.unk, space=cfg.data.space
-            )
+                self.chars, unit=as_unit(cfg.data.unit), unk=cfg.data.unk, space=cfg.data.space,
+                order=cfg.data.ctc_order,
+            )  # fmt: skip
         self.allowed: Tensor | None = None  # `restrict`: classes left for decoding
         m = cfg.model
         spec = ModelSpec(m.channels, (m.height, m.width), self.tokenizer.num_classes)

@@ -35,6 +35,7 @@ from strtool.models.img2seq_search import Decoded, beam_search, greedy
 from strtool.tasks.base import Batch, Reading, Task, scores
 from strtool.tasks.ctc import resolve_chars
 from strtool.tasks.img2seq_metrics import cer, wer
+from strtool.text.bidi import display_order
 from strtool.text.normalize import as_unit, nfc
 from strtool.text.tokenizer import AttnTokenizer
 
@@ -121,14 +122,17 @@ class Img2SeqTask(Task):
         )  # fmt: skip
         if ctc is None:
             return ce
-        return (1 - w) * ce + w * self.ctc_loss(ctc, tgt, enc.lengths)
+        # the CTC head reads the columns left to right: right-to-left lines in visual order
+        vis = self.tokenizer.encode([display_order(nfc(lab)) for lab in labels])
+        return (1 - w) * ce + w * self.ctc_loss(ctc, vis.targets.to(device), vis.lengths)
 
     def ctc_loss(self, ctc: Tensor, targets: Tensor, lengths: Tensor) -> Tensor:
         """CTC loss (mean over samples of the loss per target token) of the encoder's
-        CTC logits (N, T, V) against each row's tokens: the attention targets (N, 2 +
-        max) without BOS and the last column, of which the first `lengths` count (the
-        EOS and PAD after them are ignored); blank = PAD. A label longer than the frames
-        allow contributes zero (`zero_infinity`)."""
+        CTC logits (N, T, V) against each row's tokens: targets encoded as the attention
+        targets (N, 2 + max; `loss` passes the labels in visual order,
+        `strtool.text.bidi`) without BOS and the last column, of which the first
+        `lengths` count (the EOS and PAD after them are ignored); blank = PAD. A label
+        longer than the frames allow contributes zero (`zero_infinity`)."""
         lp = ctc.float().log_softmax(-1).transpose(0, 1)  # (T, N, V)
         n, t = ctc.shape[0], ctc.shape[1]
         frames = torch.full((n,), t, dtype=torch.long, device=targets.device)

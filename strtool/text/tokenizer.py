@@ -16,6 +16,12 @@ counted in `EncodedBatch.unknown`. With `unk=True` they map to an explicit UNK c
 (the last index; decoded as U+FFFD); without it they are left out of that sample's
 target and the caller reports the counts.
 
+Order (`CTCTokenizer(order=...)`): CTC frames run left to right across the image, and
+CTC alignments are monotonic, so with `order="visual"` a right-to-left label is encoded
+in the order the image shows it (`strtool.text.bidi.display_order`) and every decoded
+text is turned back into logical order; `order="logical"` (checkpoints written before
+the setting existed) encodes and decodes the stored order as it is.
+
 Class layout: `CTCTokenizer` blank = 0, entries 1..N, [space], [UNK].
 `AttnTokenizer` PAD = 0, BOS = 1, EOS = 2, entries 3..N+2, [space], [UNK].
 
@@ -40,6 +46,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from strtool.errors import InputError
+from strtool.text.bidi import display_order
 from strtool.text.normalize import UNITS, Unit, nfc, split_units
 
 UNK_TEXT = "\ufffd"
@@ -192,18 +199,53 @@ def _split_texts(itos: list[str], idx: Tensor, keep: Tensor) -> list[str]:
     return ["".join([itos[i] for i in flat[a:b]]) for a, b in zip(starts, ends, strict=True)]
 
 
+CTC_ORDERS = ("visual", "logical")
+
+
 class CTCTokenizer(_Vocab):
     """CTC classes: blank = 0, `chars` = 1..N, then " " (`space=True`), then UNK
-    (`unk=True`). See the module docstring for units, unknowns and confidence."""
+    (`unk=True`). `order`: the order targets are written in (see the module docstring
+    for units, unknowns, order and confidence)."""
 
     kind = "ctc"
     specials = ("<blank>",)
     blank: int = 0
 
+    def __init__(
+        self,
+        chars: Sequence[str],
+        unit: Unit = "codepoint",
+        unk: bool = False,
+        space: bool = False,
+        order: str = "visual",
+    ) -> None:
+        super().__init__(chars, unit, unk, space)
+        if order not in CTC_ORDERS:
+            raise InputError(f"unknown CTC order '{order}' (use one of {', '.join(CTC_ORDERS)})")
+        self.order = order
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "order": self.order}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Any:
+        """As `_Vocab.from_dict`; a dict without `order` (written before it existed)
+        is a logical-order tokenizer."""
+        tok = super().from_dict(d)
+        order = d.get("order", "logical")
+        if order not in CTC_ORDERS:
+            raise InputError(f"tokenizer settings: unknown order '{order}'")
+        tok.order = order
+        return tok
+
+    def _ordered(self, text: str) -> str:
+        """`text` in the other order when the targets are visual (self-inverse)."""
+        return display_order(text) if self.order == "visual" else text
+
     def encode(self, labels: Sequence[str]) -> EncodedBatch:
         """Targets for `torch.nn.functional.ctc_loss`: concatenated (sum L,) + lengths."""
         unknown: Counter[str] = Counter()
-        ids = [self._ids(lab, unknown) for lab in labels]
+        ids = [self._ids(self._ordered(nfc(lab)), unknown) for lab in labels]
         flat = [i for row in ids for i in row]
         return EncodedBatch(
             torch.tensor(flat, dtype=torch.long),
@@ -222,7 +264,8 @@ class CTCTokenizer(_Vocab):
         keep = (idx != self.blank) & (idx != prev) & valid
         empty = keep.sum(1) == 0
         conf = _mean_max_prob(x, mx, keep | (empty[:, None] & valid))
-        return _split_texts(self.itos, idx, keep), conf.tolist()
+        texts = _split_texts(self.itos, idx, keep)
+        return [self._ordered(t) for t in texts], conf.tolist()
 
     def decode_indices(
         self, seqs: Sequence[Sequence[int]] | Tensor, collapse: bool = False
@@ -238,7 +281,7 @@ class CTCTokenizer(_Vocab):
                 if i != self.blank and not (collapse and i == prev):
                     parts.append(self.itos[i])
                 prev = i
-            out.append("".join(parts))
+            out.append(self._ordered("".join(parts)))
         return out
 
 
@@ -302,8 +345,9 @@ class AttnTokenizer(_Vocab):
 
 def tokenizer_from_dict(d: dict[str, Any]) -> CTCTokenizer | AttnTokenizer:
     """Rebuild either tokenizer from its `to_dict()` (dispatch on `type`)."""
-    kinds = {"ctc": CTCTokenizer, "attn": AttnTokenizer}
     kind = d.get("type") if isinstance(d, dict) else None
-    if kind not in kinds:
-        raise InputError(f"tokenizer settings: unknown type '{kind}' (use ctc or attn)")
-    return kinds[kind].from_dict(d)
+    if kind == "ctc":
+        return CTCTokenizer.from_dict(d)
+    if kind == "attn":
+        return AttnTokenizer.from_dict(d)
+    raise InputError(f"tokenizer settings: unknown type '{kind}' (use ctc or attn)")

@@ -45,6 +45,31 @@ def test_hybrid_loss_is_the_weighted_sum(line_lmdb: Path) -> None:
     torch.testing.assert_close(loss, 0.6 * ce + 0.4 * by_hand)
 
 
+def test_hybrid_ctc_targets_of_right_to_left_lines_are_visual() -> None:
+    """The CTC head reads columns left to right, so an Arabic line's CTC target is its
+    visual order; the attention decoder keeps the logical order."""
+    cfg = load_run_config("img2seq_line_tiny", ["img2seq.ctc_weight=0.5", "data.charset=en,ar"])
+    task = Img2SeqTask(cfg)
+    model = task.model
+    labels = ["سلام 25 نور", "abc 12"]
+    torch.manual_seed(0)
+    images = torch.rand(2, 1, cfg.model.height, cfg.model.width)
+    model.eval()
+    with torch.no_grad():
+        loss = task.loss(model, (images, labels, [None, None]), torch.device("cpu"))
+        enc = task.tokenizer.encode(labels)
+        logits, ctc = model(images, enc.targets[:, :-1], with_ctc=True)
+        ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), enc.targets[:, 1:].reshape(-1),
+                             ignore_index=task.tokenizer.pad)  # fmt: skip
+        visual = ["رون 25 مالس", "abc 12"]  # as the image shows them, left to right
+        vis = task.tokenizer.encode(visual)
+        flat = torch.cat([vis.targets[i, 1 : 1 + int(n)] for i, n in enumerate(vis.lengths)])
+        lp = ctc.log_softmax(-1).transpose(0, 1)
+        frames = torch.full((2,), ctc.shape[1], dtype=torch.long)
+        by_hand = F.ctc_loss(lp, flat, frames, vis.lengths, blank=task.tokenizer.pad)
+    torch.testing.assert_close(loss, 0.5 * ce + 0.5 * by_hand)
+
+
 @pytest.mark.slow  # trains a tiny line model (~10 s) and a page model from it
 def test_hybrid_line_model_trains_reads_and_hands_on_its_encoder(
     line_lmdb: Path, page_lmdb: Path, tmp_path: Path
