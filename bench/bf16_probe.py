@@ -9,7 +9,7 @@ cosine similarity and the relative norm error of the bf16 gradient against the f
 one, then the loss and the step time of each setting. A gradient whose cosine is far
 below 1 (or whose norm is off by a large factor) is where learning breaks.
 
-    .venv/bin/python bench/bf16_probe.py [--ckpt weights/default_model_snapshot.pt]
+    .venv/bin/python bench/bf16_probe.py [--ckpt strtool/weights/default.pt]
         [--batch 96] [--threads 2] [--preset default_model] [--quick]
 
 Without `--ckpt` the model is freshly initialised (seed 0); with it, the weights come

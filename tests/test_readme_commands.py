@@ -594,6 +594,9 @@ COVERAGE: dict[tuple[str, frozenset[str]], tuple[str, ...]] = {
     ("predict", frozenset({"-m", "--runtime"})): (
         "tests/engine/test_onnx_runtime.py::test_predict_runtime_onnx_cli",
     ),
+    ("predict", frozenset()): (
+        "tests/engine/test_default_model.py::test_predict_without_model_reads_the_example_crops",
+    ),
 }
 
 

@@ -71,5 +71,10 @@ def test_installed_package_runs_from_another_folder(installed: Path, tmp_path: P
               "--set", "data.train=[w.lmdb]", "--set", "train.steps=1", "--set",
               "train.batch_size=8", "--set", "data.workers=0", "--quiet")  # fmt: skip
     assert res.returncode == 0, res.stderr
+    assert (installed / "strtool" / "weights" / "default.pt").is_file()
+    crop = REPO_ROOT / "examples" / "crops" / "jpn_3.png"
+    res = run(installed, cwd, "predict", str(crop), "--json", "--quiet")  # the shipped model
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)[0]["text"] == "どん底"
     res = run(installed, cwd, "fonts", "list", "--json")
     assert res.returncode == 0 and len(json.loads(res.stdout)["fonts"]) > 50, res.stderr

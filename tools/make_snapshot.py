@@ -3,7 +3,7 @@
 weights in fp16 unless --fp32) of a training checkpoint: the form strtool ships weights
 in, and a warm start for a fresh machine (`strtool train ... --init SNAPSHOT`).
 
-    python tools/make_snapshot.py ~/runs/default/run/last.pt weights/default_model_snapshot.pt
+    python tools/make_snapshot.py ~/runs/default/run/best.pt strtool/weights/default.pt
 """
 
 from __future__ import annotations
