@@ -123,7 +123,7 @@ class Img2SeqTask(Task):
         if ctc is None:
             return ce
         # the CTC head reads the columns left to right: right-to-left lines in visual order
-        vis = self.tokenizer.encode([display_order(nfc(lab)) for lab in labels])
+        vis = self.tokenizer.encode([display_order(lab) for lab in labels])
         return (1 - w) * ce + w * self.ctc_loss(ctc, vis.targets.to(device), vis.lengths)
 
     def ctc_loss(self, ctc: Tensor, targets: Tensor, lengths: Tensor) -> Tensor:

@@ -94,11 +94,15 @@ class _Vocab:
         #: text of every class index ("" for specials, U+FFFD for UNK)
         self.itos: list[str] = [""] * n + classes + ([UNK_TEXT] if unk else [])
 
+    def _text(self, label: str) -> str:
+        """The text a label is encoded from: NFC (subclasses may reorder it)."""
+        return nfc(label)
+
     def _ids(self, label: str, unknown: Counter[str]) -> list[int]:
-        """Class indices of one label (NFC, split into units); unknowns counted."""
+        """Class indices of one label (`_text`, split into units); unknowns counted."""
         out: list[int] = []
         get, unk = self.stoi.get, self.unk_index
-        for u in split_units(nfc(label), self.unit):
+        for u in split_units(self._text(label), self.unit):
             i = get(u)
             if i is None:
                 unknown[u] += 1
@@ -220,9 +224,17 @@ class CTCTokenizer(_Vocab):
         order: str = "visual",
     ) -> None:
         super().__init__(chars, unit, unk, space)
-        if order not in CTC_ORDERS:
-            raise InputError(f"unknown CTC order '{order}' (use one of {', '.join(CTC_ORDERS)})")
         self.order = order
+
+    @property
+    def order(self) -> str:
+        return self._order
+
+    @order.setter
+    def order(self, value: str) -> None:
+        if value not in CTC_ORDERS:
+            raise InputError(f"unknown CTC order '{value}' (use one of {', '.join(CTC_ORDERS)})")
+        self._order = value
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "order": self.order}
@@ -232,20 +244,20 @@ class CTCTokenizer(_Vocab):
         """As `_Vocab.from_dict`; a dict without `order` (written before it existed)
         is a logical-order tokenizer."""
         tok = super().from_dict(d)
-        order = d.get("order", "logical")
-        if order not in CTC_ORDERS:
-            raise InputError(f"tokenizer settings: unknown order '{order}'")
-        tok.order = order
+        tok.order = d.get("order", "logical")
         return tok
 
     def _ordered(self, text: str) -> str:
         """`text` in the other order when the targets are visual (self-inverse)."""
         return display_order(text) if self.order == "visual" else text
 
+    def _text(self, label: str) -> str:
+        return self._ordered(nfc(label))
+
     def encode(self, labels: Sequence[str]) -> EncodedBatch:
         """Targets for `torch.nn.functional.ctc_loss`: concatenated (sum L,) + lengths."""
         unknown: Counter[str] = Counter()
-        ids = [self._ids(self._ordered(nfc(lab)), unknown) for lab in labels]
+        ids = [self._ids(lab, unknown) for lab in labels]
         flat = [i for row in ids for i in row]
         return EncodedBatch(
             torch.tensor(flat, dtype=torch.long),
