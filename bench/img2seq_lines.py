@@ -37,6 +37,7 @@ import torch
 from img2seq_data import write_set
 from img2seq_eval import evaluate
 from mstr_vs_ctc import steps_for
+from stopping import run_bench
 
 from strtool.engine.config import load_run_config
 from strtool.engine.loop import train
@@ -148,4 +149,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_bench(main)

@@ -34,6 +34,7 @@ from typing import Any
 
 import torch
 from cputime import tree_cpu_seconds
+from stopping import run_bench
 
 LANGS = "en,ar,bn,hi,zh,ja,ko"  # one language per MLT group
 
@@ -268,4 +269,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_bench(main)

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from figures import wrr_crr
+from stopping import run_bench
 
 METHODS: tuple[str, ...] = ("labeled_only", "pseudo", "consistency", "contrastive+consistency")
 
@@ -245,4 +246,4 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 if __name__ == "__main__":
-    main()
+    run_bench(main)

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from stopping import run_bench
 
 from strtool.engine.config import load_run_config
 from strtool.engine.distributed import DistInfo
@@ -154,4 +155,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_bench(main)

@@ -53,3 +53,27 @@ def test_semi_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     ft = load_checkpoint(tmp_path / "w2" / "f1" / "consistency" / "last.pt")
     assert ft["config"]["model"]["arch"] == load_checkpoint(sup)["config"]["model"]["arch"]
     assert runs["supervised"]["shifted"] == r0["shifted"]
+
+
+def test_a_stopped_bench_ends_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    import signal
+
+    from strtool.errors import InputError, Interrupted
+
+    stopping = load_bench("stopping")
+
+    def stopped() -> None:
+        raise Interrupted("stopped by SIGTERM after step 3 of 9; x/last.pt holds it", 15)
+
+    def bad() -> None:
+        raise InputError("data.train: x: not an LMDB")
+
+    with pytest.raises(SystemExit) as e:
+        stopping.run_bench(stopped)
+    assert e.value.code == 128 + signal.SIGTERM
+    err = capsys.readouterr().err
+    assert err.startswith("interrupted: stopped by SIGTERM after step 3") and "Traceback" not in err
+    with pytest.raises(SystemExit) as e:
+        stopping.run_bench(bad)
+    assert e.value.code == 1
+    assert capsys.readouterr().err.strip() == "error: data.train: x: not an LMDB"

@@ -20,7 +20,7 @@ import signal
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,7 @@ from strtool.engine.loader import train_loader
 from strtool.engine.precision import amp_settings
 from strtool.engine.schedule import build_optimizer, build_scheduler
 from strtool.engine.setup import RunParts, prepare_run
-from strtool.engine.stop import StopSignals
+from strtool.engine.stop import StopSignals, close_workers
 from strtool.errors import Interrupted, TrainingError
 from strtool.semi.training import SemiTraining
 
@@ -256,12 +256,26 @@ class Trainer:
             self.model.get_submodule(name).eval()  # frozen BN keeps its statistics
 
     def run(self) -> TrainResult:
-        t = self.cfg.train
         loader, per_epoch = train_loader(self.p, self.info, self.epoch, self.cursor, self.micro)
         batches = iter(loader)
-        if self.semi is not None:
-            self.semi.start(self.micro)
-        self._set_train()
+        try:
+            if self.semi is not None:
+                self.semi.start(self.micro)
+            self._set_train()
+            self._loop(batches, per_epoch)
+        finally:  # workers stop here, also when the run stops on a signal or an error
+            close_workers(batches)
+            if self.semi is not None:
+                self.semi.close()
+        self._finish()
+        return TrainResult(
+            self.p.output, self.step, self.best, self.best_step, self.last_val,
+            self.data_report(), self.model,
+        )  # fmt: skip
+
+    def _loop(self, batches: Iterator[Any], per_epoch: int) -> None:
+        """Optimiser steps until `train.steps` (or a stop signal)."""
+        t = self.cfg.train
         window_loss, window_n, window_micro, t0 = 0.0, 0, 0, time.perf_counter()
         while self.step < t.steps:
             for k in range(t.accum):
@@ -302,11 +316,6 @@ class Trainer:
             signum = self.stop.requested(self.info) if self.stop is not None else None
             if signum is not None and self.step < t.steps:
                 self._stop(signum, saved)
-        self._finish()
-        return TrainResult(
-            self.p.output, self.step, self.best, self.best_step, self.last_val,
-            self.data_report(), self.model,
-        )  # fmt: skip
 
     def data_report(self) -> dict[str, Any]:
         """The LMDB filter counts (removed per reason, `kept`) and, with a stream,

@@ -35,6 +35,17 @@ def ignore_stop_signals(worker_id: int) -> None:
         signal.signal(s, signal.SIG_IGN)
 
 
+def close_workers(batches: Any) -> None:
+    """Shut down the worker processes of a DataLoader iterator now (a no-op for any
+    other iterator). Without it they stop when the iterator is garbage-collected, and
+    an exception's traceback can keep it alive until the interpreter exits, where
+    multiprocessing stops daemon workers with SIGTERM, which they ignore, and then
+    waits for them: the process would hang after its work was saved."""
+    shutdown = getattr(batches, "_shutdown_workers", None)  # torch's own teardown
+    if callable(shutdown):
+        shutdown()
+
+
 class StopSignals:
     """Context manager that turns the first SIGINT/SIGTERM into a stop request
     (`signum`) and restores the previous handlers on exit. Outside the main thread

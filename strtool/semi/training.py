@@ -34,7 +34,7 @@ from strtool.data.unlabeled import UnlabeledDataset, collate_images
 from strtool.engine.data import EpochChain
 from strtool.engine.distributed import DistInfo, ResumableBatchSampler
 from strtool.engine.setup import RunParts
-from strtool.engine.stop import ignore_stop_signals
+from strtool.engine.stop import close_workers, ignore_stop_signals
 from strtool.errors import ConfigError, DataError
 from strtool.semi.losses import frame_consistency, nt_xent, ramp_up
 from strtool.semi.modules import Student, Teacher
@@ -94,6 +94,11 @@ class SemiTraining:
             worker_init_fn=ignore_stop_signals if w > 0 else None,
         )  # fmt: skip
         self.batches = iter(loader)
+
+    def close(self) -> None:
+        """Stop the unlabeled loader's workers (the loop calls it when it ends)."""
+        close_workers(self.batches)
+        self.batches = None
 
     def _next_unlabeled(self, device: torch.device) -> Tensor | None:
         images, bad = next(self.batches)

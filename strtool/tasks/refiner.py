@@ -19,7 +19,7 @@ from strtool.mstr import decode as dec
 from strtool.mstr.bank import PrototypeBank
 from strtool.mstr.simulate import SpotterSimulator
 from strtool.tasks.base import Batch, Reading
-from strtool.tasks.spotter import BankTask, build_spotter, read_spotter
+from strtool.tasks.spotter import BankTask, build_spotter, frame_order, read_spotter
 
 
 def load_spotter_payload(path: str) -> dict[str, Any]:
@@ -60,6 +60,8 @@ class RefinerTask(BankTask):
             setattr(cfg.model, key, spot_cfg[key])
         self.m = cfg.mstr
         self.spotter = frozen_spotter(sp, self.bank)
+        # the order of the Spotter's frames (its readings and the simulator's input)
+        self.spotter_order = config_from_dict(sp["config"]).data.ctc_order
         spec = ModelSpec(bank=self.bank.embeddings, level_channels=self.spotter.level_channels,
                          max_len=cfg.data.max_len)  # fmt: skip
         model = build_model(cfg.model.arch, spec, **{"topk": self.m.topk, **cfg.model.options})
@@ -85,8 +87,9 @@ class RefinerTask(BankTask):
         self.unknown.update(unknown)
         with torch.no_grad():
             out = self.spotter.features(images)
-        if self.m.source == "simulate":
-            idx, prob = self.sim.simulate(rows, out.logits.shape[1], self.refiner.topk)
+        if self.m.source == "simulate":  # the Spotter's output: its rows in frame order
+            seen, _ = dec.label_rows(self.bank, frame_order(labels, self.spotter_order), langs)
+            idx, prob = self.sim.simulate(seen, out.logits.shape[1], self.refiner.topk)
             idx, prob = idx.to(device), prob.to(device)
         else:
             idx, prob = dec.topk(out.logits, self.refiner.topk)
@@ -98,7 +101,7 @@ class RefinerTask(BankTask):
         """Spotter + Refiner texts; the Spotter's own reading as alternative `spotter`."""
         self.spotter.to(images.device)
         out = self.spotter.features(images)
-        spot = read_spotter(self.bank, out.logits)
+        spot = read_spotter(self.bank, out.logits, self.spotter_order)
         idx, prob = dec.topk(out.logits, self.refiner.topk)
         assert isinstance(model, Refiner)
         rows, conf = model.generate(idx, prob, out.levels)

@@ -1,9 +1,17 @@
 """mSTR stage 2a: the Spotter, CTC over cosine similarities with a frozen prototype
-bank (from `strtool bank export`). Checkpoints carry the bank."""
+bank (from `strtool bank export`). Checkpoints carry the bank.
+
+Like every CTC model, the Spotter meets a right-to-left line in the order the image
+shows it, so with `data.ctc_order: visual` (the default) its targets are the labels in
+visual order (`strtool.text.bidi.display_order`) and its readings are turned back into
+logical order (`read_spotter`); Spotters written before the setting existed
+(`ctc_order: logical` once loaded) keep their order. The Refiner's own targets stay
+in logical order: it is an autoregressive decoder and writes text as stored."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -17,6 +25,7 @@ from strtool.mstr import decode as dec
 from strtool.mstr.bank import PrototypeBank, load_bank
 from strtool.mstr.losses import bank_ctc_loss
 from strtool.tasks.base import Batch, Reading, Task, scores
+from strtool.text.bidi import display_order
 from strtool.text.langs import resolve_langs
 from strtool.text.normalize import Unit
 
@@ -41,10 +50,20 @@ def build_spotter(cfg: RunConfig, bank: PrototypeBank) -> nn.Module:
     return build_model(m.arch, spec, **m.options)
 
 
-def read_spotter(bank: PrototypeBank, logits: Tensor) -> tuple[list[str], list[float]]:
-    """Greedy CTC texts and confidences of Spotter logits (N, T, 1 + K)."""
+def frame_order(texts: Sequence[str], order: str) -> list[str]:
+    """`texts` in the order of a Spotter's frames (`order` = `visual`: each line as
+    displayed) or, since the reordering is its own inverse on lines of words, numbers
+    and punctuation, frame-order readings back in logical order."""
+    return [display_order(t) for t in texts] if order == "visual" else list(texts)
+
+
+def read_spotter(
+    bank: PrototypeBank, logits: Tensor, order: str = "logical"
+) -> tuple[list[str], list[float]]:
+    """Greedy CTC texts (logical order) and confidences of Spotter logits (N, T, 1 + K)
+    of a Spotter trained with targets in `order`."""
     rows, conf = dec.ctc_greedy(logits.cpu())
-    return [dec.rows_to_text(bank, r) for r in rows], conf
+    return frame_order([dec.rows_to_text(bank, r) for r in rows], order), conf
 
 
 class BankTask(Task):
@@ -80,22 +99,24 @@ class SpotterTask(BankTask):
             self.bank = load_bank(str(cfg.mstr.bank))
             check_bank_langs(self.bank.meta.get("langs", []), cfg.data.langs)
         self.model: nn.Module = build_spotter(cfg, self.bank)
+        self.order = cfg.data.ctc_order  # logical for Spotters from before the setting
 
     def payload(self) -> dict[str, Any]:
         return {**super().payload(), "bank": self.bank.to_payload(), "charset": self.bank.chars}
 
     def loss(self, model: nn.Module, batch: Batch, device: torch.device) -> Tensor:
         images, labels, langs = batch
-        rows, unknown = dec.label_rows(self.bank, labels, langs)
+        rows, unknown = dec.label_rows(self.bank, frame_order(labels, self.order), langs)
         self.unknown.update(unknown)
         targets, lengths = dec.ctc_targets(rows)
         return bank_ctc_loss(model(images), targets, lengths)
 
     def read(self, model: nn.Module, images: Tensor) -> Reading:
-        return Reading(*read_spotter(self.bank, model(images)))
+        return Reading(*read_spotter(self.bank, model(images), self.order))
 
     def onnx_module(self) -> tuple[nn.Module, dict[str, str]]:
         """Images -> logits (N, T, 1 + K): class 0 is the CTC blank, class 1 + r the bank
         row r whose character is `strtool_bank_rows[r]` (greedy CTC decodes it)."""
         rows = json.dumps(self.bank.chars, ensure_ascii=False)
-        return self.model, {"strtool_bank_rows": rows, "strtool_decoder": "ctc-bank"}
+        return self.model, {"strtool_bank_rows": rows, "strtool_decoder": "ctc-bank",
+                            "strtool_ctc_order": self.order}  # fmt: skip

@@ -95,3 +95,42 @@ def test_a_signal_to_the_process_group_stops_strtool_train_cleanly(
     assert f"stopped by {sig.name} after step {last} of 100000" in " ".join(err.split())
     assert "Traceback" not in err
     assert load_checkpoint(out / "last.pt")["step"] == last
+
+
+@pytest.mark.slow  # a training subprocess with a loader worker
+def test_a_library_caller_that_lets_interrupted_propagate_still_exits(
+    tiny_lmdb: Path, tmp_path: Path
+) -> None:
+    """`train()` stops its loader workers itself: a script that does not catch
+    `Interrupted` prints its traceback and exits, instead of waiting at interpreter exit
+    for workers that ignore the SIGTERM multiprocessing sends them."""
+    out = tmp_path / "run"
+    script = (
+        "import sys\n"
+        "from strtool.engine.config import load_run_config\n"
+        "from strtool.engine.loop import train\n"
+        "cfg = load_run_config(None, sys.argv[2:])\n"
+        "train(cfg, sys.argv[1])\n"
+    )
+    cmd = [sys.executable, "-c", script, str(out), f"data.train=[{tiny_lmdb}]",
+           "data.workers=1", "model.arch=crnn_tiny", "train.threads=1", "train.batch_size=8",
+           "train.steps=100000", "train.log_every=1", "train.ckpt_every=100000",
+           "train.val_every=100000"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True, text=True)  # fmt: skip
+    metrics = out / "metrics.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if metrics.is_file() and len(metrics.read_text().splitlines()) >= 3:
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.communicate()
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail("the process did not exit after its run was saved")
+    assert proc.returncode == 1 and "Interrupted: stopped by SIGTERM" in err, err
+    assert load_checkpoint(out / "last.pt")["step"] >= 3
