@@ -25,7 +25,9 @@ on synthetic data of the same kind; its architecture and charset are kept); then
 each for `--steps` optimiser steps from that checkpoint (`--init`): `labeled_only`
 (semi.method none), `pseudo`, `consistency`, and `contrastive+consistency`
 (`--contrastive-share` of the steps with the contrastive loss plus the supervised one,
-the rest consistency from there). `--fractions 1,0.1` repeats all of it with a tenth of
+the rest consistency from there); `--methods` picks a subset of the last three
+(`labeled_only` always runs: it is the baseline), `--semi-weight` sets `semi.weight`.
+`--fractions 1,0.1` repeats all of it with a tenth of
 the labeled crops (per language, `data.cap`), the supervised checkpoint included (with
 `--supervised`, only the fine-tuning runs see fewer labels). Every run has the same
 batch size, learning-rate schedule and seed.
@@ -149,17 +151,23 @@ def semi_overrides(a: argparse.Namespace, paths: dict[str, Path], method: str) -
         f"data.unlabeled_ratio={a.unlabeled_ratio}", f"semi.threshold={a.threshold}",
         f"semi.pseudo_threshold={a.threshold}", f"semi.rampup={max(1, a.steps // 10)}",
         f"semi.refresh_every={max(1, a.steps // 5)}", f"semi.ema_decay={a.ema_decay}",
+        f"semi.weight={a.semi_weight}",
     ]  # fmt: skip
 
 
 def finetune(
     a: argparse.Namespace, root: Path, paths: dict[str, Path], cap: int | None, sup: Path
 ) -> dict[str, Path]:
-    """The four fine-tuning runs from the supervised checkpoint `sup`."""
+    """The fine-tuning runs from the supervised checkpoint `sup`: `labeled_only` and
+    the methods of `--methods`."""
     base = _overrides(a, paths, cap) + [f"train.lr={a.ft_lr}"]
     out = {"labeled_only": run(root / "labeled_only", base, a.steps, sup)}
     for method in ("pseudo", "consistency"):
-        out[method] = run(root / method, base + semi_overrides(a, paths, method), a.steps, sup)
+        if method in a.methods:
+            out[method] = run(root / method, base + semi_overrides(a, paths, method), a.steps,
+                              sup)  # fmt: skip
+    if "contrastive+consistency" not in a.methods:
+        return out
     first = max(1, round(a.contrastive_share * a.steps))
     con = run(root / "contrastive", base + semi_overrides(a, paths, "contrastive"), first, sup)
     rest = max(1, a.steps - first)
@@ -230,6 +238,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--unlabeled-ratio", type=float, default=1.0)
     p.add_argument("--threshold", type=float, default=0.9)
     p.add_argument("--ema-decay", type=float, default=0.999)
+    p.add_argument(
+        "--semi-weight",
+        type=float,
+        default=1.0,
+        help="semi.weight: the consistency / pseudo-label loss weight",
+    )
+    p.add_argument(
+        "--methods",
+        default=",".join(METHODS[1:]),
+        help="methods besides labeled_only (always run): comma-separated",
+    )
     p.add_argument("--fractions", default="1,0.1")
     p.add_argument("--ckpt-every", type=int, default=500)
     p.add_argument("--device", default="auto")
@@ -238,6 +257,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tiny", action="store_true", help="smoke scale: figures meaningless")
     a = p.parse_args(argv)
+    a.methods = a.methods.split(",")
+    unknown = sorted(set(a.methods) - set(METHODS[1:]))
+    if unknown:
+        p.error(f"--methods: unknown {', '.join(unknown)} (use {', '.join(METHODS[1:])})")
     if a.tiny:
         a.labeled, a.unlabeled, a.test, a.vocab = 96, 48, 24, 400
         a.arch, a.pretrain_steps, a.steps, a.batch_size = "crnn_tiny", 3, 4, 8

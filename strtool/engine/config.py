@@ -241,10 +241,15 @@ def _validate_semi(cfg: RunConfig) -> None:
         return
     if not d.unlabeled:
         raise ConfigError(f"semi.method: {method} needs unlabeled crops in data.unlabeled")
-    if cfg.family != "ctc":
+    if cfg.family not in ("ctc", "img2seq"):
         raise ConfigError(
-            f"semi.method: {method} is implemented for CTC recognisers; model.arch "
-            f"{cfg.model.arch} is a {cfg.family} model"
+            f"semi.method: {method} is implemented for CTC and img2seq recognisers; "
+            f"model.arch {cfg.model.arch} is a {cfg.family} model"
+        )
+    if cfg.family == "img2seq" and "contrastive" in cfg.semi.parts:
+        raise ConfigError(
+            f"semi.method: {method} pools CTC frames (CTC recognisers only); img2seq "
+            "models take consistency or pseudo"
         )
     if cfg.semi.supervised_weight == 0 and "contrastive" not in cfg.semi.parts:
         raise ConfigError(f"semi.supervised_weight: 0 leaves {method} without labeled signal")

@@ -1,4 +1,4 @@
-"""Semi-supervised training of CTC recognisers: the training loop's plug-in.
+"""Semi-supervised training of CTC and img2seq recognisers: the training loop's plug-in.
 
 `SemiTraining(parts, info, model)` (built by `strtool.engine.loop.Trainer` when
 `semi.method` is not `none`) owns what the methods add to supervised training:
@@ -17,7 +17,16 @@
   (`losses.frame_consistency`, pseudo-label CTC, `losses.nt_xent`) on the others.
 
 Loss: `supervised_weight * CTC + ramp_up(step) * weight * (consistency | pseudo)
-+ contrastive_weight * NT-Xent`. Labels of the unlabeled loader do not exist: its
++ contrastive_weight * NT-Xent`.
+
+Attention decoders (`img2seq`; consistency and pseudo): the teacher greedy-decodes the
+weak view, and its readings are teacher-forced target rows for the student, who reads
+the strong view (consistency: every token and EOS the teacher gave at least
+`threshold`) or the weak one (pseudo: whole readings with a confidence of at least
+`pseudo_threshold`); `strtool.semi.tokens`. The labeled rows and the unlabeled ones go
+through one student forward, the supervised loss being the task's own (label-smoothed
+cross-entropy, plus CTC for a hybrid model). Contrastive learning pools CTC frames and
+is for CTC recognisers only. Labels of the unlabeled loader do not exist: its
 batches are image tensors, and the supervised loss is computed on rows `:B` of the
 labeled batch only.
 """
@@ -27,6 +36,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
@@ -36,11 +46,14 @@ from strtool.engine.distributed import DistInfo, ResumableBatchSampler
 from strtool.engine.setup import RunParts
 from strtool.engine.stop import close_workers, ignore_stop_signals
 from strtool.errors import ConfigError, DataError
+from strtool.models.img2seq_search import greedy
 from strtool.semi.losses import frame_consistency, nt_xent, ramp_up
 from strtool.semi.modules import Student, Teacher
+from strtool.semi.tokens import masked_token_ce, pad_cat, teacher_rows, token_mask
 from strtool.semi.views import make_views, view_generator
 from strtool.tasks.base import Batch
 from strtool.tasks.ctc import CtcTask, ctc_loss
+from strtool.tasks.img2seq import Img2SeqTask, unwrap
 from strtool.text.tokenizer import UNK_TEXT
 
 #: Added to `train.seed` for the unlabeled sampler (independent of the labeled order).
@@ -56,15 +69,24 @@ class SemiTraining:
     """The semi-supervised side of one run (see the module docstring)."""
 
     def __init__(self, parts: RunParts, info: DistInfo, model: nn.Module) -> None:
-        if not isinstance(parts.task, CtcTask):
-            raise ConfigError(f"semi.method: not available for the {parts.task.family} family")
-        self.cfg, self.info, self.task = parts.cfg, info, parts.task
+        task = parts.task
+        self.attention = isinstance(task, Img2SeqTask)
+        if not isinstance(task, CtcTask | Img2SeqTask):
+            raise ConfigError(f"semi.method: not available for the {task.family} family")
+        self.cfg, self.info, self.task = parts.cfg, info, task
         self.s = self.cfg.semi
         self.parts = self.s.parts
         self.model = model
         self.teacher = Teacher(model) if self.parts & {"consistency", "pseudo"} else None
         contrastive = "contrastive" in self.parts
-        self.student = Student(model, self.s.proj_dim if contrastive else None).to(info.device)
+        if contrastive and self.attention:
+            raise ConfigError("semi.method: contrastive learning is for CTC recognisers")
+        # the trained module: the recogniser itself (img2seq) or it plus the projection head
+        self.student: nn.Module = model
+        self.proj: nn.Module | None = None
+        if not self.attention:
+            student = Student(model, self.s.proj_dim if contrastive else None).to(info.device)
+            self.student, self.proj = student, student.proj
         self.dataset = UnlabeledDataset(self.cfg.data.unlabeled, self.task.transform)
         self.per_batch = unlabeled_share(self.cfg.train.batch_size, self.cfg.data.unlabeled_ratio)
         self.batches: Any = None
@@ -116,6 +138,8 @@ class SemiTraining:
         self, student: nn.Module, batch: Batch, device: torch.device, step: int, micro: int
     ) -> Tensor:
         """The training loss of one micro-batch (`student` may be DDP-wrapped)."""
+        if self.attention:
+            return self._attention_loss(student, batch, device, step, micro)
         images, labels, _ = batch
         b = images.shape[0]
         u = self._next_unlabeled(device)
@@ -154,6 +178,46 @@ class SemiTraining:
             self._note(contrastive=float(con.detach()))
         return total
 
+    def _attention_loss(
+        self, student: nn.Module, batch: Batch, device: torch.device, step: int, micro: int
+    ) -> Tensor:
+        """`loss` for attention decoders (img2seq): see the module docstring."""
+        task = self.task
+        assert isinstance(task, Img2SeqTask) and self.teacher is not None
+        images, labels, _ = batch
+        s, tok = self.s, task.tokenizer
+        tgt = task.targets(labels).to(device)
+        u = self._next_unlabeled(device)
+        if u is None:  # every unlabeled crop unreadable: supervised only
+            logits, ctc = task.teacher_forced(student, images, tgt)
+            return task.supervised_loss(logits, ctc, labels, tgt) * s.supervised_weight
+        consistency = "consistency" in self.parts
+        g = view_generator(self.cfg.train.seed, micro, self.info.rank)
+        made = make_views(u, s.affine, [s.weak, s.strong] if consistency else [s.weak], g)
+        weak, view = made[0], made[-1]  # pseudo: the student reads the teacher's view
+        with torch.no_grad():
+            rows = greedy(unwrap(self.teacher.model), weak, tok.bos, tok.eos, task.max_len,
+                          (tok.pad, tok.bos))  # fmt: skip
+        t_tgt, probs = teacher_rows(rows, tok.bos, tok.eos, tok.pad)
+        threshold = s.threshold if consistency else s.pseudo_threshold
+        mask = token_mask(probs, t_tgt, tok.pad, threshold, not consistency, tok.unk_index)
+        both = pad_cat(tgt, t_tgt.to(device), tok.pad)
+        logits, ctc = task.teacher_forced(student, torch.cat([images, view]), both)
+        b = images.shape[0]
+        total = task.supervised_loss(logits[:b], None if ctc is None else ctc[:b], labels,
+                                     both[:b]) * s.supervised_weight  # fmt: skip
+        width = both.shape[1] - 1
+        mask = F.pad(mask, (0, width - mask.shape[1])).to(device)
+        unsup = masked_token_ce(logits[b:], both[b:], mask, tok.pad,
+                                "position" if consistency else "kept")  # fmt: skip
+        ramp = ramp_up(step, s.rampup) * s.weight
+        if consistency:  # share of the teacher's positions learned
+            kept = float(mask.sum()) / max(int((t_tgt[:, 1:] != tok.pad).sum()), 1)
+        else:  # share of the crops pseudo-labelled
+            kept = float(mask.any(1).float().mean())
+        self._note(unsup=float(unsup.detach()), kept=kept, ramp=ramp)
+        return total + ramp * unsup
+
     def _supervised(self, logits: Tensor, labels: list[str]) -> Tensor:
         enc = self.task.tokenizer.encode(labels)
         self.task.unknown.update(enc.unknown)
@@ -173,7 +237,7 @@ class SemiTraining:
 
     def _zero(self) -> Tensor | float:
         """0 through the projection head, so DDP sees its parameters used."""
-        proj = self.student.proj
+        proj = self.proj
         if proj is None:
             return 0.0
         return torch.stack([p.sum() for p in proj.parameters()]).sum() * 0.0
@@ -218,7 +282,7 @@ class SemiTraining:
 
     def state_dict(self) -> dict[str, Any]:
         """Checkpoint entry `semi`: method, teacher weights, projection head."""
-        proj = self.student.proj
+        proj = self.proj
         return {
             "method": self.s.method,
             "teacher": self.teacher.state_dict() if self.teacher is not None else None,
@@ -229,8 +293,8 @@ class SemiTraining:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if self.teacher is not None and state.get("teacher") is not None:
             self.teacher.load_state_dict(state["teacher"])
-        if self.student.proj is not None and state.get("proj") is not None:
-            self.student.proj.load_state_dict(state["proj"])
+        if self.proj is not None and state.get("proj") is not None:
+            self.proj.load_state_dict(state["proj"])
         self.drawn, self.bad = state.get("drawn", 0), state.get("bad", 0)
 
     def report(self) -> dict[str, Any]:

@@ -107,14 +107,33 @@ class Img2SeqTask(Task):
     # -- training ------------------------------------------------------------------
     def loss(self, model: nn.Module, batch: Batch, device: torch.device) -> Tensor:
         images, labels, _ = batch
-        enc = self.tokenizer.encode(labels)
+        tgt = self.targets(labels).to(device)
+        logits, ctc = self.teacher_forced(model, images, tgt)
+        return self.supervised_loss(logits, ctc, labels, tgt)
+
+    def targets(self, labels: Sequence[str]) -> Tensor:
+        """Target rows (N, 2 + L) `BOS tokens EOS PAD...` of labels (unknown characters
+        counted in `self.unknown`)."""
+        enc = self.tokenizer.encode(list(labels))
         self.unknown.update(enc.unknown)
-        tgt = enc.targets.to(device)
-        w = self.cfg.img2seq.ctc_weight
-        if w > 0:
+        return enc.targets
+
+    def teacher_forced(
+        self, model: nn.Module, images: Tensor, tgt: Tensor
+    ) -> tuple[Tensor, Tensor | None]:
+        """Teacher-forced logits (N, L + 1, V) of target rows `tgt`, and the CTC head's
+        logits when `img2seq.ctc_weight` > 0 (else None): one forward of `model`."""
+        if self.cfg.img2seq.ctc_weight > 0:
             logits, ctc = model(images, tgt[:, :-1], with_ctc=True)
-        else:
-            logits, ctc = model(images, tgt[:, :-1]), None
+            return logits, ctc
+        return model(images, tgt[:, :-1]), None
+
+    def supervised_loss(
+        self, logits: Tensor, ctc: Tensor | None, labels: Sequence[str], tgt: Tensor
+    ) -> Tensor:
+        """Label-smoothed cross-entropy of `logits` against `tgt[:, 1:]` (PAD ignored, so
+        rows padded wider than their labels score the same), mixed with the CTC loss of
+        the labels in visual order when the model has a CTC head."""
         logits = logits.float()
         ce = F.cross_entropy(
             logits.reshape(-1, logits.shape[-1]), tgt[:, 1:].reshape(-1),
@@ -123,8 +142,9 @@ class Img2SeqTask(Task):
         if ctc is None:
             return ce
         # the CTC head reads the columns left to right: right-to-left lines in visual order
+        w = self.cfg.img2seq.ctc_weight
         vis = self.tokenizer.encode([display_order(lab) for lab in labels])
-        return (1 - w) * ce + w * self.ctc_loss(ctc, vis.targets.to(device), vis.lengths)
+        return (1 - w) * ce + w * self.ctc_loss(ctc, vis.targets.to(tgt.device), vis.lengths)
 
     def ctc_loss(self, ctc: Tensor, targets: Tensor, lengths: Tensor) -> Tensor:
         """CTC loss (mean over samples of the loss per target token) of the encoder's
