@@ -66,6 +66,24 @@ def test_two_process_gloo_semi_training(tiny_lmdb: Path, tmp_path: Path) -> None
     assert ckpt["semi"]["drawn"] == 6 * 2
 
 
+def test_two_process_gloo_img2seq_consistency(tiny_lmdb: Path, tmp_path: Path) -> None:
+    """Per-token consistency of an img2seq model under DDP (teacher readings outside the
+    DDP module, one student forward): both ranks end with the same weights, and a hybrid
+    CTC head trains alongside."""
+    out = tmp_path / "run"
+    _torchrun(tiny_lmdb, out, "model.arch=img2seq_tiny", "model.height=32",
+              "model.width=128", "img2seq.max_len=10", "img2seq.ctc_weight=0.3",
+              f"data.unlabeled=[{tiny_lmdb}]", "data.unlabeled_ratio=0.5",
+              "semi.method=consistency", "semi.threshold=0.0")  # fmt: skip
+    w0 = torch.load(tmp_path / "weights-rank0.pt", weights_only=True)
+    w1 = torch.load(tmp_path / "weights-rank1.pt", weights_only=True)
+    for k in (k for k in w0 if "running_" not in k and "num_batches" not in k):
+        torch.testing.assert_close(w1[k], w0[k], rtol=0, atol=0, msg=k)
+    ckpt = torch.load(out / "last.pt", weights_only=False)
+    assert ckpt["family"] == "img2seq" and ckpt["semi"]["method"] == "consistency"
+    assert set(ckpt["semi"]["teacher"]) == set(ckpt["model"]) and ckpt["semi"]["drawn"] == 12
+
+
 def test_two_process_gloo_training_with_the_synth_stream(tiny_lmdb: Path, tmp_path: Path) -> None:
     """Half of every batch from the `data.synth` stream under DDP: a real 2-process run
     ends with the same weights on both ranks, and rank 0 logs the stream's skip counts
