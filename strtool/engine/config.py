@@ -241,14 +241,14 @@ def _validate_semi(cfg: RunConfig) -> None:
         return
     if not d.unlabeled:
         raise ConfigError(f"semi.method: {method} needs unlabeled crops in data.unlabeled")
-    if cfg.family not in ("ctc", "img2seq"):
+    if cfg.family not in ("ctc", "img2seq", "refiner"):
         raise ConfigError(
-            f"semi.method: {method} is implemented for CTC and img2seq recognisers; "
+            f"semi.method: {method} is implemented for CTC, img2seq and Refiner models; "
             f"model.arch {cfg.model.arch} is a {cfg.family} model"
         )
-    if cfg.family == "img2seq" and "contrastive" in cfg.semi.parts:
+    if cfg.family != "ctc" and "contrastive" in cfg.semi.parts:
         raise ConfigError(
-            f"semi.method: {method} pools CTC frames (CTC recognisers only); img2seq "
+            f"semi.method: {method} pools CTC frames (CTC recognisers only); {cfg.family} "
             "models take consistency or pseudo"
         )
     if cfg.semi.supervised_weight == 0 and "contrastive" not in cfg.semi.parts:

@@ -44,38 +44,47 @@ def teacher_rows(rows: Sequence[Decoded], bos: int, eos: int, pad: int) -> tuple
 
 
 def token_mask(
-    probs: Tensor, targets: Tensor, pad: int, threshold: float, per_row: bool,
-    unk: int | None = None,
-) -> Tensor:  # fmt: skip
-    """(N, 1 + L) bool: the positions of `targets[:, 1:]` the student learns (see the
-    module docstring); `probs` as `teacher_rows` returns them."""
-    real = targets[:, 1:] != pad
+    probs: Tensor, real: Tensor, threshold: float, per_row: bool, exclude: Tensor | None = None
+) -> Tensor:
+    """(N, L) bool: the target positions the student learns (see the module docstring).
+    `probs` (N, L): the teacher's probability of each target position (0 where a row
+    did not end); `real` (N, L) bool: the positions that hold a token or the EOS;
+    `exclude` (N,) bool: rows never used as pseudo-labels (e.g. holding UNK)."""
     if not per_row:
         return real & (probs >= threshold)
     n = real.sum(1).clamp(min=1)
     conf = (probs * real).sum(1) / n
     keep = (conf >= threshold) & (probs[:, 0] > 0)  # an unended row has probability 0
-    if unk is not None:
-        keep &= ~(targets[:, 1:] == unk).any(1)
+    if exclude is not None:
+        keep &= ~exclude
     return real & keep[:, None]
 
 
-def masked_token_ce(logits: Tensor, targets: Tensor, mask: Tensor, pad: int, per: str) -> Tensor:
-    """Cross-entropy of teacher-forced logits (N, 1 + L, V) against `targets[:, 1:]`
-    on the masked positions, summed and divided by the number of real (non-PAD)
-    positions (`per="position"`: a masked-out position counts as 0, as a masked frame
-    does in `losses.frame_consistency`) or of masked ones (`per="kept"`: the mean over
-    the learned positions, as a supervised loss over the pseudo-labelled rows). 0 when
-    no position is learned."""
-    tgt = targets[:, 1:]
+def masked_token_ce(logits: Tensor, tgt: Tensor, mask: Tensor, real: Tensor, per: str) -> Tensor:
+    """Cross-entropy of teacher-forced logits (N, L, V) against target ids `tgt` (N, L)
+    on the masked positions, summed and divided by the number of `real` positions
+    (`per="position"`: a masked-out position counts as 0, as a masked frame does in
+    `losses.frame_consistency`) or of masked ones (`per="kept"`: the mean over the
+    learned positions, as a supervised loss over the pseudo-labelled rows). 0 when no
+    position is learned. Ids outside the masked positions may be anything (-100 too)."""
     if per == "position":
-        denom = int((tgt != pad).sum())
+        denom = int(real.sum())
     elif per == "kept":
         denom = int(mask.sum())
     else:
         raise ValueError(f"per: {per!r} (use 'position' or 'kept')")
-    ce = F.cross_entropy(logits.float().flatten(0, 1), tgt.flatten(), reduction="none")
+    safe = torch.where(mask, tgt, torch.zeros_like(tgt))
+    ce = F.cross_entropy(logits.float().flatten(0, 1), safe.flatten(), reduction="none")
     return (ce.view_as(tgt) * mask.float()).sum() / max(denom, 1)
+
+
+def target_probs(logits: Tensor, tgt: Tensor, real: Tensor) -> Tensor:
+    """(N, L) probability a teacher's teacher-forced logits (N, L, V) give each target
+    id of `tgt` (0 where not `real`): on its own greedy reading, the probability of
+    each token it chose."""
+    safe = torch.where(real, tgt, torch.zeros_like(tgt))
+    p = logits.float().softmax(-1).gather(-1, safe[..., None])[..., 0]
+    return p * real.float()
 
 
 def pad_cat(a: Tensor, b: Tensor, pad: int) -> Tensor:

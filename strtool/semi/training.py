@@ -17,18 +17,17 @@
   (`losses.frame_consistency`, pseudo-label CTC, `losses.nt_xent`) on the others.
 
 Loss: `supervised_weight * CTC + ramp_up(step) * weight * (consistency | pseudo)
-+ contrastive_weight * NT-Xent`.
-
-Attention decoders (`img2seq`; consistency and pseudo): the teacher greedy-decodes the
-weak view, and its readings are teacher-forced target rows for the student, who reads
-the strong view (consistency: every token and EOS the teacher gave at least
-`threshold`) or the weak one (pseudo: whole readings with a confidence of at least
-`pseudo_threshold`); `strtool.semi.tokens`. The labeled rows and the unlabeled ones go
-through one student forward, the supervised loss being the task's own (label-smoothed
-cross-entropy, plus CTC for a hybrid model). Contrastive learning pools CTC frames and
-is for CTC recognisers only. Labels of the unlabeled loader do not exist: its
++ contrastive_weight * NT-Xent`. Labels of the unlabeled loader do not exist: its
 batches are image tensors, and the supervised loss is computed on rows `:B` of the
 labeled batch only.
+
+Attention decoders (img2seq, the mSTR Refiner; consistency and pseudo): the teacher
+greedy-decodes the weak view, and its readings are teacher-forced target rows for the
+student, who reads the strong view (consistency: every token and EOS the teacher gave
+at least `threshold`) or the weak one (pseudo: whole readings with a confidence of at
+least `pseudo_threshold`); `strtool.semi.decoders`, `strtool.semi.tokens`. The labeled
+rows and the unlabeled ones go through one student forward, the supervised loss being
+the task's own. Contrastive learning pools CTC frames and is for CTC recognisers only.
 """
 
 from __future__ import annotations
@@ -36,7 +35,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
@@ -46,14 +44,15 @@ from strtool.engine.distributed import DistInfo, ResumableBatchSampler
 from strtool.engine.setup import RunParts
 from strtool.engine.stop import close_workers, ignore_stop_signals
 from strtool.errors import ConfigError, DataError
-from strtool.models.img2seq_search import greedy
+from strtool.semi.decoders import img2seq_step, refiner_step
 from strtool.semi.losses import frame_consistency, nt_xent, ramp_up
 from strtool.semi.modules import Student, Teacher
-from strtool.semi.tokens import masked_token_ce, pad_cat, teacher_rows, token_mask
+from strtool.semi.tokens import masked_token_ce
 from strtool.semi.views import make_views, view_generator
 from strtool.tasks.base import Batch
 from strtool.tasks.ctc import CtcTask, ctc_loss
-from strtool.tasks.img2seq import Img2SeqTask, unwrap
+from strtool.tasks.img2seq import Img2SeqTask
+from strtool.tasks.refiner import RefinerTask
 from strtool.text.tokenizer import UNK_TEXT
 
 #: Added to `train.seed` for the unlabeled sampler (independent of the labeled order).
@@ -70,8 +69,8 @@ class SemiTraining:
 
     def __init__(self, parts: RunParts, info: DistInfo, model: nn.Module) -> None:
         task = parts.task
-        self.attention = isinstance(task, Img2SeqTask)
-        if not isinstance(task, CtcTask | Img2SeqTask):
+        self.decoder = isinstance(task, Img2SeqTask | RefinerTask)  # per-token targets
+        if not isinstance(task, CtcTask | Img2SeqTask | RefinerTask):
             raise ConfigError(f"semi.method: not available for the {task.family} family")
         self.cfg, self.info, self.task = parts.cfg, info, task
         self.s = self.cfg.semi
@@ -79,12 +78,12 @@ class SemiTraining:
         self.model = model
         self.teacher = Teacher(model) if self.parts & {"consistency", "pseudo"} else None
         contrastive = "contrastive" in self.parts
-        if contrastive and self.attention:
+        if contrastive and self.decoder:
             raise ConfigError("semi.method: contrastive learning is for CTC recognisers")
-        # the trained module: the recogniser itself (img2seq) or it plus the projection head
+        # the trained module: the decoder itself, or the CTC recogniser + projection head
         self.student: nn.Module = model
         self.proj: nn.Module | None = None
-        if not self.attention:
+        if not self.decoder:
             student = Student(model, self.s.proj_dim if contrastive else None).to(info.device)
             self.student, self.proj = student, student.proj
         self.dataset = UnlabeledDataset(self.cfg.data.unlabeled, self.task.transform)
@@ -138,8 +137,8 @@ class SemiTraining:
         self, student: nn.Module, batch: Batch, device: torch.device, step: int, micro: int
     ) -> Tensor:
         """The training loss of one micro-batch (`student` may be DDP-wrapped)."""
-        if self.attention:
-            return self._attention_loss(student, batch, device, step, micro)
+        if self.decoder:
+            return self._decoder_loss(student, batch, device, step, micro)
         images, labels, _ = batch
         b = images.shape[0]
         u = self._next_unlabeled(device)
@@ -178,55 +177,61 @@ class SemiTraining:
             self._note(contrastive=float(con.detach()))
         return total
 
-    def _attention_loss(
+    def _decoder_loss(
         self, student: nn.Module, batch: Batch, device: torch.device, step: int, micro: int
     ) -> Tensor:
-        """`loss` for attention decoders (img2seq): see the module docstring."""
-        task = self.task
-        assert isinstance(task, Img2SeqTask) and self.teacher is not None
-        images, labels, _ = batch
-        s, tok = self.s, task.tokenizer
-        tgt = task.targets(labels).to(device)
+        """`loss` for attention decoders (img2seq, Refiner): `strtool.semi.decoders`."""
+        task, s = self.task, self.s
+        assert self.teacher is not None
+        images, labels, langs = batch
         u = self._next_unlabeled(device)
         if u is None:  # every unlabeled crop unreadable: supervised only
-            logits, ctc = task.teacher_forced(student, images, tgt)
-            return task.supervised_loss(logits, ctc, labels, tgt) * s.supervised_weight
+            return task.loss(student, batch, device) * s.supervised_weight
         consistency = "consistency" in self.parts
         g = view_generator(self.cfg.train.seed, micro, self.info.rank)
         made = make_views(u, s.affine, [s.weak, s.strong] if consistency else [s.weak], g)
         weak, view = made[0], made[-1]  # pseudo: the student reads the teacher's view
-        with torch.no_grad():
-            rows = greedy(unwrap(self.teacher.model), weak, tok.bos, tok.eos, task.max_len,
-                          (tok.pad, tok.bos))  # fmt: skip
-        t_tgt, probs = teacher_rows(rows, tok.bos, tok.eos, tok.pad)
         threshold = s.threshold if consistency else s.pseudo_threshold
-        mask = token_mask(probs, t_tgt, tok.pad, threshold, not consistency, tok.unk_index)
-        both = pad_cat(tgt, t_tgt.to(device), tok.pad)
-        logits, ctc = task.teacher_forced(student, torch.cat([images, view]), both)
-        b = images.shape[0]
-        total = task.supervised_loss(logits[:b], None if ctc is None else ctc[:b], labels,
-                                     both[:b]) * s.supervised_weight  # fmt: skip
-        width = both.shape[1] - 1
-        mask = F.pad(mask, (0, width - mask.shape[1])).to(device)
-        unsup = masked_token_ce(logits[b:], both[b:], mask, tok.pad,
-                                "position" if consistency else "kept")  # fmt: skip
-        ramp = ramp_up(step, s.rampup) * s.weight
+        if isinstance(task, Img2SeqTask):
+            r = img2seq_step(task, self.teacher.model, student, images, labels, weak, view,
+                             threshold, not consistency)  # fmt: skip
+        else:
+            assert isinstance(task, RefinerTask)
+            r = refiner_step(task, self.teacher.model, student, images, labels, langs, weak,
+                             view, threshold, not consistency)  # fmt: skip
+        return r.supervised * s.supervised_weight + self._token_consistency(
+            r.logits, r.targets, r.mask, r.real, step
+        )
+
+    def _token_consistency(
+        self, logits: Tensor, tgt: Tensor, mask: Tensor, real: Tensor, step: int
+    ) -> Tensor:
+        """The ramped-up per-token loss of the attention decoders (and its log fields)."""
+        consistency = "consistency" in self.parts
+        unsup = masked_token_ce(logits, tgt, mask, real, "position" if consistency else "kept")
+        ramp = ramp_up(step, self.s.rampup) * self.s.weight
         if consistency:  # share of the teacher's positions learned
-            kept = float(mask.sum()) / max(int((t_tgt[:, 1:] != tok.pad).sum()), 1)
+            kept = float(mask.sum()) / max(int(real.sum()), 1)
         else:  # share of the crops pseudo-labelled
             kept = float(mask.any(1).float().mean())
         self._note(unsup=float(unsup.detach()), kept=kept, ramp=ramp)
-        return total + ramp * unsup
+        return ramp * unsup
+
+    @property
+    def ctc(self) -> CtcTask:
+        """The task, when it is a CTC recogniser's (the frame-level methods)."""
+        assert isinstance(self.task, CtcTask)
+        return self.task
 
     def _supervised(self, logits: Tensor, labels: list[str]) -> Tensor:
-        enc = self.task.tokenizer.encode(labels)
+        enc = self.ctc.tokenizer.encode(labels)
         self.task.unknown.update(enc.unknown)
         return ctc_loss(logits, enc.targets, enc.lengths)
 
     def _pseudo(self, student: Tensor, teacher: Tensor) -> tuple[Tensor, float]:
         """CTC loss of the student on the crops the teacher reads with a confidence of
         at least `pseudo_threshold` (their decoded texts as labels); 0 when none."""
-        texts, confs = self.task.tokenizer.decode(teacher.detach().float().cpu())
+        texts, confs = self.ctc.tokenizer.decode(teacher.detach().float().cpu())
         keep = [i for i, (t, c) in enumerate(zip(texts, confs, strict=True))
                 if t and UNK_TEXT not in t and float(c) >= self.s.pseudo_threshold]  # fmt: skip
         if not keep:

@@ -3,6 +3,7 @@ classes and visual features. Checkpoints carry the Spotter and its bank."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -82,20 +83,36 @@ class RefinerTask(BankTask):
 
     def loss(self, model: nn.Module, batch: Batch, device: torch.device) -> Tensor:
         images, labels, langs = batch
-        self.spotter.to(device)
+        idx, prob, levels, tgt_in, tgt = self.inputs(images, labels, langs, device)
+        logits = model(idx, prob, levels, tgt_in)
+        return F.cross_entropy(logits.float().flatten(0, 1), tgt.flatten())
+
+    def inputs(
+        self, images: Tensor, labels: Sequence[str], langs: Sequence[str | None],
+        device: torch.device,
+    ) -> tuple[Tensor, Tensor, list[Tensor], Tensor, Tensor]:  # fmt: skip
+        """What the Refiner learns a labeled batch from: the Spotter's top-k classes and
+        probabilities (real, or simulated from the labels with `mstr.source:
+        simulate`), its visual levels, and the teacher-forcing input and target rows
+        of the labels (`mstr.decode.refiner_io`; unknown characters counted)."""
         rows, unknown = dec.label_rows(self.bank, labels, langs)
         self.unknown.update(unknown)
-        with torch.no_grad():
-            out = self.spotter.features(images)
+        idx, prob, levels = self.spotter_view(images)
         if self.m.source == "simulate":  # the Spotter's output: its rows in frame order
             seen, _ = dec.label_rows(self.bank, frame_order(labels, self.spotter_order), langs)
-            idx, prob = self.sim.simulate(seen, out.logits.shape[1], self.refiner.topk)
+            idx, prob = self.sim.simulate(seen, idx.shape[1], self.refiner.topk)
             idx, prob = idx.to(device), prob.to(device)
-        else:
-            idx, prob = dec.topk(out.logits, self.refiner.topk)
         tgt_in, tgt = dec.refiner_io(rows, self.cfg.data.max_len)
-        logits = model(idx, prob, [f.detach() for f in out.levels], tgt_in.to(device))
-        return F.cross_entropy(logits.float().flatten(0, 1), tgt.to(device).flatten())
+        return idx, prob, levels, tgt_in.to(device), tgt.to(device)
+
+    def spotter_view(self, images: Tensor) -> tuple[Tensor, Tensor, list[Tensor]]:
+        """The frozen Spotter's top-k classes, their probabilities and its visual
+        levels for a batch of images (no gradients)."""
+        self.spotter.to(images.device)
+        with torch.no_grad():
+            out = self.spotter.features(images)
+        idx, prob = dec.topk(out.logits, self.refiner.topk)
+        return idx, prob, [f.detach() for f in out.levels]
 
     def read(self, model: nn.Module, images: Tensor) -> Reading:
         """Spotter + Refiner texts; the Spotter's own reading as alternative `spotter`."""

@@ -18,7 +18,13 @@ from strtool.engine.config import load_run_config
 from strtool.engine.loop import train
 from strtool.errors import ConfigError
 from strtool.models.img2seq_search import Decoded
-from strtool.semi.tokens import masked_token_ce, pad_cat, teacher_rows, token_mask
+from strtool.semi.tokens import (
+    masked_token_ce,
+    pad_cat,
+    target_probs,
+    teacher_rows,
+    token_mask,
+)
 from strtool.text.tokenizer import AttnTokenizer
 
 from .conftest import LINES, render_text
@@ -40,28 +46,39 @@ def test_teacher_rows_and_masks_by_hand() -> None:
     assert t.tolist() == [[1, 5, 6, 2, 0], [1, 7, 2, 0, 0], [1, 5, 5, 5, 0]]
     assert torch.allclose(p, torch.tensor([[0.95, 0.5, 0.99, 0], [0.97, 0.8, 0, 0],
                                            [0, 0, 0, 0]]))  # fmt: skip
-    cons = token_mask(p, t, PAD, 0.9, per_row=False)
+    real = t[:, 1:] != PAD
+    cons = token_mask(p, real, 0.9, per_row=False)
     assert cons.tolist() == [[True, False, True, False], [True, False, False, False],
                              [False] * 4]  # fmt: skip
     # pseudo: row confidence = mean over tokens and EOS (0.813, 0.885, unended)
-    assert token_mask(p, t, PAD, 0.85, per_row=True).tolist() == [
+    assert token_mask(p, real, 0.85, per_row=True).tolist() == [
         [False] * 4,
         [True, True, False, False],
         [False] * 4,
     ]
-    assert token_mask(p, t, PAD, 0.8, per_row=True)[0].tolist() == [True, True, True, False]
-    assert not token_mask(p, t, PAD, 0.8, per_row=True, unk=7)[1].any()  # UNK: row out
+    assert token_mask(p, real, 0.8, per_row=True)[0].tolist() == [True, True, True, False]
+    unk = torch.tensor([False, True, False])  # e.g. row 1 holds UNK: never a pseudo-label
+    assert not token_mask(p, real, 0.8, per_row=True, exclude=unk)[1].any()
     # the loss: -log p(target) on masked positions, over real positions or kept ones
     logits = torch.zeros(3, 4, 8)
     logits[0, 0, 5] = math.log(3.0)  # p(5) = 3 / 10 at position 0 of row 0
     ce0 = -math.log(3 / 10)
     ce = -math.log(1 / 8)
-    real = 3 + 2 + 3
-    got = masked_token_ce(logits, t, cons, PAD, "position")
-    assert got.item() == pytest.approx((ce0 + ce + ce) / real)
-    got = masked_token_ce(logits, t, cons, PAD, "kept")
+    n_real = 3 + 2 + 3
+    got = masked_token_ce(logits, t[:, 1:], cons, real, "position")
+    assert got.item() == pytest.approx((ce0 + ce + ce) / n_real)
+    got = masked_token_ce(logits, t[:, 1:], cons, real, "kept")
     assert got.item() == pytest.approx((ce0 + ce + ce) / 3)
-    assert masked_token_ce(logits, t, torch.zeros_like(cons), PAD, "kept").item() == 0
+    assert masked_token_ce(logits, t[:, 1:], torch.zeros_like(cons), real, "kept").item() == 0
+    # ignored ids (-100, as Refiner targets pad) outside the mask are harmless
+    ignored = torch.where(real, t[:, 1:], torch.full_like(t[:, 1:], -100))
+    assert masked_token_ce(logits, ignored, cons, real, "position").item() == pytest.approx(
+        (ce0 + ce + ce) / n_real
+    )
+    # a teacher's probability of the ids it is forced on
+    probs = target_probs(logits, ignored, real)
+    assert probs[0, 0].item() == pytest.approx(0.3) and probs[0, 3].item() == 0
+    assert probs[1, 1].item() == pytest.approx(1 / 8)
     assert pad_cat(t[:1, :3], t, PAD).shape == (4, 5)
 
 

@@ -113,15 +113,23 @@ def test_spotter_overfits(word_lmdb: Path, spotter_ckpt: Path) -> None:
     assert hits / len(labels) >= 0.8, preds
 
 
-@pytest.mark.parametrize("source", ["spotter", "simulate"])
-def test_refiner_overfits(word_lmdb: Path, spotter_ckpt: Path, root: Path, source: str) -> None:
+def refiner_run(word_lmdb: Path, spotter_ckpt: Path, root: Path, source: str) -> Path:
+    """The Refiner of `source` trained on the words (once per module); its run folder."""
     out = root / f"refiner-{source}"
+    if (out / "last.pt").is_file():
+        return out
     cfg = load_run_config(None, COMMON + [
         "model.arch=refiner_tiny", f"mstr.spotter={spotter_ckpt}", f"mstr.source={source}",
         "mstr.topk=3", f"data.train=[{word_lmdb}]", "train.steps=150", "train.batch_size=16",
         "train.lr=2e-3", "train.val_every=1000", "data.max_len=8", "train.weight_decay=0.0",
     ])  # fmt: skip
     train(cfg, out)
+    return out
+
+
+@pytest.mark.parametrize("source", ["spotter", "simulate"])
+def test_refiner_overfits(word_lmdb: Path, spotter_ckpt: Path, root: Path, source: str) -> None:
+    out = refiner_run(word_lmdb, spotter_ckpt, root, source)
     ckpt = torch.load(out / "last.pt", weights_only=False)
     assert ckpt["family"] == "refiner" and ckpt["config"]["mstr"]["source"] == source
     preds, labels, alts = read_all(out / "last.pt", word_lmdb)
@@ -129,6 +137,38 @@ def test_refiner_overfits(word_lmdb: Path, spotter_ckpt: Path, root: Path, sourc
     assert hits / len(labels) >= 0.8, preds
     assert len(alts["spotter"]) == len(labels)  # the Spotter's own reading comes along
     assert set(WORDS) >= set(labels)
+
+
+@pytest.mark.parametrize("method", ["consistency", "pseudo"])
+def test_refiner_semi_supervised(
+    word_lmdb: Path, spotter_ckpt: Path, root: Path, tmp_path: Path, method: str
+) -> None:
+    """The Refiner learns from unlabeled crops too, from a supervised Refiner (`--init`):
+    the frozen Spotter reads both views, the teacher Refiner the weak one; its readings
+    are per-token targets."""
+    import json
+
+    init = refiner_run(word_lmdb, spotter_ckpt, root, "spotter") / "last.pt"
+    cfg = load_run_config(None, COMMON + [
+        "model.arch=refiner_tiny", f"mstr.spotter={spotter_ckpt}", "mstr.topk=3",
+        f"data.train=[{word_lmdb}]", f"data.unlabeled=[{word_lmdb}]",
+        "data.unlabeled_ratio=0.5", f"semi.method={method}", "semi.threshold=0.0",
+        "semi.pseudo_threshold=0.0", "semi.rampup=2", "semi.refresh_every=2",
+        "semi.ema_decay=0.9", "train.steps=4", "train.batch_size=8", "data.max_len=8",
+        "train.ckpt_every=2", "train.log_every=1", "train.lr=1e-4",
+    ])  # fmt: skip
+    train(cfg, tmp_path / "run", init=init)
+    ckpt = torch.load(tmp_path / "run" / "last.pt", weights_only=False)
+    assert ckpt["family"] == "refiner" and ckpt["semi"]["method"] == method
+    assert set(ckpt["semi"]["teacher"]) == set(ckpt["model"]) and ckpt["semi"]["drawn"] == 16
+    logs = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    kept = [r["semi_kept"] for r in logs if r["kind"] == "train"]
+    assert len(kept) == 4 and all(0 <= k <= 1 for k in kept), kept
+    # threshold 0: every position (or crop) of the readings that ended is learned
+    assert min(kept) > 0.5, kept
+    # the checkpoint still reads through the one reader
+    preds, labels, _ = read_all(tmp_path / "run" / "last.pt", word_lmdb)
+    assert len(preds) == len(labels)
 
 
 def test_one_three_or_all_languages_by_configuration(
