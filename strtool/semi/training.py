@@ -1,4 +1,4 @@
-"""Semi-supervised training of CTC and img2seq recognisers: the training loop's plug-in.
+"""Semi-supervised training (CTC recognisers, img2seq, the mSTR Refiner): the loop's plug-in.
 
 `SemiTraining(parts, info, model)` (built by `strtool.engine.loop.Trainer` when
 `semi.method` is not `none`) owns what the methods add to supervised training:
