@@ -130,10 +130,19 @@ def reorder_units(units: Sequence[str]) -> list[str]:
 
 def display_order(text: str) -> str:
     """The other order of one line: logical -> visual (left to right on the image), or
-    visual -> logical. Moves grapheme clusters, so it is its own inverse for text whose
-    clusters start with a base character; text without an RTL letter is unchanged.
-    Line breaks split the text into lines, each reordered on its own."""
+    visual -> logical. Moves grapheme clusters, so harakat stay with their letter; text
+    without an RTL letter is unchanged. Line breaks split the text into lines, each
+    reordered on its own. Combining marks at the start of a line, with no base to
+    belong to, stay at the start: moved behind a letter they would join its cluster,
+    and the way back would differ."""
     if not is_rtl_line(text):
         return text
-    return "\n".join("".join(reorder_units(split_units(line, "grapheme")))
-                     for line in text.split("\n"))  # fmt: skip
+    return "\n".join(_display_line(line) for line in text.split("\n"))
+
+
+def _display_line(line: str) -> str:
+    units = split_units(line, "grapheme")
+    lead = 0
+    while lead < len(units) and unicodedata.category(units[lead][0]).startswith("M"):
+        lead += 1
+    return "".join(units[:lead] + reorder_units(units[lead:]))

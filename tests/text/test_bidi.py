@@ -24,6 +24,16 @@ def test_an_arabic_word_is_reversed_and_marks_stay_after_their_letter() -> None:
     assert display_order(display_order("بَاب")) == "بَاب"
 
 
+def test_marks_without_a_base_stay_at_the_start() -> None:
+    """A mark that opens a line has no letter: moved behind one it would join that
+    letter's cluster and the way back would differ (found by the tokenizer's property
+    test: fathatan + tatweel)."""
+    for text in ("\u064b\u0640", "\u064b" + SALAM, "\u064e\u064b" + SALAM + " 12"):
+        once = display_order(text)
+        assert once.startswith(text[0]) and display_order(once) == text
+    assert display_order("\u064b" + SALAM) == "\u064b" + "مالس"
+
+
 def test_numbers_and_latin_keep_their_left_to_right_order() -> None:
     assert display_order("سعر 25.50 جنيه") == "هينج 25.50 رعس"
     assert display_order("نص ABC نص") == "صن ABC صن"
