@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from strtool.models.img2seq_search import greedy
 from strtool.models.refiner import EOS, Refiner
 from strtool.mstr import decode as dec
-from strtool.semi.tokens import pad_cat, target_probs, teacher_rows, token_mask
+from strtool.semi.tokens import pad_cat, pad_cols, target_probs, teacher_rows, token_mask
 from strtool.tasks.img2seq import Img2SeqTask, unwrap
 from strtool.tasks.refiner import RefinerTask
 
@@ -56,10 +56,8 @@ def img2seq_step(
     logits, ctc = task.teacher_forced(student, torch.cat([images, view]), both)
     b, width = images.shape[0], both.shape[1] - 1
     sup = task.supervised_loss(logits[:b], None if ctc is None else ctc[:b], labels, both[:b])
-    return TokenStep(
-        sup, logits[b:], both[b:, 1:], F.pad(mask, (0, width - mask.shape[1])).to(device),
-        F.pad(real, (0, width - real.shape[1])).to(device),
-    )  # fmt: skip
+    return TokenStep(sup, logits[b:], both[b:, 1:], pad_cols(mask, width, False).to(device),
+                     pad_cols(real, width, False).to(device))  # fmt: skip
 
 
 def refiner_step(
@@ -92,10 +90,6 @@ def refiner_step(
         [torch.cat([a, c]) for a, c in zip(levels, s_levels, strict=True)], both_in,
     )  # fmt: skip
     b = images.shape[0]
-    sup = F.cross_entropy(logits[:b].float().flatten(0, 1),
-                          F.pad(tgt, (0, width - tgt.shape[1]), value=-100).flatten())  # fmt: skip
-
-    def wide(x: Tensor, value: int | bool) -> Tensor:
-        return F.pad(x, (0, width - x.shape[1]), value=value)
-
-    return TokenStep(sup, logits[b:], wide(t_tgt, -100), wide(mask, False), wide(real, False))
+    sup = F.cross_entropy(logits[:b].float().flatten(0, 1), pad_cols(tgt, width, -100).flatten())
+    return TokenStep(sup, logits[b:], pad_cols(t_tgt, width, -100), pad_cols(mask, width, False),
+                     pad_cols(real, width, False))  # fmt: skip

@@ -87,9 +87,12 @@ def target_probs(logits: Tensor, tgt: Tensor, real: Tensor) -> Tensor:
     return p * real.float()
 
 
+def pad_cols(x: Tensor, width: int, value: int | bool) -> Tensor:
+    """(N, L) `x` widened to (N, `width`) with `value` on the right."""
+    return F.pad(x, (0, width - x.shape[1]), value=value)
+
+
 def pad_cat(a: Tensor, b: Tensor, pad: int) -> Tensor:
     """Rows of `a` then of `b` (N, width each), the narrower padded with `pad`."""
     w = max(a.shape[1], b.shape[1])
-    a = F.pad(a, (0, w - a.shape[1]), value=pad)
-    b = F.pad(b, (0, w - b.shape[1]), value=pad)
-    return torch.cat([a, b.to(a.device)])
+    return torch.cat([pad_cols(a, w, pad), pad_cols(b, w, pad).to(a.device)])

@@ -20,7 +20,8 @@ from strtool.mstr import decode as dec
 from strtool.mstr.bank import PrototypeBank
 from strtool.mstr.simulate import SpotterSimulator
 from strtool.tasks.base import Batch, Reading
-from strtool.tasks.spotter import BankTask, build_spotter, frame_order, read_spotter
+from strtool.tasks.spotter import BankTask, build_spotter, read_spotter
+from strtool.text.bidi import frame_order
 
 
 def load_spotter_payload(path: str) -> dict[str, Any]:
@@ -99,7 +100,8 @@ class RefinerTask(BankTask):
         self.unknown.update(unknown)
         idx, prob, levels = self.spotter_view(images)
         if self.m.source == "simulate":  # the Spotter's output: its rows in frame order
-            seen, _ = dec.label_rows(self.bank, frame_order(labels, self.spotter_order), langs)
+            shown = [frame_order(x, self.spotter_order) for x in labels]
+            seen, _ = dec.label_rows(self.bank, shown, langs)
             idx, prob = self.sim.simulate(seen, idx.shape[1], self.refiner.topk)
             idx, prob = idx.to(device), prob.to(device)
         tgt_in, tgt = dec.refiner_io(rows, self.cfg.data.max_len)

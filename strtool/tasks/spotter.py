@@ -11,7 +11,6 @@ in logical order: it is an autoregressive decoder and writes text as stored."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -25,7 +24,7 @@ from strtool.mstr import decode as dec
 from strtool.mstr.bank import PrototypeBank, load_bank
 from strtool.mstr.losses import bank_ctc_loss
 from strtool.tasks.base import Batch, Reading, Task, scores
-from strtool.text.bidi import display_order
+from strtool.text.bidi import frame_order
 from strtool.text.langs import resolve_langs
 from strtool.text.normalize import Unit
 
@@ -50,20 +49,13 @@ def build_spotter(cfg: RunConfig, bank: PrototypeBank) -> nn.Module:
     return build_model(m.arch, spec, **m.options)
 
 
-def frame_order(texts: Sequence[str], order: str) -> list[str]:
-    """`texts` in the order of a Spotter's frames (`order` = `visual`: each line as
-    displayed) or, since the reordering is its own inverse on lines of words, numbers
-    and punctuation, frame-order readings back in logical order."""
-    return [display_order(t) for t in texts] if order == "visual" else list(texts)
-
-
 def read_spotter(
     bank: PrototypeBank, logits: Tensor, order: str = "logical"
 ) -> tuple[list[str], list[float]]:
     """Greedy CTC texts (logical order) and confidences of Spotter logits (N, T, 1 + K)
     of a Spotter trained with targets in `order`."""
     rows, conf = dec.ctc_greedy(logits.cpu())
-    return frame_order([dec.rows_to_text(bank, r) for r in rows], order), conf
+    return [frame_order(dec.rows_to_text(bank, r), order) for r in rows], conf
 
 
 class BankTask(Task):
@@ -106,7 +98,8 @@ class SpotterTask(BankTask):
 
     def loss(self, model: nn.Module, batch: Batch, device: torch.device) -> Tensor:
         images, labels, langs = batch
-        rows, unknown = dec.label_rows(self.bank, frame_order(labels, self.order), langs)
+        seen = [frame_order(x, self.order) for x in labels]
+        rows, unknown = dec.label_rows(self.bank, seen, langs)
         self.unknown.update(unknown)
         targets, lengths = dec.ctc_targets(rows)
         return bank_ctc_loss(model(images), targets, lengths)

@@ -140,6 +140,13 @@ def display_order(text: str) -> str:
     return "\n".join(_display_line(line) for line in text.split("\n"))
 
 
+def frame_order(text: str, order: str) -> str:
+    """`text` as a CTC model's frames meet it when its targets are in `order`:
+    `visual` = `display_order` (its own inverse, so it also turns a frame-order reading
+    back into logical order), `logical` = unchanged."""
+    return display_order(text) if order == "visual" else text
+
+
 def _display_line(line: str) -> str:
     units = split_units(line, "grapheme")
     lead = 0

@@ -46,7 +46,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from strtool.errors import InputError
-from strtool.text.bidi import display_order
+from strtool.text.bidi import frame_order
 from strtool.text.normalize import UNITS, Unit, nfc, split_units
 
 UNK_TEXT = "\ufffd"
@@ -249,7 +249,7 @@ class CTCTokenizer(_Vocab):
 
     def _ordered(self, text: str) -> str:
         """`text` in the other order when the targets are visual (self-inverse)."""
-        return display_order(text) if self.order == "visual" else text
+        return frame_order(text, self.order)
 
     def _text(self, label: str) -> str:
         return self._ordered(nfc(label))

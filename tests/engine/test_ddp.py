@@ -32,15 +32,21 @@ def _torchrun(db: Path, out: Path, *overrides: str, **env_extra: str) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
-def test_two_process_gloo_training(tiny_lmdb: Path, tmp_path: Path) -> None:
-    out = tmp_path / "run"
-    _torchrun(tiny_lmdb, out)
+def _same_weights_on_both_ranks(tmp_path: Path) -> dict[str, torch.Tensor]:
+    """Assert that the two ranks saved identical parameters; rank 0's weights."""
     w0 = torch.load(tmp_path / "weights-rank0.pt", weights_only=True)
     w1 = torch.load(tmp_path / "weights-rank1.pt", weights_only=True)
     params = [k for k in w0 if "running_" not in k and "num_batches" not in k]
     assert len(params) > 10
     for k in params:  # BN running stats are per-rank (DDP broadcasts rank 0's each step)
         torch.testing.assert_close(w1[k], w0[k], rtol=0, atol=0, msg=k)
+    return w0
+
+
+def test_two_process_gloo_training(tiny_lmdb: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    _torchrun(tiny_lmdb, out)
+    w0 = _same_weights_on_both_ranks(tmp_path)
     files = sorted(p.name for p in out.iterdir())
     assert files == ["best.pt", "config.yaml", "curves.png", "last.pt", "metrics.jsonl"], files
     ckpt = torch.load(out / "last.pt", weights_only=False)
@@ -55,10 +61,7 @@ def test_two_process_gloo_semi_training(tiny_lmdb: Path, tmp_path: Path) -> None
     out = tmp_path / "run"
     _torchrun(tiny_lmdb, out, f"data.unlabeled=[{tiny_lmdb}]", "data.unlabeled_ratio=0.5",
               "semi.method=contrastive+consistency", "semi.threshold=0.5")  # fmt: skip
-    w0 = torch.load(tmp_path / "weights-rank0.pt", weights_only=True)
-    w1 = torch.load(tmp_path / "weights-rank1.pt", weights_only=True)
-    for k in (k for k in w0 if "running_" not in k and "num_batches" not in k):
-        torch.testing.assert_close(w1[k], w0[k], rtol=0, atol=0, msg=k)
+    _same_weights_on_both_ranks(tmp_path)
     ckpt = torch.load(out / "last.pt", weights_only=False)
     assert ckpt["step"] == 6 and ckpt["semi"]["method"] == "contrastive+consistency"
     assert set(ckpt["semi"]["teacher"]) == set(ckpt["model"]) and ckpt["semi"]["proj"]
@@ -75,10 +78,7 @@ def test_two_process_gloo_img2seq_consistency(tiny_lmdb: Path, tmp_path: Path) -
               "model.width=128", "img2seq.max_len=10", "img2seq.ctc_weight=0.3",
               f"data.unlabeled=[{tiny_lmdb}]", "data.unlabeled_ratio=0.5",
               "semi.method=consistency", "semi.threshold=0.0")  # fmt: skip
-    w0 = torch.load(tmp_path / "weights-rank0.pt", weights_only=True)
-    w1 = torch.load(tmp_path / "weights-rank1.pt", weights_only=True)
-    for k in (k for k in w0 if "running_" not in k and "num_batches" not in k):
-        torch.testing.assert_close(w1[k], w0[k], rtol=0, atol=0, msg=k)
+    _same_weights_on_both_ranks(tmp_path)
     ckpt = torch.load(out / "last.pt", weights_only=False)
     assert ckpt["family"] == "img2seq" and ckpt["semi"]["method"] == "consistency"
     assert set(ckpt["semi"]["teacher"]) == set(ckpt["model"]) and ckpt["semi"]["drawn"] == 12
@@ -95,10 +95,7 @@ def test_two_process_gloo_training_with_the_synth_stream(tiny_lmdb: Path, tmp_pa
     out = tmp_path / "run"
     _torchrun(tiny_lmdb, out, "data.synth.weight=0.5", "data.synth.langs=en",
               f"data.synth.fonts=[{FONT}]", f"data.synth.corpus=[{corpus}]")  # fmt: skip
-    w0 = torch.load(tmp_path / "weights-rank0.pt", weights_only=True)
-    w1 = torch.load(tmp_path / "weights-rank1.pt", weights_only=True)
-    for k in (k for k in w0 if "running_" not in k and "num_batches" not in k):
-        torch.testing.assert_close(w1[k], w0[k], rtol=0, atol=0, msg=k)
+    _same_weights_on_both_ranks(tmp_path)
     assert torch.load(out / "last.pt", weights_only=False)["step"] == 6
     logs = (out / "metrics.jsonl").read_text(encoding="utf-8")
     assert '"stream_skipped"' in logs

@@ -65,6 +65,20 @@ def test_sigterm_saves_the_step_and_resume_matches_a_straight_run(
     assert load_checkpoint(tmp_path / "c" / "last.pt")["step"] == 10
 
 
+def _start_training(cmd: list[str], metrics: Path) -> subprocess.Popen[str]:
+    """Start a training subprocess in its own process group and return it once it
+    has logged 3 steps (still running)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True, text=True)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if metrics.is_file() and len(metrics.read_text().splitlines()) >= 3:
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.communicate()
+    return proc
+
+
 @pytest.mark.slow  # a training subprocess with a loader worker
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_to_the_process_group_stops_strtool_train_cleanly(
@@ -79,19 +93,11 @@ def test_a_signal_to_the_process_group_stops_strtool_train_cleanly(
            "--set", "train.batch_size=8", "--set", "train.steps=100000",
            "--set", "train.log_every=1", "--set", "train.ckpt_every=100000",
            "--set", "train.val_every=100000"]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True, text=True)  # fmt: skip
-    metrics = out / "metrics.jsonl"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if metrics.is_file() and len(metrics.read_text().splitlines()) >= 3:
-            break
-        time.sleep(0.2)
-    assert proc.poll() is None, proc.communicate()
+    proc = _start_training(cmd, out / "metrics.jsonl")
     os.killpg(proc.pid, sig)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == code, err
-    last = json.loads(metrics.read_text().splitlines()[-1])["step"]
+    last = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])["step"]
     assert f"stopped by {sig.name} after step {last} of 100000" in " ".join(err.split())
     assert "Traceback" not in err
     assert load_checkpoint(out / "last.pt")["step"] == last
@@ -116,15 +122,7 @@ def test_a_library_caller_that_lets_interrupted_propagate_still_exits(
            "data.workers=1", "model.arch=crnn_tiny", "train.threads=1", "train.batch_size=8",
            "train.steps=100000", "train.log_every=1", "train.ckpt_every=100000",
            "train.val_every=100000"]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True, text=True)  # fmt: skip
-    metrics = out / "metrics.jsonl"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if metrics.is_file() and len(metrics.read_text().splitlines()) >= 3:
-            break
-        time.sleep(0.2)
-    assert proc.poll() is None, proc.communicate()
+    proc = _start_training(cmd, out / "metrics.jsonl")
     os.killpg(proc.pid, signal.SIGTERM)
     try:
         _, err = proc.communicate(timeout=60)
