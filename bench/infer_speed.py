@@ -10,7 +10,9 @@ what `strtool predict` runs), with PyTorch and (when onnxruntime is installed) w
 Crops are grey or RGB as the model expects, 32 px high, random text-like content (the
 cost does not depend on the content). Each figure is the median of `--repeat` timed
 calls after warm-up. The default model's target: at most 5 ms per crop at batch 1 on 2
-cores (Tesseract takes 7-16 ms per crop here).
+cores (Tesseract takes 7-16 ms per crop here). The reader folds each BatchNorm into
+the convolution before it; the same model unfolded is timed as the baseline, in rounds
+interleaved with the folded one.
 """
 
 from __future__ import annotations
@@ -79,9 +81,21 @@ def main() -> None:
         crops = [rng.integers(0, 255, shape, dtype=np.uint8) for _ in range(args.batch)]
         print(f"model {m.arch} ({rec.params:,} parameters), input {m.channels}x{m.height}x"
               f"{m.width}, {args.threads} threads, median of {args.repeat}")  # fmt: skip
-        one = timed(lambda: rec.read_arrays(crops[:1]), args.repeat)
+        # the baseline in the same run: the model as trained, BatchNorms not folded
+        # (`open_reader(fuse=False)`); timed interleaved in rounds with the folded one
+        plain = open_reader(ckpt, "cpu", fuse=False)
+        rounds = 3
+        ones, plains = [], []
+        for _ in range(rounds):
+            plains.append(timed(lambda: plain.read_arrays(crops[:1]), args.repeat))
+            ones.append(timed(lambda: rec.read_arrays(crops[:1]), args.repeat))
+        one, one_plain = statistics.median(ones), statistics.median(plains)
         many = timed(lambda: rec.read_arrays(crops), max(5, args.repeat // 5))
-        print(f"  pytorch  batch 1: {1000 * one:7.2f} ms per crop (resize + model + CTC decoding)")
+        print(f"  pytorch, not folded, batch 1: {1000 * one_plain:7.2f} ms per crop (baseline)")
+        print(
+            f"  pytorch  batch 1: {1000 * one:7.2f} ms per crop (resize + model + CTC decoding;"
+            f" {rec.meta.get('fused', 0)} BatchNorms folded, x{one_plain / one:.2f} vs baseline)"
+        )
         print(
             f"  pytorch  batch {args.batch}: {1000 * many / args.batch:7.2f} ms per crop "
             f"({args.batch / many:.0f} crops/s; x{one * args.batch / many:.1f} vs batch 1)"

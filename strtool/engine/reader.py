@@ -22,6 +22,7 @@ from strtool.engine.distributed import pick_device
 from strtool.engine.onnx_runtime import RUNTIMES, use_onnx_runtime
 from strtool.errors import InputError
 from strtool.models import count_parameters
+from strtool.models.fuse import fuse_conv_bn
 from strtool.paths import weights_dir
 from strtool.tasks.base import DatasetReading, Reading, Task
 from strtool.tasks.registry import build_task
@@ -96,11 +97,14 @@ def open_reader(
     device: str = "auto",
     langs: Sequence[str] | None = None,
     runtime: str = "torch",
+    fuse: bool = True,
 ) -> Reader:
     """Load checkpoint `model` once (any family, any strtool version that wrote a
     `config`; `default` = the shipped model), on `device`; `langs` restricts the output
     to those languages' charsets (CTC). `runtime="onnx"` runs the model by ONNX Runtime
-    on the CPU (`strtool.engine.onnx_runtime`). `InputError` for a missing or foreign
+    on the CPU (`strtool.engine.onnx_runtime`). `fuse` folds each BatchNorm into the
+    convolution before it (`strtool.models.fuse`: the same readings, fewer passes; the
+    reader's model is for inference only). `InputError` for a missing or foreign
     file, or a runtime the model or machine cannot use."""
     if runtime not in RUNTIMES:
         raise InputError(f"--runtime: '{runtime}' is not one of {', '.join(RUNTIMES)}")
@@ -125,6 +129,8 @@ def open_reader(
     task.model.to(dev).eval()
     meta = {k: ckpt.get(k) for k in ("arch", "step", "versions", "best")}
     meta.update(family=family, runtime=runtime, params=count_parameters(task.model))
+    if fuse:
+        meta["fused"] = fuse_conv_bn(task.model)
     if runtime == "onnx":
         use_onnx_runtime(task)
     if langs:

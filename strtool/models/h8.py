@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from strtool.models.blocks import CTCHead, DropPath, Mlp
@@ -39,7 +40,19 @@ class ConvMixer(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         x = x + self.drop(self.dw(self.norm1(x)))
-        return x + self.drop(self.mlp(self.norm2(x)))
+        return x + self.drop(self._mlp(self.norm2(x)))
+
+    def _mlp(self, x: Tensor) -> Tensor:
+        """`self.mlp(x)`. On a contiguous (N, C, H, W) map the two 1x1 convolutions run
+        as matmuls over the channels (the same weights and numbers, about 2x faster on
+        the CPU at batch 1); on a channels_last map the convolutions are as fast."""
+        if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+            return self.mlp(x)
+        fc1, act, fc2 = self.mlp
+        assert isinstance(fc1, nn.Conv2d) and isinstance(fc2, nn.Conv2d)
+        y = F.linear(x.permute(0, 2, 3, 1), fc1.weight.flatten(1), fc1.bias)
+        y = F.linear(act(y), fc2.weight.flatten(1), fc2.bias)
+        return y.permute(0, 3, 1, 2)
 
 
 class GlobalBlock(nn.Module):
@@ -68,7 +81,11 @@ class RowAttentionPool(nn.Module):
         self.score = nn.Conv2d(dim, 1, 1)
 
     def forward(self, x: Tensor) -> Tensor:
-        w = self.score(x).softmax(dim=2)  # (N, 1, H, W)
+        # the 1x1 convolution's arithmetic as a matmul over channels: the same
+        # numbers, but Conv2d with one output channel takes PyTorch's slow path on
+        # the CPU (~8x slower at batch 1, ~3x in training)
+        score = F.linear(x.permute(0, 2, 3, 1), self.score.weight.flatten(1), self.score.bias)
+        w = score.permute(0, 3, 1, 2).softmax(dim=2)  # (N, 1, H, W)
         return (x * w).sum(dim=2).transpose(1, 2)
 
 
