@@ -30,8 +30,8 @@ def fuse_conv_bn(model: nn.Module) -> int:
             conv, bn = seq._modules[first], seq._modules[second]
             if not (isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d)):
                 continue
-            if not bn.track_running_stats or bn.running_mean is None:
-                continue  # batch statistics even in eval mode: nothing fixed to fold
+            if bn.running_mean is None:  # track_running_stats=False: batch statistics
+                continue  # even in eval mode, nothing fixed to fold
             seq._modules[first] = fuse_conv_bn_eval(conv, bn)
             seq._modules[second] = nn.Identity()
             folded += 1
