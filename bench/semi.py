@@ -27,7 +27,8 @@ each for `--steps` optimiser steps from that checkpoint (`--init`): `labeled_onl
 (`--contrastive-share` of the steps with the contrastive loss plus the supervised one,
 the rest consistency from there); `--methods` picks a subset of the last three
 (`labeled_only` always runs: it is the baseline), `--semi-weight` sets `semi.weight`.
-`--fractions 1,0.1` repeats all of it with a tenth of
+`--only NAME` trains just that run (two processes can then share the cores; a run
+without it reuses both and scores). `--fractions 1,0.1` repeats all of it with a tenth of
 the labeled crops (per language, `data.cap`), the supervised checkpoint included (with
 `--supervised`, only the fine-tuning runs see fewer labels). Every run has the same
 batch size, learning-rate schedule and seed.
@@ -161,12 +162,15 @@ def finetune(
     """The fine-tuning runs from the supervised checkpoint `sup`: `labeled_only` and
     the methods of `--methods`."""
     base = _overrides(a, paths, cap) + [f"train.lr={a.ft_lr}"]
-    out = {"labeled_only": run(root / "labeled_only", base, a.steps, sup)}
+    out = {}
+    if a.only in (None, "labeled_only"):
+        out["labeled_only"] = run(root / "labeled_only", base, a.steps, sup)
     for method in ("pseudo", "consistency"):
-        if method in a.methods:
+        if method in a.methods and a.only in (None, method):
             out[method] = run(root / method, base + semi_overrides(a, paths, method), a.steps,
                               sup)  # fmt: skip
-    if "contrastive+consistency" not in a.methods:
+    wanted = a.only in (None, "contrastive+consistency")
+    if "contrastive+consistency" not in a.methods or not wanted:
         return out
     first = max(1, round(a.contrastive_share * a.steps))
     con = run(root / "contrastive", base + semi_overrides(a, paths, "contrastive"), first, sup)
@@ -204,6 +208,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             sup_over = _overrides(a, paths, cap) + [f"train.lr={a.lr}"]
             sup = run(root / "supervised", sup_over, a.pretrain_steps, None)
         ckpts = {"supervised": sup, **finetune(a, root, paths, cap, sup)}
+        if a.only:
+            continue  # trained only; a later run without --only reuses it and scores
         table = {name: {"shifted": score(p, paths["test"], a.device),
                         "source": score(p, paths["source_test"], a.device)}
                  for name, p in ckpts.items()}  # fmt: skip
@@ -213,6 +219,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print("|---|---|---|")
         for name, s in table.items():
             print(f"| {name} | {wrr_crr(s['shifted'])} | {wrr_crr(s['source'])} |")
+    if a.only:
+        return results
     (work / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     return results
 
@@ -249,6 +257,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=",".join(METHODS[1:]),
         help="methods besides labeled_only (always run): comma-separated",
     )
+    p.add_argument("--only", default=None, choices=METHODS,
+                   help="train only this run of each fraction and score nothing, so two "
+                        "processes can share the cores; run again without it to reuse "
+                        "the finished runs and print the table")  # fmt: skip
     p.add_argument("--fractions", default="1,0.1")
     p.add_argument("--ckpt-every", type=int, default=500)
     p.add_argument("--device", default="auto")
@@ -259,6 +271,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     a = p.parse_args(argv)
     a.methods = a.methods.split(",")
     unknown = sorted(set(a.methods) - set(METHODS[1:]))
+    if a.only not in (None, "labeled_only", *a.methods):
+        p.error(f"--only {a.only}: not among the runs (labeled_only, --methods)")
     if unknown:
         p.error(f"--methods: unknown {', '.join(unknown)} (use {', '.join(METHODS[1:])})")
     if a.tiny:

@@ -53,6 +53,22 @@ def test_semi_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     ft = load_checkpoint(tmp_path / "w2" / "f1" / "consistency" / "last.pt")
     assert ft["config"]["model"]["arch"] == load_checkpoint(sup)["config"]["model"]["arch"]
     assert runs["supervised"]["shifted"] == r0["shifted"]
+    # --only: one run trained, nothing scored; the next call reuses it and tabulates
+    w3 = tmp_path / "w3"
+    (w3 / "data").parent.mkdir()
+    (w3 / "data").symlink_to(tmp_path / "w2" / "data")
+    only = ["--workdir", str(w3), "--tiny", "--fractions", "1", "--device", "cpu",
+            "--threads", "2", "--arch", "svtr_tiny", "--supervised", str(sup),
+            "--methods", "consistency"]  # fmt: skip
+    res = bench.main([*only, "--only", "consistency"])
+    assert res["fractions"] == {} and not (w3 / "results.json").exists()
+    assert sorted(p.name for p in (w3 / "f1").iterdir()) == ["consistency"]
+    mtime = (w3 / "f1" / "consistency" / "last.pt").stat().st_mtime_ns
+    res = bench.main(only)
+    assert list(res["fractions"]["1"]["runs"]) == ["supervised", "labeled_only", "consistency"]
+    assert (w3 / "f1" / "consistency" / "last.pt").stat().st_mtime_ns == mtime
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--workdir", "x", "--methods", "pseudo", "--only", "consistency"])
 
 
 def test_a_stopped_bench_ends_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
