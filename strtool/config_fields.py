@@ -7,6 +7,8 @@ them."""
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +36,13 @@ def show(value: Any) -> str:
         return f"<{type(value).__name__}>"
 
 
+def finite_number(x: Any) -> bool:
+    """An int or float that is finite and not a boolean. The YAML loader type-checks
+    values before their range; a config built in code reaches `Range.check` directly,
+    so the range refuses the rest itself."""
+    return not isinstance(x, bool) and isinstance(x, numbers.Real) and math.isfinite(x)
+
+
 def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
@@ -45,8 +54,8 @@ class Range:
 
     `lo` / `hi` None = unbounded; `lo_open` / `hi_open` exclude that bound; `pair`: the
     value is a two-item list `[low, high]` with `low <= high`; `items`: a non-empty list
-    whose items all lie in the range; `integer`: the numbers must be whole. NaN is
-    never inside a range."""
+    whose items all lie in the range; `integer`: the numbers must be whole. Booleans,
+    NaN and inf are never inside a range."""
 
     lo: float | None = None
     hi: float | None = None
@@ -71,8 +80,8 @@ class Range:
             return f"a non-empty list of numbers in {self.interval()}{whole}"
         return f"{self.interval()}{whole}"
 
-    def contains(self, x: float) -> bool:
-        if x != x or (self.integer and not float(x).is_integer()):  # NaN; a fraction
+    def contains(self, x: Any) -> bool:
+        if not finite_number(x) or (self.integer and not float(x).is_integer()):
             return False
         if self.lo is not None and (x < self.lo or (self.lo_open and x == self.lo)):
             return False
@@ -82,6 +91,12 @@ class Range:
         """Raise `ConfigError` naming `path` and the allowed range if `value` is outside."""
         if value is None:
             return
+        listed = (self.pair or self.items) and isinstance(value, (list, tuple))
+        if not all(finite_number(v) for v in (value if listed else [value])):
+            what = (
+                "holds an item that is not a finite number" if listed else "is not a finite number"
+            )
+            raise ConfigError(f"{path}: {show(value)} {what}; allowed: {self.describe()}")
         if self.pair or self.items:
             ok = isinstance(value, (list, tuple)) and (len(value) == 2 or not self.pair)
             ok = ok and len(value) > 0 and all(self.contains(v) for v in value)

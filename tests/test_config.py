@@ -1,6 +1,7 @@
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from strtool.config import (
@@ -18,6 +19,7 @@ from strtool.config import (
     range_of,
     resolve_config_path,
 )
+from strtool.config_fields import check_ranges
 from strtool.errors import ConfigError
 
 
@@ -330,7 +332,38 @@ def test_range_items_integers_and_nan() -> None:
     for bad in ([], [0, 2], [2, 13], [2.5], 3):
         with pytest.raises(ConfigError, match=r"text\.line_words: .* allowed: a non-empty list"):
             words.check(bad, "text.line_words")
-    with pytest.raises(ConfigError, match="out of range"):
+    with pytest.raises(ConfigError, match="^x: nan is not a finite number"):
         Range().check(float("nan"), "x")
-    with pytest.raises(ConfigError, match="out of range"):
+    with pytest.raises(ConfigError, match="^x: .* holds an item that is not a finite number"):
         Range(0, 1, pair=True).check([float("nan"), 0.5], "x")
+    assert not Range().contains(float("inf")) and not Range().contains(True)
+
+
+@pytest.mark.parametrize(
+    ("kw", "expected"),
+    [
+        ({"lr": True}, r"^lr: True is not a finite number"),
+        ({"lr": float("inf")}, r"^lr: inf is not a finite number"),
+        ({"plain": 1.0, "p": float("nan")}, r"^p: nan is not a finite number"),
+        ({"lr": "1e-3"}, r"^lr: '1e-3' is not a finite number"),
+        ({"size": [24, float("inf")]}, r"^size: \[24, inf\] holds an item that is not a finite"),
+        ({"words": [False, 3]}, r"^words: \[False, 3\] holds an item"),
+    ],
+)
+def test_configs_built_in_code_refuse_booleans_and_inf(kw, expected):
+    """A config built in code skips the loader's type checks; its ranges refuse what the
+    loader would (the synth config checks itself when built)."""
+    with pytest.raises(ConfigError, match=expected):
+        check_ranges(Ranged(**kw))
+    check_ranges(Ranged(lr=np.float32(0.1), workers=np.int64(3)))  # numpy numbers are numbers
+
+
+def test_synth_config_built_in_code_refuses_booleans_and_inf():
+    from strtool.synth.config import AugmentConfig, RenderConfig, SynthConfig
+
+    with pytest.raises(ConfigError, match=r"^render\.font_size: \[24, inf\] holds an item"):
+        SynthConfig(render=RenderConfig(font_size=[24, float("inf")]))
+    aug = AugmentConfig()
+    aug.blur.prob = True
+    with pytest.raises(ConfigError, match=r"^augment\.blur\.prob: True is not a finite number"):
+        SynthConfig(augment=aug)
