@@ -62,6 +62,8 @@ def decode_image(data: bytes, channels: int = 3) -> np.ndarray:
             return arr if channels == 1 else cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
     try:
         return _pil_decode(data, channels)
+    except Image.UnidentifiedImageError:  # its message is the repr of a BytesIO
+        raise DataError(f"not an image format PIL or OpenCV can read ({len(data)} bytes)") from None
     except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as e:
         raise DataError(f"cannot decode image ({len(data)} bytes): {e}") from None
 

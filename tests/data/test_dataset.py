@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader
 from strtool.data.dataset import LmdbDataset, collate
 from strtool.data.lmdb_writer import LmdbWriter
 from strtool.data.transforms import ResizeNormalize, decode_image, resize_pad
+from strtool.errors import DataError
 
 torch.set_num_threads(1)
 
@@ -94,8 +95,13 @@ def test_decode_modes():
     assert tuple(decode_image(_encode(pal, "PNG"), 3)[0, 0]) == (255, 0, 0)
     assert decode_image(jpg_bytes(40, 16), 3).shape == (16, 40, 3)
     assert decode_image(png_bytes(40, 16, 128, "L"), 1).shape == (16, 40)
-    with pytest.raises(Exception, match="cannot decode"):
-        decode_image(b"garbage", 3)
+    with pytest.raises(
+        DataError, match=r"^not an image format PIL or OpenCV can read \(7 bytes\)$"
+    ):
+        decode_image(b"garbage", 3)  # no repr of a BytesIO in the message
+    with pytest.raises(DataError, match=r"^cannot decode image \(\d+ bytes\): "):
+        noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 200), np.uint8))
+        decode_image(_encode(noise, "PNG")[:200], 1)  # a cut PNG: PIL's reason
 
 
 def test_exif_orientation_jpeg_and_png():
