@@ -4,7 +4,10 @@
   inside [0, 1] and is sensible at 0 or n correct, unlike the normal approximation).
 - CRR = 1 - E / U (E = summed edit distances, U = summed gt lengths) is a ratio of two
   sums over samples: the delta-method (linearised ratio estimator) interval, with the
-  sample variance of `e_i - R * u_i`. Deterministic, no resampling.
+  sample variance of `e_i - R * u_i`. Deterministic, no resampling. Its upper bound
+  is cut at 1 (no edit at all), which the normal approximation overshoots when the
+  rate is near 1 and the samples are few; the lower bound is not cut (CRR goes
+  below 0 when a reading inserts more than the gt holds).
 - A macro row averages G group rates: the half-widths combine as independent errors,
   `sqrt(sum(h_g^2)) / G`.
 """
@@ -34,8 +37,8 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
 
 
 def ratio_rate(edits: np.ndarray, units: np.ndarray, z: float = Z95) -> tuple[float, float]:
-    """Interval of `1 - sum(edits) / sum(units)` (CRR) over samples; the point value
-    twice when fewer than two samples or no units."""
+    """Interval of `1 - sum(edits) / sum(units)` (CRR) over samples, its upper bound at
+    most 1; the point value twice when fewer than two samples or no units."""
     e = np.asarray(edits, dtype=np.float64)
     u = np.asarray(units, dtype=np.float64)
     n, total = e.shape[0], float(u.sum())
@@ -47,7 +50,7 @@ def ratio_rate(edits: np.ndarray, units: np.ndarray, z: float = Z95) -> tuple[fl
         return 1.0 - r, 1.0 - r
     resid = e - r * u
     se = math.sqrt(float(resid.var(ddof=1)) / n) / (total / n)
-    return 1.0 - r - z * se, 1.0 - r + z * se
+    return 1.0 - r - z * se, min(1.0, 1.0 - r + z * se)
 
 
 def macro(intervals: list[tuple[float, float, float]]) -> tuple[float, float]:

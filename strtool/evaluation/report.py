@@ -200,6 +200,7 @@ def _macro(rows: list[GroupRow], pooled: GroupRow) -> GroupRow:
     wrr_low, wrr_high = macro_interval([(r.wrr, r.wrr_low, r.wrr_high) for r in rows])
     wrr_low, wrr_high = max(0.0, wrr_low), min(1.0, wrr_high)  # a rate of words
     crr_low, crr_high = macro_interval([(r.crr, r.crr_low, r.crr_high) for r in rows])
+    crr_high = min(1.0, crr_high)  # 1 - edits / units never exceeds 1
     return GroupRow(
         wrr_low=wrr_low,
         wrr_high=wrr_high,

@@ -214,6 +214,13 @@ def test_crr_interval_is_the_delta_method_ratio_interval() -> None:
     lo, hi = ratio_rate(e, u)
     assert lo == approx(1 - r - Z95 * se) and hi == approx(1 - r + Z95 * se)
     assert ratio_rate(np.array([1.0]), np.array([4.0])) == (0.75, 0.75)
+    # few samples near CRR 1: the normal approximation passes 1; the bound is cut there
+    e, u = np.array([0, 0, 0, 4, 0, 0], dtype=float), np.array([5, 6, 4, 5, 7, 5], dtype=float)
+    r = e.sum() / u.sum()
+    se = np.sqrt((e - r * u).var(ddof=1) / 6) / (u.sum() / 6)
+    assert 1 - r + Z95 * se > 1.0
+    lo, hi = ratio_rate(e, u)
+    assert hi == 1.0 and lo == approx(1 - r - Z95 * se)
 
 
 def test_report_rows_carry_intervals_that_contain_the_rate() -> None:
@@ -224,12 +231,14 @@ def test_report_rows_carry_intervals_that_contain_the_rate() -> None:
     rep = score(preds, gts)
     for row in rep.rows:
         assert row.wrr_low <= row.wrr <= row.wrr_high
-        assert row.crr_low <= row.crr <= row.crr_high
+        assert row.crr_low <= row.crr <= row.crr_high <= 1.0
         d = row.to_dict()
         assert d["wrr_95"] == [row.wrr_low, row.wrr_high]
     lat = next(r for r in rep.rows if r.name == "LAT")
     assert (lat.wrr_low, lat.wrr_high) == pytest.approx(wilson(10, 20))
     macro = next(r for r in rep.rows if r.name == "macro")
+    near = score(["abc"] * 9 + ["ab"], ["abc"] * 10).rows  # one group at CRR 0.97, n 10
+    assert all(r.crr_high <= 1.0 for r in near) and near[0].crr_high == 1.0
     zero = score(["x"] * 30 + ["y"] * 30, ["abc"] * 30 + ["كتاب"] * 30).rows[-1]
     assert zero.name == "macro" and zero.wrr_low == 0.0 and zero.wrr_high > 0.0
     assert 0.0 <= macro.wrr_low <= macro.wrr <= macro.wrr_high <= 1.0
