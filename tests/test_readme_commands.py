@@ -498,6 +498,9 @@ COVERAGE: dict[tuple[str, frozenset[str]], tuple[str, ...]] = {
     ("lmdb validate", frozenset()): ("test_lmdb_validate",),
     ("lmdb export", frozenset()): ("test_lmdb_export_round_trips_through_make_lmdb",),
     ("lmdb merge", frozenset()): ("test_lmdb_merge",),
+    ("lmdb merge", frozenset({"-o"})): (
+        "tests/data/test_cli_lmdb.py::test_output_as_option_or_positional",
+    ),
     ("fonts list", frozenset()): ("test_fonts_list",),
     ("fonts check", frozenset({"--lang", "--missing"})): ("test_fonts_check_folder_lang_missing",),
     # --fonts DIR and --fonts heldout:DIR: the shipped folder has a manifest.json too

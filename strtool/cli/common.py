@@ -32,7 +32,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from strtool.errors import Interrupted, StrtoolError
+from strtool.errors import InputError, Interrupted, StrtoolError
 
 #: Progress, logs and warnings go to stderr.
 err_console = Console(stderr=True, soft_wrap=True)
@@ -59,6 +59,24 @@ LangsOpt = Annotated[
     ),
 ]
 OutputOpt = Annotated[Path, typer.Option("--output", "-o", help="Output path.")]
+#: `-o/--output` of the commands that also take their output as a positional argument
+#: (`make-lmdb SRC OUT`, `lmdb export LMDB OUT`, `lmdb merge OUT IN...`): either form.
+OutputAltOpt = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Output path (or give it as the positional argument)."),
+]
+
+
+def one_output(positional: Path | None, option: Path | None) -> Path:
+    """The output path given either as the positional argument or as `-o/--output`;
+    `InputError` when it is given both ways or not at all."""
+    if positional is not None and option is not None:
+        raise InputError(f"output given twice ('{positional}' and -o '{option}'): give one of them")
+    out = option if option is not None else positional
+    if out is None:
+        raise InputError("missing output: give -o/--output PATH (or the positional OUTPUT)")
+    return out
+
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -12,6 +12,7 @@ from rich.progress import Progress, TaskID
 from strtool.cli.common import (
     JsonOpt,
     LangsOpt,
+    OutputAltOpt,
     OverwriteOpt,
     QuietOpt,
     ResumeOpt,
@@ -20,6 +21,7 @@ from strtool.cli.common import (
     handle_errors,
     info,
     make_progress,
+    one_output,
     print_json,
     print_table,
     warn,
@@ -31,6 +33,7 @@ from strtool.data.build import make_lmdb as build_lmdb
 from strtool.data.build_inputs import InputOpts
 from strtool.data.lmdb_io import partial_path
 from strtool.data.lmdb_tools import export, merge
+from strtool.errors import InputError
 from strtool.outputs import check_replaceable
 from strtool.text.normalize import as_unit
 
@@ -91,7 +94,10 @@ class _Bar:
 @handle_errors
 def make_lmdb(
     source: Annotated[Path, typer.Argument(help="gt file, folder with a gt file, or an LMDB.")],
-    output: Annotated[Path, typer.Argument(help="LMDB folder to create.")],
+    output_arg: Annotated[
+        Path | None, typer.Argument(metavar="output", help="LMDB folder to create (or -o).")
+    ] = None,
+    output_opt: OutputAltOpt = None,
     fmt: FormatOpt = "auto",
     images: Annotated[
         Path | None, typer.Option("--images", help="Image root (default: the gt file's folder).")
@@ -159,7 +165,10 @@ def make_lmdb(
     --unlabeled: images of a folder (recursive) or of a file list (one path per line)
     without labels, for semi-supervised training (data.unlabeled); meta says
     "unlabeled": true. Missing, corrupt and repeated images are skipped and listed
-    (<output>.report.json); --resume works as for labeled builds."""
+    (<output>.report.json); --resume works as for labeled builds.
+
+    The output is the second argument or -o/--output."""
+    output = one_output(output_arg, output_opt)
     if unlabeled:
         return _make_unlabeled(source, output, images, lang, check, overwrite, resume,
                                fmt, compat, json_out, quiet)  # fmt: skip
@@ -303,7 +312,11 @@ def validate_cmd(
 @handle_errors
 def export_cmd(
     path: Annotated[Path, typer.Argument(help="LMDB folder.")],
-    out_dir: Annotated[Path, typer.Argument(help="Folder to create (images/ + gt.txt).")],
+    out_arg: Annotated[
+        Path | None,
+        typer.Argument(metavar="out_dir", help="Folder to create (images/ + gt.txt; or -o)."),
+    ] = None,
+    output_opt: OutputAltOpt = None,
     overwrite: OverwriteOpt = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -318,6 +331,7 @@ def export_cmd(
     code or group are left out; both are listed on stderr. --overwrite replaces only
     an export folder strtool wrote (.strtool.json, gt.txt, images/), never one holding
     the input."""
+    out_dir = one_output(out_arg, output_opt)
     with _Bar("export", quiet) as bar:
         res = export(path, out_dir, overwrite, progress=bar)
     for idx, why in res.skipped:
@@ -336,8 +350,14 @@ def export_cmd(
 @lmdb_app.command("merge")
 @handle_errors
 def merge_cmd(
-    output: Annotated[Path, typer.Argument(help="LMDB folder to create.")],
-    inputs: Annotated[list[Path], typer.Argument(help="Input LMDBs.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="[output] inputs",
+            help="The LMDB folder to create, then the input LMDBs; with -o, only the inputs.",
+        ),
+    ],
+    output_opt: OutputAltOpt = None,
     overwrite: OverwriteOpt = False,
     drop_labels: Annotated[
         bool,
@@ -352,6 +372,9 @@ def merge_cmd(
     earlier input is kept, and counted and listed on stderr (with both labels when
     they differ). Unlabeled inputs give an unlabeled LMDB; labeled and unlabeled
     inputs together are refused unless --drop-labels (then the output is unlabeled)."""
+    output, inputs = (output_opt, paths) if output_opt is not None else (paths[0], paths[1:])
+    if not inputs:
+        raise InputError("no input LMDB given (usage: lmdb merge -o OUTPUT INPUT...)")
     with _Bar("merge", quiet) as bar:
         res = merge(output, inputs, overwrite, progress=bar, drop_labels=drop_labels)
     for d in res.duplicates[:10]:
