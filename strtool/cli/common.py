@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any, ParamSpec, Protocol, TypeVar
 
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -31,6 +32,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from strtool.errors import InputError, Interrupted, StrtoolError
 
@@ -154,7 +156,20 @@ def print_table(
         table.add_column(c, justify="left" if i == 0 else "right")
     for r in rows:
         table.add_row(*[_fmt(v) for v in r])
-    out_console.print(table)
+    out_console.print(whole_numbers(table))
+
+
+def whole_numbers(table: Table, names: bool = True) -> Table:
+    """`table` with each right-justified (number) column, and with `names` the first
+    one (group names), at least as wide as its widest cell, folding rather than
+    cutting: in a terminal too narrow for the table, rich would otherwise shorten
+    `47.06` to `47.…` and `pooled` to `pool…`; the headings fold instead."""
+    for i, col in enumerate(table.columns):
+        if col.justify != "right" and not (names and i == 0):
+            continue
+        widths = [cell_len(c.plain if isinstance(c, Text) else str(c)) for c in col.cells]
+        col.min_width, col.overflow = max(widths, default=0), "fold"
+    return table
 
 
 def _fmt(v: Any) -> str:

@@ -19,6 +19,7 @@ from strtool.cli.common import (
     make_progress,
     out_console,
     print_json,
+    whole_numbers,
 )
 from strtool.errors import InputError
 
@@ -107,5 +108,5 @@ def demo_cmd(
     if json_:
         print_json(result.metrics | {"report": {k: str(v) for k, v in result.files.items()}})
         return
-    out_console.print(_table(result))
+    out_console.print(whole_numbers(_table(result)))
     out_console.print(_summary(result), highlight=False)

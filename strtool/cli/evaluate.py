@@ -25,6 +25,7 @@ from strtool.cli.common import (
     out_console,
     print_json,
     warn,
+    whole_numbers,
 )
 from strtool.errors import InputError
 from strtool.evaluation.files import evaluate_files
@@ -69,7 +70,7 @@ def print_report(report: Report, json_out: bool = False) -> None:
         if with_sacc:
             cells.append("-" if r.script_acc is None else f"{100 * r.script_acc:.2f}")
         table.add_row(*cells)
-    out_console.print(table)
+    out_console.print(whole_numbers(table))
     ci = Table(title="95 % intervals (WRR: Wilson; CRR: delta method)")
     for i, c in enumerate(["group", "n", "WRR %", "WRR 95 %", "CRR %", "CRR 95 %"]):
         ci.add_column(c, justify="left" if i == 0 else "right")
@@ -81,7 +82,7 @@ def print_report(report: Report, json_out: bool = False) -> None:
             f"{100 * r.wrr_low:.1f} - {100 * r.wrr_high:.1f}", f"{100 * r.crr:.2f}",
             f"{100 * r.crr_low:.1f} - {100 * r.crr_high:.1f}",
         )  # fmt: skip
-    out_console.print(ci)
+    out_console.print(whole_numbers(ci))
 
 
 def model_lines(ev: CheckpointEvaluation) -> LineReport | None:
@@ -108,7 +109,7 @@ def print_line_report(lines: LineReport) -> None:
         table.add_row(Text(r.name), str(r.n), f"{100 * r.cer:.2f}", wer,
                       f"{100 * r.line_cer:.2f}", str(r.gt_lines), str(r.pred_lines),
                       str(r.dropped), str(r.merged), str(r.split), str(r.inserted))  # fmt: skip
-    out_console.print(table)
+    out_console.print(whole_numbers(table))
 
 
 def print_worst(samples: list[SampleScore]) -> None:
@@ -120,7 +121,7 @@ def print_worst(samples: list[SampleScore]) -> None:
         table.add_row(
             Text(s.key), Text(s.group), str(s.ed), f"{s.ned:.3f}", Text(s.gt), Text(s.pred)
         )
-    err_console.print(table)
+    err_console.print(whole_numbers(table, names=False))
 
 
 def _esc(text: str) -> str:

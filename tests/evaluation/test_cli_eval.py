@@ -153,3 +153,20 @@ def test_table_header_states_percent_and_json_holds_fractions(files):
     keys = ("wrr", "wrr_nocase", "crr", "1-ned")
     assert all(0 <= row[k] <= 1 for k in keys)
     assert lat[2:6] == [f"{100 * row[k]:.2f}" for k in keys]  # 33.33 in the table, 0.333 JSON
+
+
+def test_a_narrow_terminal_folds_headings_but_never_cuts_a_number(tmp_path):
+    """At 60 columns (narrower than the line table) every figure and group name is
+    printed whole; rich used to cut them (`47.…`, `pool…`)."""
+    gt = tmp_path / "gt.tsv"
+    gt.write_text("a\thello\tLAT\nb\twor\\nld\tLAT\nc\tcity\tLAT\n", encoding="utf-8")
+    pred = tmp_path / "pred.tsv"
+    pred.write_text("a\thello\nb\twor\\nlx\nc\tx\n", encoding="utf-8")
+    r = runner.invoke(app, ["eval", "--pred", str(pred), "--gt", str(gt)], env={"COLUMNS": "60"})
+    assert r.exit_code == 0, r.output
+    assert "…" not in r.stdout
+    d = json.loads(run("--pred", str(pred), "--gt", str(gt), "--json").stdout)
+    pooled = next(x for x in d["rows"] if x["group"] == "pooled")
+    lines = [ln for ln in r.stdout.splitlines() if ln.strip("│ ").startswith("pooled")]
+    assert len(lines) >= 3  # the rates, the intervals and the line tables
+    assert f"{100 * pooled['crr']:.2f}" in lines[0] and f"{100 * pooled['wrr']:.2f}" in lines[0]
