@@ -60,7 +60,8 @@ def run_with_progress(
     label: str, total: int, run: Callable[[Callable[[dict[str, Any]], None]], Any], quiet: bool
 ) -> Any:
     """Call `run(on_event)` under a progress bar fed by the engine's train/val events;
-    returns what `run` returns."""
+    returns what `run` returns. The bar is cleared when `run` raises, so a bad input
+    leaves its one error line only."""
     with make_progress(quiet) as progress:
         task = progress.add_task(label, total=total, rate="")
 
@@ -73,7 +74,11 @@ def run_with_progress(
             elif e["kind"] == "bad_sample":
                 warn(f"skipped an unreadable training sample: {e['where']}: {e['reason']}")
 
-        return run(on_event)
+        try:
+            return run(on_event)
+        except BaseException:
+            progress.live.transient = True  # an error line alone, not a bar at 0/N above it
+            raise
 
 
 def print_training_summary(result: Any, json_: bool, **extra: Any) -> None:

@@ -50,6 +50,8 @@ def test_a_run_that_cannot_start_leaves_no_folder_it_made(tmp_path: Path) -> Non
     args = ["train", "-c", "tiny", "--set", f"data.train=[{missing}]", "--set", "data.workers=0"]
     res = runner.invoke(app, [*args, "--output", str(tmp_path / "new" / "run")])
     assert res.exit_code == 1 and "nowhere.lmdb" in res.output, res.output
+    # the error line alone: no progress bar stuck at 0/N above it
+    assert res.stderr.strip().splitlines() == [f"error: {missing}: no such LMDB"], res.stderr
     assert not (tmp_path / "new" / "run").exists()
     mine = tmp_path / "mine"  # an empty folder the user made stays
     mine.mkdir()
