@@ -47,10 +47,15 @@ class Prediction:
 
 def expand_inputs(items: Sequence[str | Path]) -> list[Path]:
     """Files, folders (recursive, image extensions) and globs -> sorted unique files;
-    a pattern or path matching nothing raises `InputError`."""
+    a pattern or path matching nothing, or an LMDB folder, raises `InputError`."""
     out: list[Path] = []
     for item in items:
         p = Path(item)
+        if p.is_dir() and (p / "data.mdb").is_file():
+            raise InputError(
+                f"'{item}' is an LMDB, not a folder of images: read it with strtool eval "
+                f"--model MODEL --data {item} (or write its images out with strtool lmdb export)"
+            )
         if p.is_dir():
             found = sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_EXTS)
         elif p.is_file():

@@ -228,3 +228,30 @@ def test_predict_default_model_and_lang_restriction(
     res = runner.invoke(app, ["eval", "--model", "default", "--data", str(overfit_run[0].parent),
                               "--json", "-q"])  # fmt: skip
     assert res.exit_code == 1 and "LMDB" in res.stderr  # model resolved; the data is no LMDB
+
+
+def test_predict_inputs_that_hold_no_image_are_one_error_line(tmp_path: Path) -> None:
+    """An empty folder, a glob that matches nothing and an LMDB folder (which holds
+    images, but not as files: eval reads it) are each one clear error line."""
+    from strtool.data.lmdb_writer import LmdbWriter
+    from strtool.engine.predict import expand_inputs
+    from strtool.errors import InputError
+
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "a.png").write_bytes(render("ab"))
+    with LmdbWriter(tmp_path / "db") as w:
+        w.add(render("ab"), "ab", "en")
+    assert expand_inputs([tmp_path / "a.png", str(tmp_path / "*.png")]) == [tmp_path / "a.png"]
+    for item, msg in ((tmp_path / "empty", "no image found at"),
+                      (str(tmp_path / "*.jpg"), "no image found at"),
+                      (tmp_path / "db", "is an LMDB, not a folder of images: read it with "
+                                        "strtool eval --model MODEL --data")):  # fmt: skip
+        with pytest.raises(InputError, match=msg):
+            expand_inputs([item])
+    res = runner.invoke(app, ["predict", str(tmp_path / "db")])
+    assert res.exit_code == 1 and res.stdout == ""
+    assert res.stderr.strip().splitlines() == [
+        f"error: '{tmp_path / 'db'}' is an LMDB, not a folder of images: read it with strtool "
+        f"eval --model MODEL --data {tmp_path / 'db'} (or write its images out with strtool "
+        "lmdb export)"
+    ]
