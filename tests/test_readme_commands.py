@@ -579,6 +579,21 @@ COVERAGE: dict[tuple[str, frozenset[str]], tuple[str, ...]] = {
     ("train", frozenset({"-c", "--set data.train", "--set data.val", "-o"})): (
         "tests/img2seq/test_img2seq_train.py::test_train_cli_overfits_lines",
     ),
+    (
+        "train",
+        frozenset(
+            {
+                "-c",
+                "--init",
+                "--set data.synth.kind",
+                "--set data.synth.langs",
+                "--set data.val",
+                "-o",
+            }
+        ),
+    ): (
+        "tests/img2seq/test_h8_encoder.py::test_train_from_the_default_model_logs_what_init_copied",
+    ),
     ("train", frozenset({"-c", "--init", "--set data.train", "--set data.val", "-o"})): (
         "tests/img2seq/test_img2seq_train.py::test_page_model_from_line_model_reads_pages_with_line_breaks",
     ),

@@ -31,7 +31,10 @@ def train_cmd(
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from OUTPUT/last.pt.")] = False,
     init: Annotated[
-        Path | None, typer.Option("--init", help="Start from this checkpoint's weights.")
+        Path | None,
+        typer.Option(
+            "--init", help="Start from this checkpoint's weights ('default': the shipped model)."
+        ),
     ] = None,
     json_: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -40,8 +43,10 @@ def train_cmd(
     from model.arch. Resumable; DDP under torchrun."""
     from strtool.engine.config import load_run_config
     from strtool.engine.loop import train
+    from strtool.engine.reader import resolve_model
     from strtool.engine.setup import resume_config
 
+    init = resolve_model(init) if init is not None else None
     overrides = list(set_ or [])
     if resume and config is None and (output / "last.pt").is_file():
         cfg = resume_config(output, overrides)
@@ -71,6 +76,10 @@ def run_with_progress(
                 progress.update(task, completed=e["step"], rate=rate)
             elif e["kind"] == "val":
                 info(f"step {e['step']}: WRR {e['wrr']:.4f} CRR {e['crr']:.4f}", quiet)
+            elif e["kind"] == "init":
+                rows = f" ({e['rows']} classifier rows by character)" if "rows" in e else ""
+                info(f"--init: copied {e['copied']} tensors{rows}, {e['skipped']} left as "
+                     "initialised", quiet)  # fmt: skip
             elif e["kind"] == "bad_sample":
                 warn(f"skipped an unreadable training sample: {e['where']}: {e['reason']}")
 

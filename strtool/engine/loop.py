@@ -256,6 +256,8 @@ class Trainer:
             self.model.get_submodule(name).eval()  # frozen BN keeps its statistics
 
     def run(self) -> TrainResult:
+        if self.p.init_report is not None:  # what --init copied, before the first step
+            self.log({"kind": "init", "step": self.step, **self.p.init_report})
         loader, per_epoch = train_loader(self.p, self.info, self.epoch, self.cursor, self.micro)
         batches = iter(loader)
         try:

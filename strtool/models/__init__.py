@@ -20,7 +20,13 @@ from strtool.errors import ConfigError
 from strtool.models.blocks import count_parameters
 from strtool.models.crnn import crnn, crnn_small, crnn_tiny
 from strtool.models.h8 import h8_small, h8_tiny
-from strtool.models.img2seq import img2seq_r18, img2seq_r34, img2seq_small, img2seq_tiny
+from strtool.models.img2seq import (
+    img2seq_h8,
+    img2seq_r18,
+    img2seq_r34,
+    img2seq_small,
+    img2seq_tiny,
+)
 from strtool.models.mclip import mclip, mclip_tiny
 from strtool.models.refiner import refiner, refiner_tiny
 from strtool.models.spec import ModelSpec
@@ -57,6 +63,7 @@ REGISTRY: dict[str, Arch] = {
     "refiner_tiny": Arch("refiner", refiner_tiny),
     "img2seq_tiny": Arch("img2seq", img2seq_tiny),
     "img2seq_small": Arch("img2seq", img2seq_small),
+    "img2seq_h8": Arch("img2seq", img2seq_h8),
     "img2seq_r18": Arch("img2seq", img2seq_r18),
     "img2seq_r34": Arch("img2seq", img2seq_r34),
 }

@@ -18,6 +18,7 @@ strtool's CPU budgets; it is not the SVTRv2 architecture itself.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypedDict
 
 import torch
 import torch.nn.functional as F
@@ -89,12 +90,24 @@ class RowAttentionPool(nn.Module):
         return (x * w).sum(dim=2).transpose(1, 2)
 
 
-class H8(nn.Module):
-    """`forward(images (N, C, H, W)) -> logits (N, W/4, num_classes)`."""
+class H8Options(TypedDict, total=False):
+    """Sizes of `H8Features` (and so of an `img2seq` model's `h8` encoder options)."""
+
+    dims: Sequence[int]
+    local_depth: int
+    global_depth: int
+    heads: int
+    drop_path: float
+
+
+class H8Features(nn.Module):
+    """`features(images (N, C, H, W)) -> (N, d2, H/8, W/4)`: the stem, the local and
+    global stages and the final norm of `H8`, without its collapse and head. The
+    encoder of `H8` and of the `img2seq` family's `encoder: h8` (same parameter names,
+    so an `h8` CTC checkpoint initialises that encoder)."""
 
     def __init__(
         self,
-        num_classes: int,
         in_channels: int = 1,
         dims: Sequence[int] = (64, 128),
         local_depth: int = 2,
@@ -119,19 +132,41 @@ class H8(nn.Module):
             GlobalBlock(d2, heads, rates[local_depth + i]) for i in range(global_depth)
         )
         self.norm = nn.LayerNorm(d2)
-        self.pool = RowAttentionPool(d2)
-        self.head = CTCHead(d2, num_classes)
-        self.out_channels = num_classes
+        self.feature_channels = d2
 
-    def forward(self, images: Tensor) -> Tensor:
+    def features(self, images: Tensor) -> Tensor:
         x = self.down(self.local(self.stem(images)))
         x = x + self.pos(x)
         n, c, h, w = x.shape
         seq = x.flatten(2).transpose(1, 2)  # (N, H*W, C)
         for blk in self.blocks:
             seq = blk(seq)
-        x = self.norm(seq).transpose(1, 2).reshape(n, c, h, w)
-        return self.head(self.pool(x))
+        return self.norm(seq).transpose(1, 2).reshape(n, c, h, w)
+
+    def forward(self, images: Tensor) -> Tensor:
+        return self.features(images)
+
+
+class H8(H8Features):
+    """`forward(images (N, C, H, W)) -> logits (N, W/4, num_classes)`."""
+
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int = 1,
+        dims: Sequence[int] = (64, 128),
+        local_depth: int = 2,
+        global_depth: int = 3,
+        heads: int = 4,
+        drop_path: float = 0.05,
+    ) -> None:
+        super().__init__(in_channels, dims, local_depth, global_depth, heads, drop_path)
+        self.pool = RowAttentionPool(dims[1])
+        self.head = CTCHead(dims[1], num_classes)
+        self.out_channels = num_classes
+
+    def forward(self, images: Tensor) -> Tensor:
+        return self.head(self.pool(self.features(images)))
 
 
 def h8_small(spec: ModelSpec, **kw: object) -> H8:

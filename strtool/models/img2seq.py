@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from strtool.models.blocks import ConvBNAct, Mlp
+from strtool.models.h8 import H8Features, H8Options, RowAttentionPool
 from strtool.models.refiner import sincos_2d
 from strtool.models.spec import ModelSpec
 
@@ -168,11 +169,21 @@ class Img2Seq(nn.Module):
         ffn: int = 768,
         dropout: float = 0.1,
         ctc_head: bool = False,
+        encoder: str = "resnet",
+        h8: H8Options | None = None,
     ) -> None:
         super().__init__()
-        self.encoder = ResNetEncoder(in_channels, stem, tuple(widths), tuple(depths),
-                                     tuple(strides))  # fmt: skip
-        self.proj = nn.Conv2d(self.encoder.out_channels, width, 1)
+        self.encoder: ResNetEncoder | H8Features
+        if encoder == "resnet":
+            self.encoder = ResNetEncoder(in_channels, stem, tuple(widths), tuple(depths),
+                                         tuple(strides))  # fmt: skip
+            channels = self.encoder.out_channels
+        elif encoder == "h8":
+            self.encoder = H8Features(in_channels, **(h8 or {}))
+            channels = self.encoder.feature_channels
+        else:
+            raise ValueError(f"encoder '{encoder}': use resnet or h8")
+        self.proj = nn.Conv2d(channels, width, 1)
         self.embed = nn.Embedding(num_classes, width)
         # embeddings ~ N(0, 1/d), times sqrt(d) in `decode`: unit scale, like the
         # positions; PyTorch's N(0, 1) would make tokens ~20x the positions at the start,
@@ -185,8 +196,13 @@ class Img2Seq(nn.Module):
         self.drop = nn.Dropout(dropout)
         self.width = width
         self.out_channels = num_classes
-        # hybrid CTC/attention (lines): two CTC frames per feature-map column
-        self.ctc = nn.Linear(width, 2 * num_classes) if ctc_head else None
+        # hybrid CTC/attention (lines). ResNet: two CTC frames per feature-map column
+        # (a column is 16 px) from the projected map, rows averaged. h8: the h8 CTC
+        # model's own collapse (attention over the rows) and one frame per column (4 px)
+        # from the encoder's map, so an h8 CTC checkpoint initialises all of it
+        self.ctc_pool = RowAttentionPool(channels) if ctc_head and encoder == "h8" else None
+        frames_in = (channels, 1) if self.ctc_pool is not None else (width, 2)
+        self.ctc = nn.Linear(frames_in[0], frames_in[1] * num_classes) if ctc_head else None
 
     def encode(self, images: Tensor) -> Tensor:
         """Memory (N, H' * W', d): projected feature map + 2-D sinusoidal positions."""
@@ -197,12 +213,16 @@ class Img2Seq(nn.Module):
         pos = sincos_2d(h, w, self.width, f.device).to(f.dtype)
         return self.drop(f.flatten(2).transpose(1, 2) + pos)
 
-    def ctc_logits(self, f: Tensor) -> Tensor:
-        """CTC logits (N, 2 W', V) of a projected feature map (N, d, H', W'): the rows
-        averaged, two frames per column (a column is 16 px of a line, often more than
-        one character). Blank = class 0 (PAD, never a target). Only with `ctc_head`."""
+    def ctc_logits(self, e: Tensor, f: Tensor) -> Tensor:
+        """CTC logits of the encoder's map `e` (N, C, H', W') and its projection `f`
+        (N, d, H', W'). ResNet encoder: (N, 2 W', V) from `f`, the rows averaged, two
+        frames per column (a column is 16 px of a line, often more than one character).
+        h8 encoder: (N, W', V) from `e`, the rows pooled by attention. Blank = class 0
+        (PAD, never a target). Only with `ctc_head`."""
         if self.ctc is None:
             raise RuntimeError("this Img2Seq has no CTC head (ctc_head=False)")
+        if self.ctc_pool is not None:
+            return self.ctc(self.ctc_pool(e))
         x = f.mean(dim=2).transpose(1, 2)  # (N, W', d)
         n, w, _ = x.shape
         return self.ctc(x).view(n, 2 * w, -1)
@@ -234,9 +254,10 @@ class Img2Seq(nn.Module):
     ) -> Tensor | tuple[Tensor, Tensor]:
         """Teacher-forced logits (N, L, V); with `with_ctc` also the CTC logits of the
         encoder (`ctc_logits`), for the hybrid loss."""
-        f = self.proj(self.encoder(images))
+        e = self.encoder(images)
+        f = self.proj(e)
         logits = self.decode(tokens, self.memory_kv(self._memory(f)))[0]
-        return (logits, self.ctc_logits(f)) if with_ctc else logits
+        return (logits, self.ctc_logits(e, f)) if with_ctc else logits
 
 
 class Img2SeqOptions(TypedDict, total=False):
@@ -252,6 +273,8 @@ class Img2SeqOptions(TypedDict, total=False):
     ffn: int
     dropout: float
     ctc_head: bool
+    encoder: str
+    h8: H8Options
 
 
 def _build(spec: ModelSpec, base: Img2SeqOptions, overrides: Img2SeqOptions) -> Img2Seq:
@@ -276,6 +299,15 @@ def img2seq_small(spec: ModelSpec, **overrides: Unpack[Img2SeqOptions]) -> Img2S
     """CPU size (~3 M parameters): 4 stages 32-64-128-192, stride 16, 3 decoder layers
     of width 192 x 6 heads."""
     return _build(spec, {}, overrides)
+
+
+def img2seq_h8(spec: ModelSpec, **overrides: Unpack[Img2SeqOptions]) -> Img2Seq:
+    """The `h8_small` encoder (a map at H/8 x W/4 with global self-attention, 1.56 M
+    parameters with its CTC head; `--init` from an `h8_small` CTC checkpoint such as
+    the shipped default model copies it, CTC head included) and 3 decoder layers of
+    width 128 x 4 heads. For 32 px lines."""
+    base: Img2SeqOptions = {"encoder": "h8", "width": 128, "heads": 4, "ffn": 512}
+    return _build(spec, base, overrides)
 
 
 def img2seq_r18(spec: ModelSpec, **overrides: Unpack[Img2SeqOptions]) -> Img2Seq:

@@ -30,6 +30,7 @@ from strtool.data.transforms import FitResizeNormalize
 from strtool.engine.config import RunConfig
 from strtool.errors import InputError
 from strtool.models import ModelSpec, build_model
+from strtool.models.h8 import H8Features
 from strtool.models.img2seq import Img2Seq
 from strtool.models.img2seq_search import Decoded, beam_search, greedy
 from strtool.tasks.base import Batch, Reading, Task, scores
@@ -37,7 +38,7 @@ from strtool.tasks.ctc import resolve_chars
 from strtool.tasks.img2seq_metrics import cer, wer
 from strtool.text.bidi import display_order
 from strtool.text.normalize import as_unit, nfc
-from strtool.text.tokenizer import AttnTokenizer
+from strtool.text.tokenizer import AttnTokenizer, CTCTokenizer
 
 LINE_BREAK = "\n"
 
@@ -213,7 +214,11 @@ class Img2SeqTask(Task):
     def init_from(self, ckpt: dict[str, Any]) -> dict[str, int]:
         """Curriculum / warm start (e.g. a line model into a page model): every tensor
         whose name and shape match, and the embedding / classifier rows of the
-        vocabulary entries both models share (charsets may differ)."""
+        vocabulary entries both models share (charsets may differ). From an `h8` CTC
+        checkpoint (e.g. the shipped default model): the `h8` encoder and the CTC head
+        (`init_from_ctc`)."""
+        if ckpt.get("family") == "ctc":
+            return self.init_from_ctc(ckpt)
         src, dst = ckpt["model"], self.model.state_dict()
         old = _token_index(ckpt)
         copied = rows = 0
@@ -227,6 +232,54 @@ class Img2SeqTask(Task):
             elif value.shape == tensor.shape:
                 dst[name] = value.clone()
                 copied += 1
+        self.model.load_state_dict(dst)
+        return {"copied": copied, "skipped": len(dst) - copied, "rows": rows}
+
+    def init_from_ctc(self, ckpt: dict[str, Any]) -> dict[str, int]:
+        """An `h8` encoder from an `h8` CTC recogniser: its stem, stages and norm (same
+        names under `encoder.`), its row pool into `ctc_pool`, and its classifier's
+        rows into the CTC head by character (blank into PAD, the CTC blank here). The
+        rows of tokens the CTC model lacks (line break, BOS, EOS, new characters) get
+        zero weights and the lowest of its biases, so that the CTC head reads as the
+        CTC model did from the first step; the decoder starts fresh."""
+        if not isinstance(unwrap(self.model).encoder, H8Features):
+            raise InputError(
+                "--init: a CTC checkpoint initialises only an img2seq model with the h8 "
+                "encoder (model.arch img2seq_h8), not this one's ResNet encoder"
+            )
+        arch = str(ckpt.get("arch") or ckpt["config"]["model"]["arch"])
+        if not arch.startswith("h8"):
+            raise InputError(
+                f"--init: the CTC checkpoint is a {arch} model, which has no h8 encoder "
+                "(give an h8 CTC checkpoint, e.g. --init default)"
+            )
+        src, dst = ckpt["model"], self.model.state_dict()
+        copied = rows = 0
+        for name, tensor in dst.items():
+            if name.startswith("encoder."):
+                key = name.removeprefix("encoder.")
+            elif name.startswith("ctc_pool."):
+                key = "pool." + name.removeprefix("ctc_pool.")
+            else:
+                continue
+            if key in src and src[key].shape == tensor.shape:
+                dst[name] = src[key].clone()
+                copied += 1
+        if "ctc.weight" in dst and "head.fc.weight" in src:
+            ctc_itos = CTCTokenizer.from_dict(ckpt["tokenizer"]).itos
+            old = {t: i for i, t in enumerate(ctc_itos) if i > 0}
+            w, b = dst["ctc.weight"], dst["ctc.bias"]
+            sw, sb = src["head.fc.weight"], src["head.fc.bias"]
+            if sw.shape[1:] == w.shape[1:]:
+                w.zero_()
+                b.fill_(float(sb.min()))
+                pairs = [(self.tokenizer.pad, 0)] + [
+                    (i, old[t]) for i, t in enumerate(self.tokenizer.itos)
+                    if i >= len(self.tokenizer.specials) and t in old
+                ]  # fmt: skip
+                for i, j in pairs:
+                    w[i], b[i] = sw[j], sb[j]
+                copied, rows = copied + 2, len(pairs)
         self.model.load_state_dict(dst)
         return {"copied": copied, "skipped": len(dst) - copied, "rows": rows}
 

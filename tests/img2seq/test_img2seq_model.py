@@ -17,10 +17,18 @@ from strtool.tasks.img2seq_metrics import cer, line_form, lines_of, wer
 BOS, EOS, FORBID = 1, 2, (0, 1)
 
 
-@pytest.fixture(scope="module")
-def model() -> Img2Seq:
+H8_TINY = {"dims": (32, 64), "local_depth": 1, "global_depth": 1, "heads": 2}
+
+
+@pytest.fixture(scope="module", params=["resnet", "h8"])
+def model(request: pytest.FixtureRequest) -> Img2Seq:
+    """The tiny ResNet-encoder model, and one with a tiny h8 encoder."""
     torch.manual_seed(3)
-    m = build_model("img2seq_tiny", ModelSpec(1, (32, 128), num_classes=12))
+    spec = ModelSpec(1, (32, 128), num_classes=12)
+    if request.param == "h8":
+        m = build_model("img2seq_h8", spec, h8=H8_TINY, width=64, layers=1, heads=2, ffn=128)
+    else:
+        m = build_model("img2seq_tiny", spec)
     assert isinstance(m, Img2Seq)
     return m.eval()
 

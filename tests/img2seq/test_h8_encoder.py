@@ -1,0 +1,94 @@
+"""`img2seq_h8`: an img2seq model whose encoder is the `h8` CTC model's, so that
+`--init` from an h8 CTC checkpoint (the shipped default model) starts a line model
+from an encoder that already reads: its CTC head reads what the CTC model reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from strtool.data.decode import decode_image
+from strtool.engine.checkpoint import load_checkpoint
+from strtool.engine.config import load_run_config
+from strtool.engine.reader import open_reader, resolve_model
+from strtool.errors import InputError
+from strtool.paths import configs_dir
+from strtool.tasks.img2seq import Img2SeqTask, unwrap
+from strtool.tasks.registry import build_task
+from strtool.text.bidi import display_order
+
+from .conftest import cli
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "crops"
+
+
+def ctc_texts(task: Img2SeqTask, images: torch.Tensor) -> list[str]:
+    """Greedy CTC readings of the img2seq model's CTC head, in logical order."""
+    net = unwrap(task.model)
+    with torch.no_grad():
+        e = net.encoder(images)
+        idx = net.ctc_logits(e, net.proj(e)).argmax(-1)
+    tok, out = task.tokenizer, []
+    for row in idx.tolist():
+        chars = [tok.itos[i] for k, i in enumerate(row)
+                 if i != tok.pad and (k == 0 or i != row[k - 1])]  # fmt: skip
+        out.append(display_order("".join(chars)))  # visual order back to logical
+    return out
+
+
+def test_a_line_model_from_the_default_model_reads_with_its_ctc_head() -> None:
+    """At the default model's geometry (32 x 192) the CTC head of `img2seq_h8` after
+    `--init default` reads every shipped example crop (all seven script groups, Arabic
+    right to left) exactly as the default model does: nothing to relearn but the
+    decoder."""
+    cfg = load_run_config(configs_dir() / "img2seq_line_h8.yaml", ["model.width=192"])
+    task = build_task(cfg, None)
+    assert isinstance(task, Img2SeqTask)
+    report = task.init_from(load_checkpoint(resolve_model("default")))
+    assert report["rows"] == 8018 and report["copied"] >= 90, report
+    task.model.eval()
+    reader = open_reader("default", device="cpu")
+    files = sorted(EXAMPLES.glob("*.png"))
+    arrays = [decode_image(f.read_bytes(), 1) for f in files]
+    images = torch.stack([task.transform(a) for a in arrays])
+    want = reader.read_arrays(arrays).texts
+    assert ctc_texts(task, images) == want
+    assert sum(t != "" for t in want) == len(files) == 21
+
+
+def test_ctc_init_needs_an_h8_encoder_on_both_sides() -> None:
+    ck = load_checkpoint(resolve_model("default"))
+    resnet = build_task(load_run_config(configs_dir() / "img2seq_line_tiny.yaml", []), None)
+    with pytest.raises(InputError, match="only an img2seq model with the h8 encoder"):
+        resnet.init_from(ck)
+    h8 = build_task(load_run_config(configs_dir() / "img2seq_line_h8.yaml", []), None)
+    with pytest.raises(InputError, match="is a crnn_small model, which has no h8 encoder"):
+        h8.init_from({**ck, "arch": "crnn_small"})
+
+
+def test_train_from_the_default_model_logs_what_init_copied(
+    line_lmdb: Path, tmp_path: Path
+) -> None:
+    """The README's `strtool train -c img2seq_line_h8 --init default` on streamed
+    lines runs (two steps, validated), says what it copied, and keeps the encoder it
+    started from."""
+    out = tmp_path / "run"
+    res = cli("train", "-c", "img2seq_line_h8", "-o", out, "--init", "default", "--json",
+              "--set", "data.synth.kind=lines", "--set", "data.synth.langs=en",
+              "--set", f"data.val=[{line_lmdb}]", "--set", "model.width=256",
+              "--set", "data.workers=0", "--set", "train.batch_size=3", "--set", "train.steps=2",
+              "--set", "train.val_every=2", "--set", "train.threads=1",
+              "--set", "train.lr=1e-9", "--set", "data.max_len=24")  # fmt: skip
+    assert "--init: copied" in res.stderr and "8018 classifier rows" in res.stderr
+    summary = json.loads(res.stdout)
+    assert summary["step"] == 2 and "cer" in json.dumps(summary), summary
+    first = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
+    assert first["kind"] == "init" and first["rows"] == 8018
+    trained = load_checkpoint(out / "last.pt")["model"]
+    src = load_checkpoint(resolve_model("default"))["model"]
+    assert trained["encoder.stem.0.weight"].shape == src["stem.0.weight"].shape
+    assert torch.allclose(trained["encoder.stem.0.weight"].float(), src["stem.0.weight"].float(),
+                          atol=1e-3)  # fmt: skip
