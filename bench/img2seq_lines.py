@@ -19,6 +19,11 @@ charsets, unknown characters -> UNK:
   loss on the encoder beside the decoder's cross-entropy).
 - CTC: `configs/tiny.yaml` with `--ctc-arch` (default crnn_small), height 32, width
   `--ctc-width` (long input: 127 CTC steps at 512), aspect kept, space class on.
+- `--from-default`: both families started from the shipped default model, which
+  already reads words (its CPU-hours are not in `--budget`): `img2seq_h8_init`
+  (`configs/img2seq_line_h8.yaml`, its h8 encoder and CTC head, 32 x `--width`) and
+  `ctc_h8_init` (the default model fine-tuned as a line model at `--ctc-width`), both
+  at `--init-lr`. The held-out test fonts are held out of the default model too.
 
 Prints per language CER (with its 95 % interval) and WER (strings,
 `strtool.evaluation.lines` via `img2seq_eval.py`; no WER for CJK) and inference ms
@@ -41,6 +46,7 @@ from stopping import run_bench
 
 from strtool.engine.config import load_run_config
 from strtool.engine.loop import train
+from strtool.engine.reader import resolve_model
 
 
 def lines_data(args: argparse.Namespace) -> dict[str, Path]:
@@ -72,6 +78,35 @@ def img2seq_fn(args: argparse.Namespace, data: dict[str, Path], ctc_weight: floa
             f"train.lr={args.img2seq_lr}", f"img2seq.ctc_weight={ctc_weight}",
         ])  # fmt: skip
         train(cfg, output, on_event=on_event)
+
+    return fn
+
+
+def h8_init_fn(args: argparse.Namespace, data: dict[str, Path]) -> Any:
+    """`--from-default`: `img2seq_line_h8` (32 px high, `--width`) started from the
+    shipped default model (`--init default`: its h8 encoder and CTC head)."""
+
+    def fn(steps: int, output: Path, on_event: Any = None) -> None:
+        cfg = load_run_config("img2seq_line_h8", common(args, data, steps) + [
+            "model.height=32", f"model.width={args.width}", f"img2seq.beam_width={args.beam}",
+            f"train.lr={args.init_lr}",
+        ])  # fmt: skip
+        train(cfg, output, init=resolve_model("default"), on_event=on_event)
+
+    return fn
+
+
+def ctc_init_fn(args: argparse.Namespace, data: dict[str, Path]) -> Any:
+    """`--from-default`: the default model itself (h8_small CTC, right-to-left runs in
+    visual order, as it was trained) fine-tuned on the lines at `--ctc-width`."""
+
+    def fn(steps: int, output: Path, on_event: Any = None) -> None:
+        cfg = load_run_config("tiny", common(args, data, steps) + [
+            "model.arch=h8_small", "model.height=32", f"model.width={args.ctc_width}",
+            "model.keep_ratio=true", "model.channels=1", "data.space=true",
+            "data.ctc_order=visual", f"train.lr={args.init_lr}",
+        ])  # fmt: skip
+        train(cfg, output, init=resolve_model("default"), on_event=on_event)
 
     return fn
 
@@ -133,6 +168,13 @@ def main() -> None:
     ap.add_argument("--ctc-width", type=int, default=512)
     ap.add_argument("--ctc-lr", type=float, default=2e-3)
     ap.add_argument("--batch", type=int, default=16, help="inference batch")
+    ap.add_argument(
+        "--from-default",
+        action="store_true",
+        help="also both families started from the shipped default model: img2seq_line_h8 "
+        "(its encoder and CTC head) and the default model fine-tuned as a CTC line model",
+    )
+    ap.add_argument("--init-lr", type=float, default=3e-4, help="learning rate of those two")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     work = Path(args.workdir)
@@ -142,6 +184,11 @@ def main() -> None:
     models = [("img2seq", img2seq_fn(args, data)), ("ctc", ctc_fn(args, data))]
     if args.hybrid > 0:
         models.insert(1, ("img2seq_hybrid", img2seq_fn(args, data, args.hybrid)))
+    if args.from_default:
+        models += [
+            ("img2seq_h8_init", h8_init_fn(args, data)),
+            ("ctc_h8_init", ctc_init_fn(args, data)),
+        ]
     for name, fn in models:
         results[name] = evaluate(run_model(name, fn, work, args.budget), data["test"], args.batch)
     print_table(results)

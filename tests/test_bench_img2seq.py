@@ -50,3 +50,29 @@ def test_lines_bench_smoke_with_the_hybrid_model(
         assert r["rows"]["en"]["n"] == 3 and r["ms_per_image"] > 0
     hybrid = torch.load(tmp_path / "run_img2seq_hybrid" / "last.pt", weights_only=False)
     assert hybrid["config"]["img2seq"]["ctc_weight"] == 0.3 and "ctc.weight" in hybrid["model"]
+
+
+@pytest.mark.slow  # two full-size models, three steps each
+def test_lines_bench_from_default_rows_start_from_the_shipped_model(tmp_path: Path) -> None:
+    """`--from-default`: the img2seq_h8 line model and the CTC line model both start
+    from the shipped default model (its encoder weights, its architecture for CTC)."""
+    import argparse
+
+    from strtool.engine.checkpoint import load_checkpoint
+    from strtool.engine.reader import resolve_model
+
+    bench = load_bench("img2seq_lines")
+    data_mod = load_bench("img2seq_data")
+    train_set = data_mod.write_set(tmp_path / "train", ["en"], "train", 6, 1, "lines", 32)
+    args = argparse.Namespace(langs="en", threads=1, batch_size=2, width=256, ctc_width=256,
+                              beam=1, init_lr=1e-9)  # fmt: skip
+    data = {"train": train_set, "test": train_set}
+    src = load_checkpoint(resolve_model("default"))["model"]["stem.0.weight"].float()
+    for name, fn, key in (("h8", bench.h8_init_fn, "encoder.stem.0.weight"),
+                          ("ctc", bench.ctc_init_fn, "stem.0.weight")):  # fmt: skip
+        fn(args, data)(3, tmp_path / name)
+        ck = load_checkpoint(tmp_path / name / "last.pt")
+        assert ck["step"] == 3
+        assert torch.allclose(ck["model"][key].float(), src, atol=1e-3), name
+    ctc = load_checkpoint(tmp_path / "ctc" / "last.pt")["config"]
+    assert ctc["model"]["arch"] == "h8_small" and ctc["data"]["ctc_order"] == "visual"
