@@ -39,8 +39,9 @@ def train_cmd(
     json_: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Train any model family (CRNN, SVTR, mCLIP, Spotter, Refiner): the family comes
-    from model.arch. Resumable; DDP under torchrun."""
+    """Train any model family (CTC: CRNN, SVTR, h8; mSTR: mCLIP, Spotter, Refiner;
+    img2seq line and page models): the family comes from model.arch. Resumable; DDP
+    under torchrun."""
     from strtool.engine.config import load_run_config
     from strtool.engine.loop import train
     from strtool.engine.reader import resolve_model
