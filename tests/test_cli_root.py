@@ -44,3 +44,22 @@ def test_error_message_keeps_brackets(capsys):
     assert e.value.exit_code == 1
     err = capsys.readouterr().err
     assert "key 'a[b]' is duplicated" in err and err.count("\n") == 1
+
+
+def test_a_command_failing_under_its_progress_bar_prints_its_error_line_only(tmp_path):
+    """A bad input found after a progress bar started (synth, train) leaves no bar at
+    0/N and no empty line above the error: stderr is the one error line."""
+    runner = CliRunner()
+    r = runner.invoke(app, ["synth", "words", "-o", str(tmp_path / "s"), "--num", "5",
+                            "--lang", "xx"])  # fmt: skip
+    assert r.exit_code == 1
+    assert r.stderr.startswith("error: unknown language or group 'xx'")
+    assert r.stderr.count("\n") == 1, repr(r.stderr)
+    nope = tmp_path / "nope"
+    r = runner.invoke(app, ["train", "-c", "tiny", "-o", str(tmp_path / "r"), "--set",
+                            f"data.train=[{nope}]", "--set", "data.workers=0"])  # fmt: skip
+    assert r.exit_code == 1 and r.stderr == f"error: {nope}: no such LMDB\n"
+    # a bar that finishes still shows its last state on a non-terminal stderr
+    r = runner.invoke(app, ["synth", "words", "-o", str(tmp_path / "ok"), "--num", "3",
+                            "--lang", "en", "--workers", "1"])  # fmt: skip
+    assert r.exit_code == 0 and "3/3" in r.stderr

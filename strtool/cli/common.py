@@ -112,9 +112,32 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def make_progress(quiet: bool = False, transient: bool = False) -> Progress:
+class Bar(Progress):
+    """A rich `Progress` that leaves no trace when the command fails inside it: the
+    error line stands alone (a non-terminal display would otherwise print the bar at
+    0/N, or an empty line when transient, as it stops)."""
+
+    def close(self, failed: bool) -> None:
+        """Stop the display; when `failed`, silently."""
+        if not failed:
+            self.stop()
+            return
+        self.live.transient = True
+        was, self.console.quiet = self.console.quiet, True
+        try:
+            self.stop()
+        finally:
+            self.console.quiet = was
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
+        self.close(failed=exc_type is not None)
+
+
+def make_progress(quiet: bool = False, transient: bool = False) -> Bar:
     """A rich progress bar on stderr with count, rate and ETA (disabled if quiet)."""
-    return Progress(
+    return Bar(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress, TaskID
+from rich.progress import TaskID
 
 from strtool.cli.common import (
+    Bar,
     JsonOpt,
     LangsOpt,
     OutputAltOpt,
@@ -66,7 +67,7 @@ class _Bar:
     def __init__(self, label: str, quiet: bool) -> None:
         self.label, self.quiet = label, quiet
         self.t0 = time.perf_counter()
-        self.progress: Progress | None = None
+        self.progress: Bar | None = None
         self.task: TaskID | None = None
 
     def __call__(self, done: int, total: int) -> None:
@@ -86,9 +87,7 @@ class _Bar:
 
     def __exit__(self, exc_type: object, *_: object) -> None:
         if self.progress is not None:
-            if exc_type is not None:
-                self.progress.live.transient = True
-            self.progress.stop()
+            self.progress.close(failed=exc_type is not None)
 
 
 @handle_errors

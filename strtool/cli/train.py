@@ -66,7 +66,7 @@ def run_with_progress(
     label: str, total: int, run: Callable[[Callable[[dict[str, Any]], None]], Any], quiet: bool
 ) -> Any:
     """Call `run(on_event)` under a progress bar fed by the engine's train/val events;
-    returns what `run` returns. The bar is cleared when `run` raises, so a bad input
+    returns what `run` returns. The bar vanishes when `run` raises, so a bad input
     leaves its one error line only."""
     with make_progress(quiet) as progress:
         task = progress.add_task(label, total=total, rate="")
@@ -84,11 +84,7 @@ def run_with_progress(
             elif e["kind"] == "bad_sample":
                 warn(f"skipped an unreadable training sample: {e['where']}: {e['reason']}")
 
-        try:
-            return run(on_event)
-        except BaseException:
-            progress.live.transient = True  # an error line alone, not a bar at 0/N above it
-            raise
+        return run(on_event)  # a failing run leaves its error line alone (`Bar`)
 
 
 def print_training_summary(result: Any, json_: bool, **extra: Any) -> None:
