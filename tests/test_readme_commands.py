@@ -596,6 +596,7 @@ COVERAGE: dict[tuple[str, frozenset[str]], tuple[str, ...]] = {
     ),
     ("train", frozenset({"-c", "--init", "--set data.train", "--set data.val", "-o"})): (
         "tests/img2seq/test_img2seq_train.py::test_page_model_from_line_model_reads_pages_with_line_breaks",
+        "tests/img2seq/test_h8_encoder.py::test_ctc_line_preset_from_the_default_model_reads_lines",
     ),
     ("predict", frozenset({"-m", "--json"})): (
         "tests/img2seq/test_img2seq_train.py::test_predict_prints_line_breaks_escaped_and_json_lines",
