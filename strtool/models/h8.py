@@ -18,7 +18,7 @@ strtool's CPU budgets; it is not the SVTRv2 architecture itself.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +26,9 @@ from torch import Tensor, nn
 
 from strtool.models.blocks import CTCHead, DropPath, Mlp
 from strtool.models.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 
 class ConvMixer(nn.Module):
@@ -150,19 +153,10 @@ class H8Features(nn.Module):
 class H8(H8Features):
     """`forward(images (N, C, H, W)) -> logits (N, W/4, num_classes)`."""
 
-    def __init__(
-        self,
-        num_classes: int,
-        in_channels: int = 1,
-        dims: Sequence[int] = (64, 128),
-        local_depth: int = 2,
-        global_depth: int = 3,
-        heads: int = 4,
-        drop_path: float = 0.05,
-    ) -> None:
-        super().__init__(in_channels, dims, local_depth, global_depth, heads, drop_path)
-        self.pool = RowAttentionPool(dims[1])
-        self.head = CTCHead(dims[1], num_classes)
+    def __init__(self, num_classes: int, in_channels: int = 1, **sizes: Unpack[H8Options]) -> None:
+        super().__init__(in_channels, **sizes)
+        self.pool = RowAttentionPool(self.feature_channels)
+        self.head = CTCHead(self.feature_channels, num_classes)
         self.out_channels = num_classes
 
     def forward(self, images: Tensor) -> Tensor:

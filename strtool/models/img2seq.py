@@ -201,8 +201,8 @@ class Img2Seq(nn.Module):
         # model's own collapse (attention over the rows) and one frame per column (4 px)
         # from the encoder's map, so an h8 CTC checkpoint initialises all of it
         self.ctc_pool = RowAttentionPool(channels) if ctc_head and encoder == "h8" else None
-        frames_in = (channels, 1) if self.ctc_pool is not None else (width, 2)
-        self.ctc = nn.Linear(frames_in[0], frames_in[1] * num_classes) if ctc_head else None
+        ctc_in, frames = (channels, 1) if self.ctc_pool is not None else (width, 2)
+        self.ctc = nn.Linear(ctc_in, frames * num_classes) if ctc_head else None
 
     def encode(self, images: Tensor) -> Tensor:
         """Memory (N, H' * W', d): projected feature map + 2-D sinusoidal positions."""
