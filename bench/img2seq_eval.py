@@ -15,13 +15,17 @@ from strtool.data.dataset import LmdbDataset
 from strtool.engine.reader import open_reader
 from strtool.evaluation.intervals import ratio_rate
 from strtool.evaluation.lines import score_lines
+from strtool.tasks.base import DecodingOptions
 
 
-def evaluate(ckpt: Path, test: Path, batch: int, examples: int = 3) -> dict[str, Any]:
+def evaluate(
+    ckpt: Path, test: Path, batch: int, examples: int = 3, decoding: DecodingOptions | None = None
+) -> dict[str, Any]:
     """Rows per language and `pooled` (`LineRow.to_dict` plus `cer_95` and
     `line_count_ok`: the share of samples read with their gt's number of lines),
-    `ms_per_image`, parameters, arch and the first `examples` readings."""
-    rec = open_reader(ckpt, "cpu")
+    `ms_per_image`, parameters, arch and the first `examples` readings; `decoding`
+    replaces the checkpoint's beam width / joint CTC weight."""
+    rec = open_reader(ckpt, "cpu", decoding=decoding)
     res = rec.read_dataset(LmdbDataset([test], transform=rec.transform), batch)
     report = score_lines(res.preds, res.gts, res.langs)
     rows: dict[str, Any] = {}

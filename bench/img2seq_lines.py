@@ -24,6 +24,10 @@ charsets, unknown characters -> UNK:
   (`configs/img2seq_line_h8.yaml`, its h8 encoder and CTC head, 32 x `--width`) and
   `ctc_h8_init` (the default model fine-tuned as a line model at `--ctc-width`), both
   at `--init-lr`. The held-out test fonts are held out of the default model too.
+- `--joint-ctc W`: the models with a CTC head (`img2seq_hybrid`, `img2seq_h8_init`)
+  are also read with joint CTC/attention decoding at weight W (rows `NAME+joint`;
+  `strtool predict/eval --joint-ctc`). Trained runs are reused, so adding it later
+  only reads.
 
 Prints per language CER (with its 95 % interval) and WER (strings,
 `strtool.evaluation.lines` via `img2seq_eval.py`; no WER for CJK) and inference ms
@@ -47,6 +51,7 @@ from stopping import run_bench
 from strtool.engine.config import load_run_config
 from strtool.engine.loop import train
 from strtool.engine.reader import resolve_model
+from strtool.tasks.base import DecodingOptions
 
 
 def lines_data(args: argparse.Namespace) -> dict[str, Path]:
@@ -175,6 +180,13 @@ def main() -> None:
         "(its encoder and CTC head) and the default model fine-tuned as a CTC line model",
     )
     ap.add_argument("--init-lr", type=float, default=3e-4, help="learning rate of those two")
+    ap.add_argument(
+        "--joint-ctc",
+        type=float,
+        default=0.0,
+        help="also read every img2seq model that has a CTC head with joint CTC/attention "
+        "decoding at this weight (rows NAME+joint, beam --beam)",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     work = Path(args.workdir)
@@ -190,7 +202,11 @@ def main() -> None:
             ("ctc_h8_init", ctc_init_fn(args, data)),
         ]
     for name, fn in models:
-        results[name] = evaluate(run_model(name, fn, work, args.budget), data["test"], args.batch)
+        ckpt = run_model(name, fn, work, args.budget)
+        results[name] = evaluate(ckpt, data["test"], args.batch)
+        if args.joint_ctc > 0 and name in ("img2seq_hybrid", "img2seq_h8_init"):
+            joint = DecodingOptions(args.beam, args.joint_ctc)
+            results[f"{name}+joint"] = evaluate(ckpt, data["test"], args.batch, decoding=joint)
     print_table(results)
     print(json.dumps({"args": vars(args), "results": results}, ensure_ascii=False, indent=1))
 

@@ -52,6 +52,19 @@ ResumeOpt = Annotated[
 ]
 WorkersOpt = Annotated[int, typer.Option("--workers", "-j", min=0, help="Worker processes.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed.")]
+BeamOpt = Annotated[
+    int | None,
+    typer.Option("--beam", min=1, max=64,
+                 help="Line/page (img2seq) models: beam width (1 = greedy; default: the model's)."),
+]  # fmt: skip
+JointCtcOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--joint-ctc", min=0.0, max=1.0,
+        help="Line (img2seq) models trained with a CTC head: weight of its prefix score "
+        "in the search (joint CTC/attention decoding; 0 = the decoder alone).",
+    ),
+]  # fmt: skip
 LangsOpt = Annotated[
     str | None,
     typer.Option(

@@ -13,6 +13,7 @@ from strtool.cli.common import check_device, info
 from strtool.engine.evaluate import CheckpointEvaluation, evaluate_reader
 from strtool.engine.reader import open_reader
 from strtool.errors import InputError
+from strtool.tasks.base import DecodingOptions
 from strtool.text.langs import resolve_langs
 
 
@@ -27,6 +28,7 @@ def run_model_eval(
     device: str,
     max_samples: int | None,
     quiet: bool,
+    decoding: DecodingOptions | None = None,
 ) -> CheckpointEvaluation:
     """Check the options, evaluate checkpoint `model` on LMDBs `data`, report what was
     filtered out on stderr, and return the evaluation."""
@@ -39,7 +41,7 @@ def run_model_eval(
     lang_list = [x for x in langs.split(",") if x.strip()] if langs else None
     if lang_list:
         resolve_langs(lang_list)  # unknown codes fail before any work
-    reader = open_reader(model, device)
+    reader = open_reader(model, device, decoding=decoding)
     info(f"evaluating {model} ({reader.family}) on {len(data)} LMDB(s)", quiet)
     ev = evaluate_reader(
         reader, data, lang_list, batch_size, profile, 0, max_samples, unit, script_acc

@@ -16,6 +16,8 @@ from rich.table import Table
 from rich.text import Text
 
 from strtool.cli.common import (
+    BeamOpt,
+    JointCtcOpt,
     JsonOpt,
     LangsOpt,
     QuietOpt,
@@ -38,6 +40,7 @@ from strtool.text.normalize import UNITS, as_unit
 
 if TYPE_CHECKING:
     from strtool.engine.evaluate import CheckpointEvaluation
+    from strtool.tasks.base import DecodingOptions
 
 _PROFILE_HELP = (
     f"Normalisation profile: {', '.join(PROFILES)} (see --list-profiles): "
@@ -229,6 +232,8 @@ def eval_cmd(
     max_samples: Annotated[
         int | None, typer.Option("--max-samples", min=1, help="Model mode: per language.")
     ] = None,
+    beam: BeamOpt = None,
+    joint_ctc: JointCtcOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -253,8 +258,11 @@ def eval_cmd(
     if model is not None:
         if pred is not None or gt is not None:
             raise InputError("give either --model/--data or --pred/--gt, not both")
+        from strtool.tasks.base import DecodingOptions
+
         report = _model_mode(model, data or [], langs, profile, unit, script_acc, batch_size,
-                             device, max_samples, json_out, quiet)  # fmt: skip
+                             device, max_samples, DecodingOptions(beam, joint_ctc), json_out,
+                             quiet)  # fmt: skip
     else:
         if pred is None or gt is None:
             raise InputError("give --pred and --gt, or --model and --data (or --list-profiles)")
@@ -269,14 +277,14 @@ def eval_cmd(
 
 def _model_mode(
     model: Path, data: list[Path], langs: str | None, profile: str | None, unit: str,
-    script_acc: bool, batch_size: int, device: str, max_samples: int | None, json_out: bool,
-    quiet: bool,
+    script_acc: bool, batch_size: int, device: str, max_samples: int | None,
+    decoding: DecodingOptions, json_out: bool, quiet: bool,
 ) -> Report:  # fmt: skip
     """`eval --model --data`: run the checkpoint, print its report(s); the report."""
     from strtool.cli.eval_model import run_model_eval
 
     ev = run_model_eval(model, data, langs, profile, unit, script_acc, batch_size,
-                        device, max_samples, quiet)  # fmt: skip
+                        device, max_samples, quiet, decoding)  # fmt: skip
     lines = model_lines(ev)
     if json_out:
         print_json({**ev.to_dict(), **({"lines": lines.to_dict()} if lines else {})})

@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 
 from strtool.cli.common import (
+    BeamOpt,
+    JointCtcOpt,
     JsonOpt,
     LangsOpt,
     QuietOpt,
@@ -42,6 +44,8 @@ def predict_cmd(
         bool, typer.Option("--rotate-vertical", help="Same as --vertical rotate.")
     ] = False,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda[:N], mps.")] = "auto",
+    beam: BeamOpt = None,
+    joint_ctc: JointCtcOpt = None,
     runtime: Annotated[
         str,
         typer.Option(
@@ -69,13 +73,15 @@ def predict_cmd(
     from strtool.engine.orient import VERTICAL_MODES
     from strtool.engine.predict import expand_inputs, predict_paths
     from strtool.engine.reader import open_reader
+    from strtool.tasks.base import DecodingOptions
 
     check_device(device)
     if vertical not in VERTICAL_MODES:
         raise InputError(f"--vertical: '{vertical}' is not one of {', '.join(VERTICAL_MODES)}")
     files = expand_inputs(paths)
     lang_list = [x for x in langs.split(",") if x.strip()] if langs else None
-    rec = open_reader(model, device, lang_list, runtime)
+    rec = open_reader(model, device, lang_list, runtime,
+                      decoding=DecodingOptions(beam, joint_ctc))  # fmt: skip
     via = ", ONNX Runtime" if runtime == "onnx" else ""
     info(f"{len(files)} images, model {rec.config.model.arch} ({rec.family}{via})", quiet)
     preds = predict_paths(rec, files, batch_size, rotate_vertical, vertical)  # type: ignore[arg-type]

@@ -165,8 +165,12 @@ class Img2seqConfig:
     max_len: int | None = in_range(None, 1, 100000)
     # weight of an auxiliary CTC loss on the encoder's columns (hybrid CTC/attention,
     # for single lines; 0 = off): loss = (1 - w) * cross-entropy + w * CTC. The model
-    # then has a CTC head (`ctc_head`), used in training only.
+    # then has a CTC head (`ctc_head`).
     ctc_weight: float = in_range(0.0, 0, 1, hi_open=True)
+    # joint CTC/attention decoding with that head (0 = the decoder alone): hypotheses
+    # rank by (1 - w) * log P_decoder + w * log P_CTC(prefix) (`strtool.models.ctc_prefix`);
+    # needs ctc_weight > 0. Changeable at read time (predict / eval --joint-ctc).
+    ctc_decode_weight: float = in_range(0.0, 0, 1)
 
 
 @dataclass
@@ -209,6 +213,11 @@ def validate(cfg: RunConfig) -> RunConfig:
         raise ConfigError("mstr.bank: the Spotter needs a bank (strtool bank export)")
     if family == "refiner" and not cfg.mstr.spotter:
         raise ConfigError("mstr.spotter: the Refiner needs a trained Spotter checkpoint")
+    if cfg.img2seq.ctc_decode_weight > 0 and cfg.img2seq.ctc_weight == 0:
+        raise ConfigError(
+            "img2seq.ctc_decode_weight: joint decoding needs the CTC head a model trained "
+            "with img2seq.ctc_weight > 0 has"
+        )
     return cfg
 
 

@@ -24,7 +24,7 @@ from strtool.errors import InputError
 from strtool.models import count_parameters
 from strtool.models.fuse import fuse_conv_bn
 from strtool.paths import weights_dir
-from strtool.tasks.base import DatasetReading, Reading, Task
+from strtool.tasks.base import DatasetReading, DecodingOptions, Reading, Task
 from strtool.tasks.registry import build_task
 
 
@@ -98,14 +98,17 @@ def open_reader(
     langs: Sequence[str] | None = None,
     runtime: str = "torch",
     fuse: bool = True,
+    decoding: DecodingOptions | None = None,
 ) -> Reader:
     """Load checkpoint `model` once (any family, any strtool version that wrote a
     `config`; `default` = the shipped model), on `device`; `langs` restricts the output
     to those languages' charsets (CTC). `runtime="onnx"` runs the model by ONNX Runtime
     on the CPU (`strtool.engine.onnx_runtime`). `fuse` folds each BatchNorm into the
     convolution before it (`strtool.models.fuse`: the same readings, fewer passes; the
-    reader's model is for inference only). `InputError` for a missing or foreign
-    file, or a runtime the model or machine cannot use."""
+    reader's model is for inference only). `decoding` replaces the stored beam
+    width / joint CTC weight of an img2seq model (`Task.set_decoding`). `InputError`
+    for a missing or foreign file, or a runtime or option the model or machine cannot
+    use."""
     if runtime not in RUNTIMES:
         raise InputError(f"--runtime: '{runtime}' is not one of {', '.join(RUNTIMES)}")
     if runtime == "onnx" and device not in ("auto", "cpu"):
@@ -125,6 +128,8 @@ def open_reader(
     except RuntimeError as e:
         first = str(e).strip().splitlines()[0]
         raise InputError(f"{model}: weights do not fit the stored config ({first})") from None
+    if decoding is not None:
+        task.set_decoding(decoding)
     dev = pick_device("cpu" if runtime == "onnx" else device)
     task.model.to(dev).eval()
     meta = {k: ckpt.get(k) for k in ("arch", "step", "versions", "best")}

@@ -208,6 +208,13 @@ class Img2Seq(nn.Module):
         """Memory (N, H' * W', d): projected feature map + 2-D sinusoidal positions."""
         return self._memory(self.proj(self.encoder(images)))
 
+    def encode_with_ctc(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        """The memory (`encode`) and the CTC head's logits (`ctc_logits`) of one
+        encoder pass, for joint CTC/attention decoding."""
+        e = self.encoder(images)
+        f = self.proj(e)
+        return self._memory(f), self.ctc_logits(e, f)
+
     def _memory(self, f: Tensor) -> Tensor:
         h, w = f.shape[2:]
         pos = sincos_2d(h, w, self.width, f.device).to(f.dtype)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from strtool.models.ctc_prefix import CTCPrefixScorer, PrefixState
 from strtool.models.img2seq import KV, Img2Seq
 
 
@@ -92,6 +93,34 @@ def greedy(
     return [Decoded(ids[r], probs[r], ended[r]) for r in range(n)]
 
 
+@dataclass(frozen=True)
+class JointCTC:
+    """Joint CTC/attention decoding (`strtool.models.ctc_prefix`): hypotheses rank by
+    (1 - weight) * log P_decoder + weight * log psi_CTC. `blank` is the CTC blank's
+    class; `rtl` the tokens of right-to-left letters (a row whose CTC greedy reading
+    holds one is scored on its frames reversed); each step scores the decoder's top
+    2 x width (at least 4) tokens plus the `candidates` tokens the CTC head sees most
+    clearly in the image, so a weak decoder cannot hide a character the CTC head reads."""
+
+    weight: float
+    blank: int
+    rtl: frozenset[int] = frozenset()
+    candidates: int = 16
+
+
+def _scorer(
+    model: Img2Seq, images: Tensor, joint: JointCTC, eos: int
+) -> tuple[Tensor, CTCPrefixScorer]:
+    """The memory of `images` and a prefix scorer over their CTC head's frames."""
+    memory, ctc = model.encode_with_ctc(images)
+    logp = ctc.float().log_softmax(-1)
+    reverse = None
+    if joint.rtl:
+        rtl = torch.tensor(sorted(joint.rtl), device=logp.device)
+        reverse = torch.isin(logp.argmax(-1), rtl).any(dim=1)
+    return memory, CTCPrefixScorer(logp, joint.blank, eos, reverse)
+
+
 @dataclass
 class _Hyp:
     score: float
@@ -114,19 +143,31 @@ def beam_search(
     forbid: Sequence[int] = (),
     length_penalty: float = 0.0,
     cache: bool = True,
+    joint: JointCTC | None = None,
 ) -> list[Decoded]:
     """Beam search with `width` beams per image, batched over images and beams (the
     caches are reordered by the surviving beams each step). A hypothesis ends at EOS;
     an image is done when it has `width` ended hypotheses, or (no length penalty) when
     its best ended score beats every live beam. The best ended hypothesis wins by
-    `log P / length ** length_penalty`; without any, the best live one (cut at
-    `max_len`). `width=1` gives exactly the greedy result."""
+    `score / length ** length_penalty`; without any, the best live one (cut at
+    `max_len`). `width=1` gives exactly the greedy result. With `joint` the score is
+    the joint CTC/attention score (`JointCTC`) and each token's probability is
+    exp(its score increment), the weighted geometric mean of the two models'."""
     n, b = images.shape[0], width
-    memory_kv = [
-        (k.repeat_interleave(b, 0), v.repeat_interleave(b, 0))
-        for k, v in model.memory_kv(model.encode(images))
-    ]
     dev = images.device
+    scorer: CTCPrefixScorer | None = None
+    state: PrefixState | None = None
+    if joint is not None:
+        memory, scorer = _scorer(model, images, joint, eos)
+        rows_image = torch.arange(n, device=dev).repeat_interleave(b)
+        state = scorer.start(rows_image)
+        seen = scorer.candidates(joint.candidates)[rows_image]
+        ends = torch.full((n * b, 1), eos, dtype=torch.long, device=dev)
+    else:
+        memory = model.encode(images)
+    memory_kv = [
+        (k.repeat_interleave(b, 0), v.repeat_interleave(b, 0)) for k, v in model.memory_kv(memory)
+    ]
     history = torch.full((n * b, 1), bos, dtype=torch.long, device=dev)
     scores = torch.full((n, b), float("-inf"), device=dev)
     scores[:, 0] = 0.0
@@ -138,6 +179,14 @@ def beam_search(
         logp, caches = _step(model, history, memory_kv, caches, cache)
         logp = _forbid(logp, forbid)
         v = logp.shape[-1]
+        if scorer is not None and state is not None and joint is not None:
+            own = logp.topk(min(v, max(4, 2 * b)), dim=1).indices
+            cand = torch.cat([own, seen, ends], dim=1)
+            ext = scorer.extend(state, cand)
+            att = logp.gather(1, cand)
+            gain = (1 - joint.weight) * att + joint.weight * (ext.psi - state.psi[:, None]).float()
+            gain = torch.where(torch.isinf(att), float("-inf"), gain)
+            logp = torch.full_like(logp, float("-inf")).scatter_(1, cand, gain)
         total = (scores.view(-1, 1) + logp).view(n, b * v)
         top, where = total.topk(min(2 * b, b * v), dim=1)
         keep_beam, keep_tok, keep_score = [], [], []
@@ -169,6 +218,9 @@ def beam_search(
         probs = torch.cat([probs[rows], tok_p[:, None]], dim=1)
         if caches is not None:
             caches = [(k[rows], val[rows]) for k, val in caches]
+        if scorer is not None and state is not None:
+            slots = (cand[rows] == toks[:, None]).int().argmax(dim=1)
+            state = ext.take(state, rows, slots, toks)
         if all(done):
             break
     return [_best(ended[i], history, probs, scores, i, b, length_penalty) for i in range(n)]

@@ -99,6 +99,15 @@ def eval_loader(ds: Dataset, batch_size: int, workers: int = 0) -> DataLoader:
     )
 
 
+@dataclass(frozen=True)
+class DecodingOptions:
+    """How to read, chosen at read time (`predict` / `eval --model`): the beam width
+    and the joint CTC/attention weight of an img2seq model; None keeps the stored."""
+
+    beam: int | None = None
+    joint_ctc: float | None = None
+
+
 class Task(ABC):
     """One model family's side of training and reading (see the module docstring)."""
 
@@ -160,6 +169,15 @@ class Task(ABC):
         """Read only the characters of these languages' charsets (codes or groups);
         returns the number of classes left. `InputError` where the family cannot."""
         raise InputError(f"a {self.family} checkpoint cannot restrict its output to --lang")
+
+    def set_decoding(self, options: DecodingOptions) -> None:
+        """Read-time decoding options (`predict` / `eval --beam --joint-ctc`); `None`
+        fields keep the checkpoint's. `InputError` where the family decodes one way."""
+        if options.beam is not None or options.joint_ctc is not None:
+            raise InputError(
+                f"--beam / --joint-ctc: a {self.family} checkpoint has no such decoding "
+                "options (they apply to img2seq line and page models)"
+            )
 
     def onnx_module(self) -> tuple[nn.Module, dict[str, str]]:
         """The module `strtool export onnx` exports (images -> logits) and the ONNX

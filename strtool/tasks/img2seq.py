@@ -32,11 +32,11 @@ from strtool.errors import InputError
 from strtool.models import ModelSpec, build_model
 from strtool.models.h8 import H8Features
 from strtool.models.img2seq import Img2Seq
-from strtool.models.img2seq_search import Decoded, beam_search, greedy
-from strtool.tasks.base import Batch, Reading, Task, scores
+from strtool.models.img2seq_search import Decoded, JointCTC, beam_search, greedy
+from strtool.tasks.base import Batch, DecodingOptions, Reading, Task, scores
 from strtool.tasks.ctc import resolve_chars
 from strtool.tasks.img2seq_metrics import cer, wer
-from strtool.text.bidi import display_order
+from strtool.text.bidi import display_order, is_rtl_line
 from strtool.text.normalize import as_unit, nfc
 from strtool.text.tokenizer import AttnTokenizer, CTCTokenizer
 
@@ -89,6 +89,12 @@ class Img2SeqTask(Task):
                          max_len=self.max_len)  # fmt: skip
         hybrid = {"ctc_head": True} if cfg.img2seq.ctc_weight > 0 else {}
         self.model: nn.Module = build_model(m.arch, spec, **{**m.options, **hybrid})
+
+    @property
+    def rtl_tokens(self) -> frozenset[int]:
+        """Tokens of right-to-left letters (joint decoding scores their lines' CTC
+        frames right to left)."""
+        return frozenset(i for ch, i in self.tokenizer.stoi.items() if is_rtl_line(ch))
 
     @property
     def max_len(self) -> int:
@@ -162,14 +168,35 @@ class Img2SeqTask(Task):
 
     # -- reading -------------------------------------------------------------------
     def decode(self, model: nn.Module, images: Tensor, cache: bool = True) -> list[Decoded]:
-        """Token rows of a batch: greedy, or beam search when `img2seq.beam_width` > 1."""
+        """Token rows of a batch: greedy, or beam search when `img2seq.beam_width` > 1;
+        joint CTC/attention beam search when `img2seq.ctc_decode_weight` > 0."""
         tok, c = self.tokenizer, self.cfg.img2seq
         forbid = (tok.pad, tok.bos, *self.blocked)
         net = unwrap(model)
+        if c.ctc_decode_weight > 0:
+            joint = JointCTC(c.ctc_decode_weight, tok.pad, self.rtl_tokens)
+            return beam_search(net, images, tok.bos, tok.eos, self.max_len, c.beam_width,
+                               forbid, c.length_penalty, cache, joint)  # fmt: skip
         if c.beam_width > 1:
             return beam_search(net, images, tok.bos, tok.eos, self.max_len, c.beam_width,
                                forbid, c.length_penalty, cache)  # fmt: skip
         return greedy(net, images, tok.bos, tok.eos, self.max_len, forbid, cache)
+
+    def set_decoding(self, options: DecodingOptions) -> None:
+        """Beam width and joint CTC/attention weight for reading (`img2seq.beam_width`,
+        `img2seq.ctc_decode_weight`); joint decoding needs the CTC head."""
+        c, beam, joint_ctc = self.cfg.img2seq, options.beam, options.joint_ctc
+        if beam is not None:
+            if not 1 <= beam <= 64:
+                raise InputError(f"--beam: {beam} is out of range; allowed: 1-64")
+            c.beam_width = beam
+        if joint_ctc is not None:
+            if not 0 <= joint_ctc <= 1:
+                raise InputError(f"--joint-ctc: {joint_ctc} is out of range; allowed: 0-1")
+            if joint_ctc > 0 and unwrap(self.model).ctc is None:
+                raise InputError("--joint-ctc: this img2seq model has no CTC head (it was "
+                                 "trained with img2seq.ctc_weight 0)")  # fmt: skip
+            c.ctc_decode_weight = joint_ctc
 
     def restrict(self, langs: Sequence[str]) -> int:
         """Never emit characters outside the charsets of `langs` (space, line break,

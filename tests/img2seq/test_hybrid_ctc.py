@@ -86,6 +86,15 @@ def test_hybrid_line_model_trains_reads_and_hands_on_its_encoder(
     assert {"ctc.weight", "ctc.bias"} <= set(ckpt["model"])
     pred = cli("predict", "--model", out / "best.pt", "--json", "-q", *_line_images(tmp_path))
     assert [r["text"] for r in json.loads(pred.stdout)] == LINES
+    # joint CTC/attention decoding, chosen at read time, reads them too
+    for opts in (["--joint-ctc", "0.5"], ["--joint-ctc", "0.3", "--beam", "3"]):
+        pred = cli("predict", "--model", out / "best.pt", "--json", "-q", *opts,
+                   *_line_images(tmp_path))  # fmt: skip
+        assert [r["text"] for r in json.loads(pred.stdout)] == LINES, opts
+    ev = cli("eval", "--model", out / "best.pt", "--data", line_lmdb, "--json", "-q",
+             "--joint-ctc", "0.5")  # fmt: skip
+    pooled = next(r for r in json.loads(ev.stdout)["rows"] if r["group"] == "pooled")
+    assert pooled["crr"] >= 0.95
     # the page stage (no CTC: pages are 2-D) takes everything but the head
     page = tmp_path / "page"
     cli("train", "-c", "img2seq_page_tiny", "-o", page, "--quiet", "--init", out / "best.pt",
@@ -103,3 +112,18 @@ def _line_images(tmp_path: Path) -> list[Path]:
         p.write_bytes(render_text(text))
         paths.append(p)
     return paths
+
+
+def test_read_time_decoding_options_are_refused_where_they_do_not_apply(
+    line_run: tuple[Path, dict], tmp_path: Path
+) -> None:
+    """`--joint-ctc` needs a CTC head; a CTC checkpoint has neither option. One line,
+    exit 1."""
+    image = _line_images(tmp_path)[0]
+    res = cli("predict", "--model", line_run[0] / "last.pt", "--joint-ctc", "0.5", image, code=1)
+    assert "--joint-ctc: this img2seq model has no CTC head" in res.stderr
+    assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    res = cli("predict", "--beam", "4", image, code=1)  # the shipped CTC model
+    assert "--beam / --joint-ctc: a ctc checkpoint has no such decoding options" in res.stderr
+    res = cli("predict", "--model", line_run[0] / "last.pt", "--beam", "2", "--json", image)
+    assert json.loads(res.stdout)[0]["text"] == LINES[0]
