@@ -41,6 +41,7 @@ import torch
 from torch import Tensor
 
 FLOOR = -1e9  # "log 0" that stays finite: exp underflows to 0, differences stay finite
+EMPTY = -1  # `PrefixState.last` of the empty prefix
 
 
 def _exclusive_logcumsumexp(x: Tensor) -> Tensor:
@@ -52,7 +53,8 @@ def _exclusive_logcumsumexp(x: Tensor) -> Tensor:
 @dataclass
 class PrefixState:
     """CTC state of H hypotheses: r_n, r_b (H, T) float64, psi (H,) log prefix score,
-    last (H,) last token (-1 while empty), image (H,) index of each row's image."""
+    last (H,) last token (EMPTY for the empty prefix), image (H,) index of each
+    row's image."""
 
     r_n: Tensor
     r_b: Tensor
@@ -91,8 +93,8 @@ class CTCPrefixScorer:
             logp = torch.where(reverse[:, None, None], logp.flip(1), logp)
         self.logp = logp.float()  # (N, T, V); float64 only for the gathered candidates
         self.blank, self.eos = blank, eos
-        blank_lp = self.logp[:, :, blank].double().clamp_min(FLOOR)
-        self.blank_cum = blank_lp.cumsum(-1)  # (N, T)
+        self.blank_lp = self.logp[:, :, blank].double().clamp_min(FLOOR)  # (N, T)
+        self.blank_cum = self.blank_lp.cumsum(-1)
 
     @property
     def frames(self) -> int:
@@ -104,14 +106,14 @@ class CTCPrefixScorer:
         dev = self.logp.device
         r_n = torch.full((h, t), FLOOR, dtype=torch.float64, device=dev)
         r_b = self.blank_cum[image].clone()
-        last = torch.full((h,), -1, dtype=torch.long, device=dev)
+        last = torch.full((h,), EMPTY, dtype=torch.long, device=dev)
         return PrefixState(r_n, r_b, torch.zeros(h, dtype=torch.float64, device=dev), last, image)
 
     def extend(self, state: PrefixState, cand: Tensor) -> Extension:
         """Prefix scores of every hypothesis extended by each of its candidates `cand`
         (H, K) token ids; EOS scores the finished reading."""
         x = self.logp[state.image[:, None], :, cand].double().clamp_min(FLOOR)  # (H, K, T)
-        empty = (state.last < 0)[:, None, None]
+        empty = (state.last == EMPTY)[:, None, None]
         both = torch.logaddexp(state.r_n, state.r_b)[:, None, :]
         phi = torch.where((cand == state.last[:, None])[..., None], state.r_b[:, None, :], both)
         cum = x.cumsum(-1)
@@ -124,6 +126,34 @@ class CTCPrefixScorer:
         final = both[:, 0, -1]  # P(reading == g): g ends at the last frame
         psi = torch.where(cand == self.eos, final[:, None], psi).clamp_min(FLOOR)
         return Extension(psi, r_n.clamp_min(FLOOR), r_b.clamp_min(FLOOR))
+
+    def class_logsum(self, classes: Tensor) -> Tensor:
+        """(N, T) log P(frame t is one of `classes` (V,) bool; the blank never)."""
+        keep = classes.clone().to(self.logp.device)
+        keep[self.blank] = False
+        if not bool(keep.any()):
+            return torch.full(self.logp.shape[:2], FLOOR, dtype=torch.float64, device=keep.device)
+        return torch.logsumexp(self.logp[:, :, keep], dim=-1).double().clamp_min(FLOOR)
+
+    def gap(self, state: PrefixState, gap_logs: Tensor) -> PrefixState:
+        """`state`'s prefix followed by a gap: any number of frames that read the
+        classes of `gap_logs` (`class_logsum`) or the blank, at least one of them a
+        gap class. The gap's probability E (frames 0..t read the prefix, then a
+        non-empty gap) follows E[t] = E[t-1] w[t] + C[t-1] s[t] (C: the prefix read by
+        frame t, s: a gap class at t, w: s or the blank), solved like the extension;
+        it joins r_b, so a token after the gap may repeat the prefix's last one. It
+        scores text that the frames meet only after tokens still to come
+        (`strtool.models.joint_ctc`). Tokens of the gap that repeat the prefix's
+        last token are not merged with it (a small overcount)."""
+        ls = gap_logs[state.image]  # (H, T)
+        lw = torch.logaddexp(ls, self.blank_lp[state.image])
+        cum = lw.cumsum(-1)
+        ends = torch.logaddexp(state.r_n, state.r_b)
+        start = torch.where(state.last == EMPTY, 0.0, FLOOR)[:, None]  # before frame 0
+        before = torch.cat([start, ends[:, :-1]], dim=-1)
+        gap = cum + torch.logcumsumexp(before + ls - cum, dim=-1)
+        r_b = torch.logaddexp(state.r_b, gap).clamp(FLOOR, 0.0)
+        return PrefixState(state.r_n, r_b, state.psi, state.last, state.image)
 
     def candidates(self, k: int, floor: float = 1e-3) -> Tensor:
         """(N, k) tokens each image's CTC reading may hold: those whose best frame

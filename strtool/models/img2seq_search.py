@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from strtool.models.ctc_prefix import CTCPrefixScorer, PrefixState
 from strtool.models.img2seq import KV, Img2Seq
+from strtool.models.joint_ctc import JointCTC, JointTracker, start_joint
 
 
 @dataclass
@@ -93,34 +93,6 @@ def greedy(
     return [Decoded(ids[r], probs[r], ended[r]) for r in range(n)]
 
 
-@dataclass(frozen=True)
-class JointCTC:
-    """Joint CTC/attention decoding (`strtool.models.ctc_prefix`): hypotheses rank by
-    (1 - weight) * log P_decoder + weight * log psi_CTC. `blank` is the CTC blank's
-    class; `rtl` the tokens of right-to-left letters (a row whose CTC greedy reading
-    holds one is scored on its frames reversed); each step scores the decoder's top
-    2 x width (at least 4) tokens plus the `candidates` tokens the CTC head sees most
-    clearly in the image, so a weak decoder cannot hide a character the CTC head reads."""
-
-    weight: float
-    blank: int
-    rtl: frozenset[int] = frozenset()
-    candidates: int = 16
-
-
-def _scorer(
-    model: Img2Seq, images: Tensor, joint: JointCTC, eos: int
-) -> tuple[Tensor, CTCPrefixScorer]:
-    """The memory of `images` and a prefix scorer over their CTC head's frames."""
-    memory, ctc = model.encode_with_ctc(images)
-    logp = ctc.float().log_softmax(-1)
-    reverse = None
-    if joint.rtl:
-        rtl = torch.tensor(sorted(joint.rtl), device=logp.device)
-        reverse = torch.isin(logp.argmax(-1), rtl).any(dim=1)
-    return memory, CTCPrefixScorer(logp, joint.blank, eos, reverse)
-
-
 @dataclass
 class _Hyp:
     score: float
@@ -155,13 +127,9 @@ def beam_search(
     exp(its score increment), the weighted geometric mean of the two models'."""
     n, b = images.shape[0], width
     dev = images.device
-    scorer: CTCPrefixScorer | None = None
-    state: PrefixState | None = None
+    tracker: JointTracker | None = None
     if joint is not None:
-        memory, scorer = _scorer(model, images, joint, eos)
-        rows_image = torch.arange(n, device=dev).repeat_interleave(b)
-        state = scorer.start(rows_image)
-        seen = scorer.candidates(joint.candidates)[rows_image]
+        memory, tracker, seen = start_joint(model, images, joint, eos, b)
         ends = torch.full((n * b, 1), eos, dtype=torch.long, device=dev)
     else:
         memory = model.encode(images)
@@ -179,12 +147,11 @@ def beam_search(
         logp, caches = _step(model, history, memory_kv, caches, cache)
         logp = _forbid(logp, forbid)
         v = logp.shape[-1]
-        if scorer is not None and state is not None and joint is not None:
+        if tracker is not None and joint is not None:
             own = logp.topk(min(v, max(4, 2 * b)), dim=1).indices
             cand = torch.cat([own, seen, ends], dim=1)
-            ext = scorer.extend(state, cand)
             att = logp.gather(1, cand)
-            gain = (1 - joint.weight) * att + joint.weight * (ext.psi - state.psi[:, None]).float()
+            gain = (1 - joint.weight) * att + joint.weight * tracker.gains(cand).float()
             gain = torch.where(torch.isinf(att), float("-inf"), gain)
             logp = torch.full_like(logp, float("-inf")).scatter_(1, cand, gain)
         total = (scores.view(-1, 1) + logp).view(n, b * v)
@@ -218,9 +185,9 @@ def beam_search(
         probs = torch.cat([probs[rows], tok_p[:, None]], dim=1)
         if caches is not None:
             caches = [(k[rows], val[rows]) for k, val in caches]
-        if scorer is not None and state is not None:
+        if tracker is not None:
             slots = (cand[rows] == toks[:, None]).int().argmax(dim=1)
-            state = ext.take(state, rows, slots, toks)
+            tracker.advance(rows, slots, toks)
         if all(done):
             break
     return [_best(ended[i], history, probs, scores, i, b, length_penalty) for i in range(n)]

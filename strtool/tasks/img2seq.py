@@ -32,11 +32,12 @@ from strtool.errors import InputError
 from strtool.models import ModelSpec, build_model
 from strtool.models.h8 import H8Features
 from strtool.models.img2seq import Img2Seq
-from strtool.models.img2seq_search import Decoded, JointCTC, beam_search, greedy
+from strtool.models.img2seq_search import Decoded, beam_search, greedy
+from strtool.models.joint_ctc import JointCTC
 from strtool.tasks.base import Batch, DecodingOptions, Reading, Task, scores
 from strtool.tasks.ctc import resolve_chars
 from strtool.tasks.img2seq_metrics import cer, wer
-from strtool.text.bidi import display_order, is_rtl_line
+from strtool.text.bidi import display_order
 from strtool.text.normalize import as_unit, nfc
 from strtool.text.tokenizer import AttnTokenizer, CTCTokenizer
 
@@ -91,10 +92,11 @@ class Img2SeqTask(Task):
         self.model: nn.Module = build_model(m.arch, spec, **{**m.options, **hybrid})
 
     @property
-    def rtl_tokens(self) -> frozenset[int]:
-        """Tokens of right-to-left letters (joint decoding scores their lines' CTC
-        frames right to left)."""
-        return frozenset(i for ch, i in self.tokenizer.stoi.items() if is_rtl_line(ch))
+    def token_texts(self) -> tuple[str, ...]:
+        """The text of every class, "" for the specials (joint decoding's view)."""
+        tok = self.tokenizer
+        specials = {tok.pad, tok.bos, tok.eos, tok.unk_index}
+        return tuple("" if i in specials else t for i, t in enumerate(tok.itos))
 
     @property
     def max_len(self) -> int:
@@ -174,7 +176,7 @@ class Img2SeqTask(Task):
         forbid = (tok.pad, tok.bos, *self.blocked)
         net = unwrap(model)
         if c.ctc_decode_weight > 0:
-            joint = JointCTC(c.ctc_decode_weight, tok.pad, self.rtl_tokens)
+            joint = JointCTC(c.ctc_decode_weight, tok.pad, self.token_texts)
             return beam_search(net, images, tok.bos, tok.eos, self.max_len, c.beam_width,
                                forbid, c.length_penalty, cache, joint)  # fmt: skip
         if c.beam_width > 1:

@@ -36,6 +36,7 @@ from strtool.text.normalize import split_units
 _MIRROR = dict(zip("()[]{}<>«»", ")(][}{><»«", strict=True))
 _NUM_SEP = frozenset(".,:/")
 _NUM_TERM = frozenset("%‰$€£¥٪")
+RUN_JOINERS = _NUM_SEP | _NUM_TERM  # neutrals that a number's left-to-right run can hold
 
 
 def is_presentation_form(ch: str) -> bool:
@@ -153,3 +154,40 @@ def _display_line(line: str) -> str:
     while lead < len(units) and unicodedata.category(units[lead][0]).startswith("M"):
         lead += 1
     return "".join(units[:lead] + reorder_units(units[lead:]))
+
+
+def reversed_frame_order(tokens: Sequence[str], after: str = "\u0627") -> list[tuple[int, bool]]:
+    """The order in which a right-to-left reading of the image meets `tokens`, a
+    logical-order stretch of a right-to-left line with right-to-left text before it and
+    `after` (default a right-to-left letter) after it: (position in `tokens`,
+    mirrored) pairs. That order is the reverse of the visual
+    one (`display_order`): logical order, except that each left-to-right run (level 2)
+    is reversed and each grapheme cluster meets its marks before its base; a bracket at
+    level 1 is met as its mirror image. Tokens are code points or longer units; a token
+    that starts with a mark joins the cluster before it. Joint CTC/attention decoding
+    scores right-to-left lines in this order (`strtool.models.joint_ctc`)."""
+    clusters: list[list[int]] = []
+    for i, t in enumerate(tokens):
+        if clusters and t and unicodedata.category(t[0]).startswith("M"):
+            clusters[-1].append(i)
+        else:
+            clusters.append([i])
+    units = ["\u0627", *("".join(tokens[i] for i in c) for c in clusters), after]
+    levels = unit_levels(unit_classes(units))[1:-1]
+    out: list[tuple[int, bool]] = []
+    i = 0
+    while i < len(clusters):
+        j = i
+        while j < len(clusters) and levels[j] == levels[i]:
+            j += 1
+        run = clusters[i:j][::-1] if levels[i] == 2 else clusters[i:j]
+        for c in run:
+            mirror = levels[i] == 1 and len(c) == 1 and tokens[c[0]] in _MIRROR
+            out.extend((k, mirror) for k in reversed(c))
+        i = j
+    return out
+
+
+def mirrored(token: str) -> str:
+    """The mirror image of a bracket (itself for anything else)."""
+    return _MIRROR.get(token, token)

@@ -12,7 +12,9 @@ import torch
 from strtool.models import ModelSpec, build_model
 from strtool.models.ctc_prefix import CTCPrefixScorer, PrefixState
 from strtool.models.img2seq import Img2Seq
-from strtool.models.img2seq_search import JointCTC, beam_search
+from strtool.models.img2seq_search import beam_search
+from strtool.models.joint_ctc import JointCTC
+from strtool.text.bidi import display_order
 
 BLANK, EOS = 0, 3
 
@@ -103,7 +105,8 @@ def test_joint_decoding_at_weight_zero_is_the_decoder_alone(width: int) -> None:
     images = torch.randn(3, 1, 32, 128)
     kw = {"bos": 1, "eos": 2, "max_len": 9, "width": width, "forbid": (0, 1)}
     plain = beam_search(model, images, **kw)
-    joint = beam_search(model, images, joint=JointCTC(0.0, blank=0), **kw)
+    texts = ("", "", "", *"abcdefghi")
+    joint = beam_search(model, images, joint=JointCTC(0.0, blank=0, tokens=texts), **kw)
     for a, b in zip(plain, joint, strict=True):
         assert a.ids == b.ids and a.ended == b.ended
         assert a.probs == pytest.approx(b.probs, abs=1e-6)
@@ -130,7 +133,7 @@ def test_the_ctc_head_steers_a_decoder_that_cannot_read() -> None:
     kw = {"bos": 1, "eos": 2, "max_len": 8, "forbid": (0, 1)}
     for width in (1, 4):
         out = beam_search(model, torch.zeros(2, 1, 32, 128), width=width,
-                          joint=JointCTC(1.0, blank=0), **kw)  # fmt: skip
+                          joint=JointCTC(1.0, blank=0, tokens=("",) * 8), **kw)  # fmt: skip
         assert [d.ids for d in out] == [[4, 5, 5], [4, 5, 5]] and all(d.ended for d in out)
     alone = beam_search(model, torch.zeros(1, 1, 32, 128), width=1, **kw)
     assert alone[0].ids != [4, 5, 5]
@@ -139,3 +142,65 @@ def test_the_ctc_head_steers_a_decoder_that_cannot_read() -> None:
 def _maps(model: Img2Seq, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     e = model.encoder(images)
     return e, model.proj(e)
+
+
+TOKENS = ("", "", "", "ب", "س", "ل", "1", "2", " ", "(", ")", ".", "\u064e", "a", "b")
+
+
+@pytest.mark.parametrize("logical", ["سل 12 ب", "بَس (12) ل", "ل 1.2 س", "ab بس", "س 21.", "(سَل)"])
+def test_right_to_left_lines_come_out_in_logical_order(logical: str) -> None:
+    """CTC frames that read a right-to-left line as its image shows it (visual order:
+    numbers and Latin left to right, marks after their letter, brackets mirrored), a
+    decoder that cannot read: at weight 1 a beam search writes the logical text.
+    (Width 1 may not: until a left-to-right run ends, "1" then "2" and "2" then "1" are
+    both prefixes the reversed frames allow; a decoder that reads decides.)"""
+    torch.manual_seed(7)
+    spec = ModelSpec(1, (32, 256), num_classes=len(TOKENS))
+    model = build_model("img2seq_tiny", spec, ctc_head=True).eval()
+    assert isinstance(model, Img2Seq)
+    stoi = {t: i for i, t in enumerate(TOKENS) if t}
+    visual = [stoi[ch] for ch in display_order(logical)]
+    t = 2 * len(visual) + 2
+    logits = torch.full((1, t, len(TOKENS)), -8.0)
+    logits[0, :, 0] = 8.0
+    for k, tok in enumerate(visual):
+        logits[0, 1 + 2 * k, tok], logits[0, 1 + 2 * k, 0] = 8.0, -8.0
+
+    def fixed(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return model.encode(images), logits.expand(images.shape[0], -1, -1)
+
+    model.encode_with_ctc = fixed  # type: ignore[method-assign]
+    joint = JointCTC(1.0, blank=0, tokens=TOKENS)
+    for width in (3, 6):
+        out = beam_search(model, torch.zeros(1, 1, 32, 256), 1, 2, 20, width=width,
+                          forbid=(0, 1), joint=joint)  # fmt: skip
+        assert "".join(TOKENS[i] for i in out[0].ids) == logical and out[0].ended
+
+
+@pytest.mark.parametrize("prefix", [[], [1], [3, 1]])
+def test_a_gap_scores_every_run_of_its_classes_before_the_next_token(prefix: list[int]) -> None:
+    """`gap` then token 3: P(the reading starts with prefix, any number of 2s, then 3),
+    against a brute-force sum (gap classes {2}, distinct from the prefix's last)."""
+    torch.manual_seed(11)
+    v, t = 5, 6
+    logits = torch.randn(t, v) * 2
+    logits[:, v - 1] = -30.0  # an end class the frames never use
+    lp = logits.log_softmax(-1)
+    scorer = CTCPrefixScorer(lp[None], 0, v - 1)
+    state = scorer.start(torch.zeros(1, dtype=torch.long))
+    for tok in prefix:
+        ext = scorer.extend(state, torch.tensor([[tok]]))
+        state = ext.take(state, torch.tensor([0]), torch.tensor([0]), torch.tensor([tok]))
+    gap = scorer.gap(state, scorer.class_logsum(torch.tensor([False, False, True, False, False])))
+    got = float(scorer.extend(gap, torch.tensor([[3]])).psi[0, 0])
+    total = 0.0
+    for path in itertools.product(range(v - 1), repeat=t):
+        read = collapse(path)
+        rest = read[len(prefix) :]
+        if read[: len(prefix)] == prefix:
+            k = 0
+            while k < len(rest) and rest[k] == 2:
+                k += 1
+            if k < len(rest) and rest[k] == 3:
+                total += math.exp(sum(float(lp[i, c]) for i, c in enumerate(path)))
+    assert got == pytest.approx(math.log(total), abs=1e-5)
