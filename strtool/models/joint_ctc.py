@@ -27,7 +27,7 @@ right-to-left lines wants a beam (`--beam` 3 or more) or a decoder that reads.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -114,6 +114,20 @@ class JointTracker:
                          for k, m in order)  # fmt: skip
 
         self.frame_order = frame_order
+
+        # per class: a real token, a mark, a right-to-left letter, a run starter; and
+        # the class the reversed frames meet for it alone (a bracket's mirror)
+        def flags(test: Callable[[int], bool]) -> Tensor:
+            return torch.tensor([test(i) for i in range(v)], dtype=torch.bool)
+
+        self.attrs = {
+            "real": flags(self._real),
+            "mark": flags(lambda i: self._real(i) and self.kind[i] == "mark"),
+            "rtl": flags(lambda i: self._real(i) and self.kind[i] == "rtl"),
+            "ltr": flags(lambda i: self._real(i) and self.kind[i] == "ltr"),
+        }
+        self.single = torch.tensor([frame_order((i,))[0] if self._real(i) else i
+                                    for i in range(v)])  # fmt: skip
         self._step: tuple[Tensor, Tensor, Extension, PrefixState, Tensor] | None = None
 
     def _real(self, tok: int) -> bool:
@@ -123,70 +137,62 @@ class JointTracker:
         """'ltr' for a left-to-right run, else 'cluster'."""
         return "ltr" if self.kind[seg[0]] == "ltr" else "cluster"
 
-    def _continues(self, row: int, tok: int) -> bool:
-        """Does `tok` extend row's pending segment (right-to-left rows only)?"""
-        seg = self.pending[row]
-        if not seg or not self._real(tok):
-            return False
-        kind = self.kind[tok]
-        return kind == "mark" or (self._segment(seg) == "ltr" and kind != "rtl")
-
     def gains(self, cand: Tensor) -> Tensor:
         """log psi(h + c) - log psi(h) for every row's candidates `cand` (H, K).
         Left-to-right rows: exact prefix scores. Right-to-left rows: a candidate that
         extends the pending segment scores the state before the segment, a gap, then
         the segment in reversed frame order; one that starts a new segment commits
         the pending one (exactly) and scores the same way with the new segment."""
-        h, k = cand.shape
         flushed = self._chain(self.state, [self.frame_order(p) if p else () for p in self.pending])
         ext = self.scorer.extend(flushed, cand)
         psi = ext.psi.clone()
-        cont = torch.zeros(h, k, dtype=torch.bool)
-        rows_rev = [r for r in range(h) if self.rev[r]]
-        if rows_rev:
-            items: list[tuple[int, int, int, str, tuple[int, ...]]] = []  # r, j, base, gap, seq
-            for r in rows_rev:
-                for j, tok in enumerate(cand[r].tolist()):
-                    if self._continues(r, tok):
-                        cont[r, j] = True
-                        seg = (*self.pending[r], tok)
-                        # the run may end here or go on: the likelier of the two orders
-                        for order in {self.frame_order(seg, False), self.frame_order(seg)}:
-                            items.append((r, j, 0, self._segment(seg), order))
-                    elif self._real(tok) and self.kind[tok] == "mark":
-                        psi[r, j] = FLOOR  # a mark with no letter before it: no line starts so
-                    elif self._real(tok):
-                        order = self.frame_order((tok,), False)
-                        items.append((r, j, 1, self._segment((tok,)), order))
+        dev = cand.device
+        rev = torch.tensor(self.rev, device=dev)
+        cont = torch.zeros_like(cand, dtype=torch.bool)
+        if bool(rev.any()):
+            attr = {name: t.to(dev)[cand] for name, t in self.attrs.items()}  # (H, K) each
+            # a token that starts a segment: the pending one committed, a gap, the token
+            mapped = self.single.to(dev)[cand]
+            by_gap = {g: self.scorer.extend(self.scorer.gap(flushed, self.gap_logs[g]), mapped).psi
+                      for g in ("ltr", "cluster")}  # fmt: skip
+            starts = torch.where(attr["ltr"], by_gap["ltr"], by_gap["cluster"])
+            psi = torch.where(rev[:, None] & attr["real"], starts, psi)
+            pending = torch.tensor([bool(p) for p in self.pending], device=dev)
+            seg_ltr = torch.tensor([bool(p) and self.kind[p[0]] == "ltr" for p in self.pending],
+                                   device=dev)  # fmt: skip
+            cont = (
+                (rev & pending)[:, None]
+                & attr["real"]
+                & (attr["mark"] | (seg_ltr[:, None] & ~attr["rtl"]))
+            )
+            orphan = (rev & ~pending)[:, None] & attr["mark"]
+            psi = psi.masked_fill(orphan, FLOOR)  # no line starts with a mark
+            items: list[tuple[int, int, str, tuple[int, ...]]] = []  # row, slot, gap, order
+            for r, j in cont.nonzero().tolist():
+                seg = (*self.pending[r], int(cand[r, j]))
+                # the run may end here or go on: the likelier of the two orders
+                for order in {self.frame_order(seg, False), self.frame_order(seg)}:
+                    items.append((r, j, self._segment(seg), order))
             if items:
-                scored = self._scored(items, flushed).tolist()
+                scored = self._continued(items).tolist()
                 best: dict[tuple[int, int], float] = {}
                 for it, val in zip(items, scored, strict=True):
                     best[it[0], it[1]] = max(val, best.get((it[0], it[1]), FLOOR))
-                rows = torch.tensor([r for r, _ in best], device=cand.device)
-                cols = torch.tensor([j for _, j in best], device=cand.device)
-                psi[rows, cols] = torch.tensor(list(best.values()), dtype=psi.dtype,
-                                               device=cand.device)  # fmt: skip
-        self._step = (cand, cont.to(cand.device), ext, flushed, psi)
+                rows = torch.tensor([r for r, _ in best], device=dev)
+                cols = torch.tensor([j for _, j in best], device=dev)
+                psi[rows, cols] = torch.tensor(list(best.values()), dtype=psi.dtype, device=dev)
+        self._step = (cand, cont, ext, flushed, psi)
         return psi - self.psi[:, None]
 
-    @staticmethod
-    def _index(items: list[tuple[int, int, int, str, tuple[int, ...]]], at: int,
-               like: Tensor) -> Tensor:  # fmt: skip
-        return torch.tensor([it[at] for it in items], device=like.device)
-
-    def _scored(self, items: list[tuple[int, int, int, str, tuple[int, ...]]],
-                flushed: PrefixState) -> Tensor:  # fmt: skip
-        """Prefix scores of (row, slot, base, gap, seq) items: base 0 = the state
-        before the pending segment, 1 = after committing it; then the gap of that
-        kind and `seq`."""
-        rows = self._index(items, 0, flushed.psi)
-        base = self._index(items, 2, flushed.psi) == 1
-        start = _where(base, flushed.select(rows), self.state.select(rows))
+    def _continued(self, items: list[tuple[int, int, str, tuple[int, ...]]]) -> Tensor:
+        """Prefix scores of (row, slot, gap kind, order) items: the row's state before
+        its pending segment, a gap of that kind, then the segment in that order."""
+        rows = torch.tensor([it[0] for it in items], device=self.psi.device)
+        start = self.state.select(rows)
         ltr = self.scorer.gap(start, self.gap_logs["ltr"])
         cluster = self.scorer.gap(start, self.gap_logs["cluster"])
-        is_ltr = torch.tensor([it[3] == "ltr" for it in items], device=rows.device)
-        return self._chain(_where(is_ltr, ltr, cluster), [it[4] for it in items]).psi
+        is_ltr = torch.tensor([it[2] == "ltr" for it in items], device=rows.device)
+        return self._chain(_where(is_ltr, ltr, cluster), [it[3] for it in items]).psi
 
     def advance(self, rows: Tensor, slots: Tensor, tokens: Tensor) -> None:
         """Keep candidate `slots[i]` of row `rows[i]` (token `tokens[i]`) as row i."""
