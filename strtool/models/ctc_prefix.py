@@ -35,6 +35,7 @@ and the decoder's share (1 - lambda) has to carry it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -156,12 +157,14 @@ class CTCPrefixScorer:
         return PrefixState(state.r_n, r_b, state.psi, state.last, state.image)
 
     def candidates(self, k: int, floor: float = 1e-3) -> Tensor:
-        """(N, k) tokens each image's CTC reading may hold: those whose best frame
-        probability reaches `floor`, most probable first (the blank excluded; rows with
-        fewer repeat their best). Beam search adds them to the decoder's own proposals,
-        so a weak decoder cannot hide a token the CTC head sees."""
+        """(N, k') tokens each image's CTC reading may hold: those whose best frame
+        probability reaches `floor`, most probable first (the blank excluded), at most
+        `k`; k' is the most any image has (at least 1), and rows with fewer repeat
+        their best. Beam search adds them to the decoder's own proposals, so a weak
+        decoder cannot hide a token the CTC head sees."""
         best = self.logp.max(dim=1).values.clone()  # (N, V)
         best[:, self.blank] = FLOOR
-        k = min(k, best.shape[1] - 1)
+        seen = best >= math.log(floor)
+        k = max(1, min(k, int(seen.sum(dim=1).max())))
         val, idx = best.topk(k, dim=1)
-        return torch.where(val >= torch.log(torch.tensor(floor)), idx, idx[:, :1])
+        return torch.where(val >= math.log(floor), idx, idx[:, :1])

@@ -90,8 +90,11 @@ def test_candidates_are_what_the_frames_see() -> None:
     lp[0, :, BLANK] = 0.0
     lp[0, 1, 4] = -0.1  # token 4 clearly at frame 1
     lp[0, 2, 2] = -3.0  # token 2 faintly (p ~ 0.05)
-    cand = CTCPrefixScorer(lp, BLANK, EOS).candidates(3)
-    assert cand.tolist() == [[4, 2, 4]]  # the third is below the floor: the best repeated
+    lp2 = lp.clone()
+    lp2[0, 2, 2] = -20.0  # the second image: token 4 alone
+    scorer = CTCPrefixScorer(torch.cat([lp, lp2]), BLANK, EOS)
+    cand = scorer.candidates(3)  # two images see two tokens at most: two columns
+    assert cand.tolist() == [[4, 2], [4, 4]]  # the second sees one: its best repeated
 
 
 @pytest.mark.parametrize("width", [1, 3])
