@@ -124,7 +124,8 @@ def beam_search(
     `score / length ** length_penalty`; without any, the best live one (cut at
     `max_len`). `width=1` gives exactly the greedy result. With `joint` the score is
     the joint CTC/attention score (`JointCTC`) and each token's probability is
-    exp(its score increment), the weighted geometric mean of the two models'."""
+    exp(its score increment), the weighted geometric mean of the two models' (at
+    most 1)."""
     n, b = images.shape[0], width
     dev = images.device
     tracker: JointTracker | None = None
@@ -154,6 +155,9 @@ def beam_search(
             gain = (1 - joint.weight) * att + joint.weight * tracker.gains(cand).float()
             gain = torch.where(torch.isinf(att), float("-inf"), gain)
             logp = torch.full_like(logp, float("-inf")).scatter_(1, cand, gain)
+        # a token's probability for the confidence (a right-to-left line's CTC share
+        # can rise when a pending segment fits better: capped at 1)
+        plog = logp.clamp(max=0.0)
         total = (scores.view(-1, 1) + logp).view(n, b * v)
         top, where = total.topk(min(2 * b, b * v), dim=1)
         keep_beam, keep_tok, keep_score = [], [], []
@@ -166,7 +170,7 @@ def beam_search(
                 if tok == eos:
                     if not done[i]:
                         row = i * b + beam
-                        p = probs[row].tolist() + [float(logp[row, tok].exp())]
+                        p = probs[row].tolist() + [float(plog[row, tok].exp())]
                         ended[i].append(_Hyp(s, history[row, 1:].tolist(), p))
                     continue
                 picked.append((beam, tok, s))
@@ -179,7 +183,7 @@ def beam_search(
             done[i] = done[i] or _finished(ended[i], picked[0][2], b, length_penalty)
         rows = torch.tensor(keep_beam, device=dev)
         toks = torch.tensor(keep_tok, device=dev)
-        tok_p = logp[rows, toks].exp()
+        tok_p = plog[rows, toks].exp()
         scores = torch.tensor(keep_score, device=dev).view(n, b)
         history = torch.cat([history[rows], toks[:, None]], dim=1)
         probs = torch.cat([probs[rows], tok_p[:, None]], dim=1)

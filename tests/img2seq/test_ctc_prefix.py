@@ -178,6 +178,7 @@ def test_right_to_left_lines_come_out_in_logical_order(logical: str) -> None:
         out = beam_search(model, torch.zeros(1, 1, 32, 256), 1, 2, 20, width=width,
                           forbid=(0, 1), joint=joint)  # fmt: skip
         assert "".join(TOKENS[i] for i in out[0].ids) == logical and out[0].ended
+        assert all(0.0 <= q <= 1.0 for q in out[0].probs)  # confidences stay probabilities
 
 
 @pytest.mark.parametrize("prefix", [[], [1], [3, 1]])
