@@ -81,6 +81,9 @@ def run_with_progress(
                 rows = f" ({e['rows']} classifier rows by character)" if "rows" in e else ""
                 info(f"--init: copied {e['copied']} tensors{rows}, {e['skipped']} left as "
                      "initialised", quiet)  # fmt: skip
+            elif e["kind"] == "resume":
+                info(f"--resume: the config differs from the stored run's in "
+                     f"{', '.join(e['changed'])}", quiet)  # fmt: skip
             elif e["kind"] == "bad_sample":
                 warn(f"skipped an unreadable training sample: {e['where']}: {e['reason']}")
 

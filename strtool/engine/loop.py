@@ -258,6 +258,8 @@ class Trainer:
     def run(self) -> TrainResult:
         if self.p.init_report is not None:  # what --init copied, before the first step
             self.log({"kind": "init", "step": self.step, **self.p.init_report})
+        if self.p.resume_changes:  # a resume under another config: say what changed
+            self.log({"kind": "resume", "step": self.step, "changed": self.p.resume_changes})
         loader, per_epoch = train_loader(self.p, self.info, self.epoch, self.cursor, self.micro)
         batches = iter(loader)
         try:

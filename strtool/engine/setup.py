@@ -19,7 +19,7 @@ from strtool.config import apply_overrides
 from strtool.data.dataset import LmdbDataset
 from strtool.data.stream import SynthStream
 from strtool.engine.checkpoint import checkpoint_family, load_checkpoint
-from strtool.engine.config import RunConfig, config_from_dict
+from strtool.engine.config import RunConfig, config_from_dict, config_to_dict
 from strtool.engine.data import build_dataset, build_stream, with_stream_charset
 from strtool.engine.distributed import DistInfo
 from strtool.errors import ConfigError, InputError
@@ -39,6 +39,7 @@ class RunParts:
     resume_ckpt: dict[str, Any] | None
     init_report: dict[str, int] | None = None
     stream: SynthStream | None = None  # data.synth
+    resume_changes: list[str] | None = None  # config keys that differ from the stored run
 
     @property
     def model(self) -> nn.Module:
@@ -171,6 +172,25 @@ def prepare_run(
     if init is not None and ckpt is None:
         init_report = task.init_from(load_checkpoint(init))
     _freeze(task.model, cfg.train.freeze)
+    changes = None if ckpt is None else config_changes(ckpt.get("config") or {}, cfg)
     return RunParts(
-        cfg, output, task, train_set, val_set, task.payload(), ckpt, init_report, stream
+        cfg, output, task, train_set, val_set, task.payload(), ckpt, init_report, stream, changes
     )
+
+
+def config_changes(stored: dict[str, Any], cfg: RunConfig) -> list[str]:
+    """The dotted keys whose values in `cfg` differ from the `stored` config of the run
+    being resumed (sorted): a resume continues exactly only where none concern the data,
+    the seed or the model."""
+
+    def flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            if isinstance(v, dict) and v:
+                out.update(flat(v, f"{prefix}{k}."))
+            else:
+                out[f"{prefix}{k}"] = v
+        return out
+
+    old, new = flat(stored), flat(config_to_dict(cfg))
+    return sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))

@@ -34,10 +34,15 @@ def run_dir(tiny_lmdb: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_train_resume_extends_steps(run_dir: Path) -> None:
+    """A resume under a changed config runs, and says what changed (stderr and a
+    `resume` record in the log), since it no longer repeats the stored run exactly."""
     res = runner.invoke(app, ["train", "--output", str(run_dir), "--resume",
-                              "--set", "train.steps=6", "-q", "--json"])  # fmt: skip
+                              "--set", "train.steps=6", "--json"])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["step"] == 6
+    assert "--resume: the config differs from the stored run's in train.steps" in res.stderr
+    log = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["changed"] for r in log if r["kind"] == "resume"] == [["train.steps"]]
 
 
 def test_train_bad_override_is_one_line_error(tmp_path: Path) -> None:
