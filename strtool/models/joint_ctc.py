@@ -12,12 +12,16 @@ base (`strtool.text.bidi.reversed_frame_order`). So each hypothesis keeps its la
 *segment* pending: a left-to-right run (from its first letter or digit up to the next
 right-to-left letter; spaces and punctuation inside it wait too, since the bidi levels
 of neutrals depend on what follows), or one cluster. Its CTC state holds everything
-before the segment; its score is that state extended by the segment in reversed frame
-order, as if the line ended there. When a token starts a new segment, the pending one
-is committed in that order. The decoder never waits: every step scores every
-candidate. Exact where the segment's levels do not depend on text after the line's
-end. A right-to-left line never starts with a mark here (reversed frames could not
-tell it from a mark on the first letter).
+before the segment. The segment is scored after a *gap* (`CTCPrefixScorer.gap`): the
+reversed frames meet the rest of the segment, not written yet, before what is written
+of it, so the gap lets frames read what that rest may hold (digits, letters, number
+separators and marks for a run; marks for a cluster), then the segment follows in
+reversed frame order: for a run the likelier of "it ends here" and "it goes on" (a
+separator after a digit joins the number only if a digit follows). When a token
+starts a new segment, the pending one is committed exactly, without a gap. The
+decoder never waits: every step scores every candidate. A right-to-left line never
+starts with a mark here (reversed frames could not tell it from a mark on the first
+letter).
 
 Within a left-to-right run the reversed frames cannot tell which digit comes first
 until the run ends ("12" and "21" both fit until then), so joint decoding of
