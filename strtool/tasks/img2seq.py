@@ -175,13 +175,12 @@ class Img2SeqTask(Task):
         tok, c = self.tokenizer, self.cfg.img2seq
         forbid = (tok.pad, tok.bos, *self.blocked)
         net = unwrap(model)
+        joint = None
         if c.ctc_decode_weight > 0:
             joint = JointCTC(c.ctc_decode_weight, tok.pad, self.token_texts)
+        if joint is not None or c.beam_width > 1:
             return beam_search(net, images, tok.bos, tok.eos, self.max_len, c.beam_width,
                                forbid, c.length_penalty, cache, joint)  # fmt: skip
-        if c.beam_width > 1:
-            return beam_search(net, images, tok.bos, tok.eos, self.max_len, c.beam_width,
-                               forbid, c.length_penalty, cache)  # fmt: skip
         return greedy(net, images, tok.bos, tok.eos, self.max_len, forbid, cache)
 
     def set_decoding(self, options: DecodingOptions) -> None:
