@@ -21,6 +21,7 @@ against the model step: 1 - rate(stream) / rate(model step).
 
     .venv/bin/python bench/stream_speed.py [--langs all] [--workers 2] [--threads 2]
         [--batch 96] [--steps 10] [--rounds 5] [--arch h8_small --set model.width=192 ...]
+        [--device cuda]   # on a GPU: the engine's autocast default there (bf16), pinned memory
     .venv/bin/python bench/stream_speed.py --quick   # a smoke run, figures not meaningful
 """
 
@@ -38,6 +39,7 @@ from typing import Any
 import torch
 from stopping import run_bench
 
+from strtool.device import resolve_device
 from strtool.engine.config import load_run_config
 from strtool.engine.distributed import DistInfo
 from strtool.engine.loader import train_loader
@@ -61,21 +63,29 @@ def _parts(args: argparse.Namespace, root: Path, name: str, data: list[str]) -> 
     cfg = load_run_config(None, [
         f"model.arch={args.arch}", "model.channels=1", "model.height=32", "model.width=128",
         f"train.batch_size={args.batch}", f"train.threads={args.threads}",
+        f"train.device={args.device}",
         f"data.workers={args.workers}", f"data.charset={charset}", "train.steps=1000000",
         *data, *args.set,
     ])  # fmt: skip
     return prepare_run(cfg, root / name, DistInfo(), resume=False, init=None)
 
 
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def _window(trainer: Trainer, next_batch: Callable[[], Any], warmup: int, steps: int) -> float:
-    """Images/s over `steps` steps after `warmup` untimed ones."""
+    """Images/s over `steps` steps after `warmup` untimed ones (GPU work finished)."""
     for _ in range(warmup):
         trainer._micro_step(next_batch(), sync=True)
         trainer._opt_step()
+    _sync(trainer.info.device)
     t0 = time.perf_counter()
     for _ in range(steps):
         trainer._micro_step(next_batch(), sync=True)
         trainer._opt_step()
+    _sync(trainer.info.device)
     return steps * trainer.cfg.train.batch_size / (time.perf_counter() - t0)
 
 
@@ -89,11 +99,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         lmdb_s = time.perf_counter() - t0
         stream = _parts(args, root, "s", [f"data.synth.langs={args.langs}"])
         lmdbp = _parts(args, root, "l", [f"data.train=[{lmdb}]"])
-        trainer = Trainer(stream, DistInfo(), None)  # one model and optimiser for all
+        info = DistInfo(device=resolve_device(args.device))
+        trainer = Trainer(stream, info, None)  # one model and optimiser for all
         trainer._set_train()
         loaders: dict[str, Iterator[Any]] = {
-            "stream": iter(train_loader(stream, DistInfo(), 0, 0, 0)[0]),
-            "lmdb": iter(train_loader(lmdbp, DistInfo(), 0, 0, 0)[0]),
+            "stream": iter(train_loader(stream, info, 0, 0, 0)[0]),
+            "lmdb": iter(train_loader(lmdbp, info, 0, 0, 0)[0]),
         }
         fixed = next(loaders["stream"])
         feed: dict[str, Callable[[], Any]] = {
@@ -116,8 +127,10 @@ def report(args: argparse.Namespace, res: dict[str, Any]) -> None:
     written, secs = res["lmdb"]
     print(f"lmdb: {written} samples rendered by synth words in {secs:.1f} s "
           f"({written / secs:.0f} img/s, {max(args.workers, 1)} workers)")  # fmt: skip
-    print(f"\n{args.arch}, grey 32x128, batch {args.batch}: training img/s, faster quartile "
-          f"of {args.rounds} windows of {args.steps} steps (median window)")  # fmt: skip
+    print(
+        f"\n{args.arch}, grey 32 px, batch {args.batch}, {args.device}: training img/s, "
+        f"faster quartile of {args.rounds} windows of {args.steps} steps (median window)"
+    )
     best = {v: _quartile(x) for v, x in rates.items()}
     med = {v: statistics.median(x) for v, x in rates.items()}
     for v in VARIANTS:
@@ -141,6 +154,7 @@ def main() -> None:
     ap.add_argument("--lmdb-size", type=int, default=2400)
     ap.add_argument("--set", action="append", default=[],
                     help="run-config override for every variant, e.g. model.width=192")  # fmt: skip
+    ap.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N (the model step's device)")
     ap.add_argument("--quick", action="store_true", help="smoke run (figures not meaningful)")
     args = ap.parse_args()
     if args.quick:

@@ -2,7 +2,10 @@
 
 Launch with `torchrun --nproc_per_node G [--nnodes N ...] -m strtool train ...`:
 torchrun sets RANK / WORLD_SIZE / LOCAL_RANK / MASTER_ADDR; the process group uses NCCL
-on GPUs and gloo on CPU. Without those variables everything runs in one process.
+on GPUs and gloo on CPU. Under torchrun the process joins the group and the model is
+wrapped in DDP even for one process (`--nproc_per_node 1`), so a one-GPU job runs the
+same code path as a cluster job. Without those variables (a plain `strtool train`)
+everything runs in one process, without a group.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ class DistInfo:
     world: int = 1
     local_rank: int = 0
     device: torch.device = torch.device("cpu")
+    group: bool = False  # joined a process group (torchrun, or WORLD_SIZE > 1)
 
     @property
     def main(self) -> bool:
@@ -37,28 +41,39 @@ def pick_device(spec: str, local_rank: int = 0) -> torch.device:
     return resolve_device(spec, local_rank)
 
 
+def launched_by_torchrun() -> bool:
+    """torchrun (torch.distributed.run) started this process: it sets
+    `TORCHELASTIC_RUN_ID` besides RANK / WORLD_SIZE / MASTER_ADDR."""
+    return "TORCHELASTIC_RUN_ID" in os.environ and "MASTER_ADDR" in os.environ
+
+
+def backend_for(device: torch.device) -> str:
+    """NCCL on CUDA devices, gloo elsewhere."""
+    return "nccl" if device.type == "cuda" else "gloo"
+
+
 def init_distributed(device: str = "auto") -> DistInfo:
-    """Join the process group when launched by torchrun (or with RANK/WORLD_SIZE set,
-    e.g. `init_method=file://` in tests via MASTER_ADDR/PORT); a no-op otherwise."""
+    """Join the process group when launched by torchrun (one process included) or with
+    WORLD_SIZE > 1 (RANK / MASTER_ADDR / MASTER_PORT set by hand); a no-op otherwise."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
     dev = pick_device(device, local)
-    if world > 1 and not dist.is_initialized():
-        backend = "nccl" if dev.type == "cuda" else "gloo"
+    group = world > 1 or launched_by_torchrun()
+    if group and not dist.is_initialized():
         if dev.type == "cuda":
             torch.cuda.set_device(dev)
-        dist.init_process_group(backend=backend, rank=rank, world_size=world)
-    return DistInfo(rank, world, local, dev)
+        dist.init_process_group(backend=backend_for(dev), rank=rank, world_size=world)
+    return DistInfo(rank, world, local, dev, group)
 
 
 def barrier(info: DistInfo) -> None:
-    if info.world > 1:
+    if info.group:
         dist.barrier()
 
 
 def cleanup(info: DistInfo) -> None:
-    if info.world > 1 and dist.is_initialized():
+    if info.group and dist.is_initialized():
         dist.destroy_process_group()
 
 

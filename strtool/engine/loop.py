@@ -40,6 +40,7 @@ from strtool.engine.data import (
 )
 from strtool.engine.distributed import (
     DistInfo,
+    backend_for,
     barrier,
     cleanup,
     init_distributed,
@@ -91,7 +92,7 @@ class Trainer:
         self.semi = SemiTraining(parts, info, self.model) if self.cfg.semi.parts else None
         self.trained: nn.Module = self.semi.student if self.semi is not None else self.model
         self.ddp: nn.Module = self.trained
-        if info.world > 1:
+        if info.group:  # torchrun: DDP, one process included
             ids = [info.device.index] if info.device.type == "cuda" else None
             self.ddp = DDP(self.trained, device_ids=ids)
         t = self.cfg.train
@@ -255,7 +256,23 @@ class Trainer:
         for name in self.cfg.train.freeze:
             self.model.get_submodule(name).eval()  # frozen BN keeps its statistics
 
+    def setup_record(self) -> dict[str, Any]:
+        """Where and how this run computes (logged first, at every start and resume):
+        device (and GPU name), autocast dtype, GradScaler, processes and the process
+        group's backend, pinned loader memory, channels_last, torch version."""
+        dev = self.info.device
+        amp = {torch.bfloat16: "bf16", torch.float16: "fp16", None: "fp32"}[self.amp_dtype]
+        backend = backend_for(dev) if self.info.group else None
+        return {
+            "kind": "setup", "step": self.step, "device": str(dev),
+            **({"gpu": torch.cuda.get_device_name(dev)} if dev.type == "cuda" else {}),
+            "amp": amp, "grad_scaler": self.scaler.is_enabled(), "processes": self.info.world,
+            "ddp": backend, "pin_memory": dev.type == "cuda",
+            "channels_last": self.cfg.channels_last, "torch": torch.__version__,
+        }  # fmt: skip
+
     def run(self) -> TrainResult:
+        self.log(self.setup_record())
         if self.p.init_report is not None:  # what --init copied, before the first step
             self.log({"kind": "init", "step": self.step, **self.p.init_report})
         if self.p.resume_changes:  # a resume under another config: say what changed

@@ -76,7 +76,7 @@ class StopSignals:
 
     def requested(self, info: DistInfo) -> int | None:
         """The signal that asked this run to stop (any rank's, under DDP), or None."""
-        if info.world > 1 and dist.is_initialized():
+        if info.group and dist.is_initialized():
             flag = torch.tensor([self.signum or 0], device=info.device)
             dist.all_reduce(flag, op=dist.ReduceOp.MAX)
             return int(flag.item()) or None

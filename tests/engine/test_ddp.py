@@ -3,6 +3,7 @@ identical weights, and only rank 0 writes checkpoints and logs."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -21,11 +22,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _torchrun(db: Path, out: Path, *overrides: str, **env_extra: str) -> None:
+def _torchrun(db: Path, out: Path, *overrides: str, procs: int = 2, **env_extra: str) -> None:
     worker = Path(__file__).with_name("ddp_worker.py")
     env = {**os.environ, "OMP_NUM_THREADS": "1", **env_extra}
     # `torchrun` is torch.distributed.run: run it from this interpreter (never skipped)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(procs),
            "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
            str(worker), str(db), str(out), *overrides]  # fmt: skip
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
@@ -52,6 +53,22 @@ def test_two_process_gloo_training(tiny_lmdb: Path, tmp_path: Path) -> None:
     ckpt = torch.load(out / "last.pt", weights_only=False)
     assert ckpt["step"] == 6
     for k, v in w0.items():  # rank 0 saved what it trained
+        torch.testing.assert_close(ckpt["model"][k], v, rtol=0, atol=0, msg=k)
+
+
+def test_one_process_under_torchrun_joins_a_group_and_trains_with_ddp(
+    tiny_lmdb: Path, tmp_path: Path
+) -> None:
+    """`torchrun --nproc_per_node 1` runs the cluster code path (process group, DDP),
+    as on a one-GPU node (NCCL there, gloo here), and says so in the log."""
+    out = tmp_path / "run"
+    _torchrun(tiny_lmdb, out, procs=1)
+    setup = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
+    assert setup["kind"] == "setup" and setup["processes"] == 1 and setup["ddp"] == "gloo"
+    w = torch.load(tmp_path / "weights-rank0.pt", weights_only=True)
+    ckpt = torch.load(out / "last.pt", weights_only=False)
+    assert ckpt["step"] == 6
+    for k, v in w.items():  # the unwrapped model, not DDP's `module.` names
         torch.testing.assert_close(ckpt["model"][k], v, rtol=0, atol=0, msg=k)
 
 

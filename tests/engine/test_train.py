@@ -35,7 +35,10 @@ def test_tiny_model_overfits_32_images(tiny_lmdb: Path, overfit_run: tuple[Path,
     for name in ("config.yaml", "metrics.jsonl", "curves.png", "last.pt", "best.pt"):
         assert (out / name).is_file(), name
     records = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
-    assert {r["kind"] for r in records} == {"train", "val"}
+    assert {r["kind"] for r in records} == {"setup", "train", "val"}
+    setup = records[0]  # where and how the run computed, logged first
+    assert setup["kind"] == "setup" and setup["device"] == "cpu" and setup["amp"] == "fp32"
+    assert setup["processes"] == 1 and setup["ddp"] is None and not setup["pin_memory"]
     report = evaluate_model(out / "best.pt", [tiny_lmdb], device="cpu").to_dict()
     assert report["n"] == 32 and report["params"] > 0 and report["ms_per_image"] > 0
 
@@ -57,10 +60,10 @@ def test_resume_after_interruption_matches_straight_run(tiny_lmdb: Path, tmp_pat
     for k, v in a["model"].items():
         torch.testing.assert_close(b["model"][k], v, rtol=0, atol=0, msg=k)
     assert a["epoch"] == b["epoch"] and a["cursor"] == b["cursor"]
-    steps = [
-        json.loads(x)["step"] for x in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()
-    ]
+    records = [json.loads(x) for x in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    steps = [r["step"] for r in records if r["kind"] == "train"]
     assert steps == sorted(steps) and len(steps) == len(set(steps)) == 30
+    assert [r["step"] for r in records if r["kind"] == "setup"] == [0, 10]  # start, resume
 
 
 def test_cascade_init_copies_shared_rows_and_freezes(tiny_lmdb: Path, tmp_path: Path) -> None:

@@ -121,8 +121,8 @@ def test_train_from_the_default_model_logs_what_init_copied(
     assert "--init: copied" in res.stderr and "8018 classifier rows" in res.stderr
     summary = json.loads(res.stdout)
     assert summary["step"] == 2 and "cer" in json.dumps(summary), summary
-    first = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
-    assert first["kind"] == "init" and first["rows"] == 8018
+    setup, first = map(json.loads, (out / "metrics.jsonl").read_text().splitlines()[:2])
+    assert setup["kind"] == "setup" and first["kind"] == "init" and first["rows"] == 8018
     trained = load_checkpoint(out / "last.pt")["model"]
     src = load_checkpoint(resolve_model("default"))["model"]
     assert trained["encoder.stem.0.weight"].shape == src["stem.0.weight"].shape
