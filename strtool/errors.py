@@ -28,6 +28,11 @@ class FontError(StrtoolError):
     """A font file cannot be read or does not cover what is needed."""
 
 
+class SetupError(StrtoolError):
+    """This installation lacks something strtool needs at run time (e.g. Pillow without
+    libraqm); the message says what and how to install it."""
+
+
 class TrainingError(StrtoolError):
     """A run stopped on purpose: too many unreadable samples or non-finite steps. The
     message says why and where the last good checkpoint is."""

@@ -36,7 +36,7 @@ from strtool.synth.augment import compose, encode
 from strtool.synth.config import SynthConfig, font_px
 from strtool.synth.fontpool import FontPool
 from strtool.synth.pipeline import Report, Result, run, sample_rng, shard_range
-from strtool.synth.render import RTL_LANGS, ink_box, render_mask
+from strtool.synth.render import RTL_LANGS, ink_box, render_mask, require_raqm
 from strtool.synth.words import resolve_fonts
 from strtool.text.carriers import shaping_text
 from strtool.text.charset import CATEGORIES, load_charset
@@ -179,6 +179,7 @@ def synth_chars(
 ) -> Report:
     """Render `per_char` crops of every charset entry of `langs` into `output`; with
     `only`, of just those entries (see `char_entries`; stored as meta `only`)."""
+    require_raqm()
     if per_char < 1:
         raise InputError(f"--per-char {per_char}: must be at least 1")
     if size < 8:

@@ -50,7 +50,7 @@ from strtool.synth.geometry import stroke, uniform, warp
 from strtool.synth.linetext import PUNCT, separator, token_stream
 from strtool.synth.paper import paper, rotate_mask, sine_warp
 from strtool.synth.pipeline import Report, Result, check_num, run_shard, sample_rng
-from strtool.synth.render import RTL_LANGS, layout_kwargs, load_font, render_mask
+from strtool.synth.render import RTL_LANGS, layout_kwargs, load_font, render_mask, require_raqm
 from strtool.synth.words import (
     background_paths,
     build_corpora,
@@ -288,6 +288,7 @@ def prepare_pages(
     bg_dir: str | Path | None = None,
 ) -> tuple[PageJob, dict[str, Any]]:
     """Build the job (charsets, corpora, print and handwriting pools) and its meta."""
+    require_raqm()
     if width < 32:
         raise InputError(f"--width {width}: must be at least 32")
     codes = resolve_langs(langs)

@@ -24,7 +24,7 @@ from typing import TypedDict
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from strtool.errors import FontError
+from strtool.errors import FontError, SetupError
 from strtool.synth.fonts import FontFace
 from strtool.text.normalize import split_units
 
@@ -57,6 +57,19 @@ def has_raqm() -> bool:
     from PIL import features
 
     return bool(features.check("raqm"))
+
+
+def require_raqm() -> None:
+    """Raise `SetupError` (one line) unless Pillow can lay text out with libraqm: without
+    it Arabic would not join or run right to left and Indic clusters would not form, so
+    strtool renders nothing rather than wrong text. Pillow's wheels carry libraqm but load
+    FriBiDi from the system at run time."""
+    if not has_raqm():
+        raise SetupError(
+            "Pillow cannot use libraqm here (needed to shape Arabic, Indic and other "
+            "complex scripts): install FriBiDi (Debian/Ubuntu: apt install libfribidi0; "
+            "macOS: brew install fribidi) or a Pillow built with libraqm"
+        )
 
 
 @lru_cache(maxsize=512)

@@ -37,7 +37,7 @@ from strtool.synth.corpus import (
 from strtool.synth.fontpool import FontPool
 from strtool.synth.fonts import FontFace, resolve_font_specs, shipped_fonts
 from strtool.synth.pipeline import Report, Result, check_num, run_shard, sample_rng
-from strtool.synth.render import VERTICAL_LANGS, render_mask, render_vertical
+from strtool.synth.render import VERTICAL_LANGS, render_mask, render_vertical, require_raqm
 from strtool.text.charset import Charset, load_charset
 from strtool.text.langs import lang_group, resolve_langs
 
@@ -194,6 +194,7 @@ def prepare_words(
     bg_dir: str | Path | None = None,
 ) -> tuple[WordJob, dict[str, Any]]:
     """Build the job (charsets, corpora, font pool) and the meta describing it."""
+    require_raqm()
     if height < 8:
         raise InputError(f"--height {height}: must be at least 8")
     if cfg.render.image_format not in ("png", "jpeg"):

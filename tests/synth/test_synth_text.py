@@ -236,3 +236,25 @@ def test_skip_words_gives_words_outside_the_training_ranks() -> None:
     assert (cfg.text.skip_words, cfg.text.top_words) == (20000, 30000)
     with pytest.raises(ConfigError, match="text.skip_words"):
         load_config(SynthConfig, None, ["text.skip_words=500", "text.top_words=500"])
+
+
+def test_without_libraqm_synth_stops_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Pillow without libraqm (e.g. FriBiDi missing: seen on a GPU machine's image) would
+    draw Arabic unjoined and Indic clusters unformed: synth and the training stream stop
+    with one line saying what to install, before rendering anything."""
+    from typer.testing import CliRunner
+
+    from strtool.cli import app
+    from strtool.synth import render
+
+    monkeypatch.setattr(render, "has_raqm", lambda: False)
+    out = tmp_path / "w.lmdb"
+    for args in (["synth", "words", "--lang", "en", "-n", "4", "-o", str(out)],
+                 ["synth", "chars", "--lang", "en", "-o", str(tmp_path / "c.lmdb")]):  # fmt: skip
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code == 1, res.output
+        assert "libraqm" in res.stderr and "fribidi" in res.stderr.lower()
+        assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.output
+    assert not out.exists()
