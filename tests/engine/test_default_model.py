@@ -21,9 +21,10 @@ from strtool.paths import REPO_ROOT, weights_dir
 
 MODEL = weights_dir() / "default.pt"
 EXAMPLES = REPO_ROOT / "examples" / "crops"
-# the shipped weights (step 16,000) read 12 of the 21 crops exactly; a floor, so a
-# change that makes the model or its decoding worse fails here
-MIN_EXACT = 11
+# the shipped weights (the CPU run's 16,000 steps + 14,000 on a GPU) read 13 of the 21
+# crops exactly (the CPU-only weights read 12); a floor, so a change that makes the model
+# or its decoding worse fails here
+MIN_EXACT = 12
 runner = CliRunner()
 
 
