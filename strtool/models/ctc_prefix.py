@@ -18,9 +18,11 @@ frames 0..t read g and end in a non-blank (r_n) or in a blank (r_b). Extending g
 
 Both recursions are linear, so they are solved without a loop over frames: with
 C[t] = sum_{u<=t} log y_c[u], log a[t] = C[t] + log(a0 + sum_{s<t} exp(log phi[s] - C[s])),
-an exclusive `logcumsumexp` (likewise b with the blank's cumulative log). One step
-costs a few tensor operations over (hypotheses, candidates, frames), in float64 so that
-cumulative logs of hundreds of frames keep their precision. No -inf ever enters
+an exclusive `logcumsumexp` (likewise b with the blank's cumulative log). psi needs
+neither scan, so a step scores every candidate of every hypothesis with a few tensor
+operations over (hypotheses, candidates, frames) and runs the scans only for the
+extensions the search keeps (`Extension.take`); all in float64 so that cumulative logs
+of hundreds of frames keep their precision. No -inf ever enters
 (`FLOOR`), so no NaN can either.
 
 Right-to-left lines: the CTC head reads the columns left to right, so it is trained on
@@ -71,16 +73,27 @@ class PrefixState:
 
 @dataclass
 class Extension:
-    """Prefix scores (H, K) of every candidate, and the states they would start."""
+    """Prefix scores (H, K) of every candidate; the states they would start are solved
+    only for the extensions the search keeps (`take`): the scores need no recursion
+    over frames, the states two scans each, so a step costs scans for the kept
+    hypotheses, not for every candidate of every hypothesis."""
 
-    psi: Tensor
-    r_n: Tensor
-    r_b: Tensor
+    psi: Tensor  # (H, K)
+    x: Tensor  # (H, K, T) log y_c[t] of each candidate
+    phi: Tensor  # (H, K, T) what may precede the candidate's first frame
+    a0: Tensor  # (H,) log a[-1]: 0 for the empty prefix, else FLOOR
+    blank_cum: Tensor  # (H, T) cumulative log blank of each hypothesis's image
 
     def take(self, state: PrefixState, rows: Tensor, slots: Tensor, tokens: Tensor) -> PrefixState:
         """The state after extending hypothesis `rows[i]` by its candidate `slots[i]`
         (token `tokens[i]`)."""
-        return PrefixState(self.r_n[rows, slots], self.r_b[rows, slots], self.psi[rows, slots],
+        x, phi = self.x[rows, slots], self.phi[rows, slots]  # (M, T)
+        cum = x.cumsum(-1)
+        a0 = self.a0[rows][:, None].expand_as(cum)
+        r_n = cum + torch.logaddexp(a0, _exclusive_logcumsumexp(phi - cum))
+        lb = self.blank_cum[rows]
+        r_b = lb + _exclusive_logcumsumexp(r_n - lb)
+        return PrefixState(r_n.clamp_min(FLOOR), r_b.clamp_min(FLOOR), self.psi[rows, slots],
                            tokens, state.image[rows])  # fmt: skip
 
 
@@ -114,19 +127,15 @@ class CTCPrefixScorer:
         """Prefix scores of every hypothesis extended by each of its candidates `cand`
         (H, K) token ids; EOS scores the finished reading."""
         x = self.logp[state.image[:, None], :, cand].double().clamp_min(FLOOR)  # (H, K, T)
-        empty = (state.last == EMPTY)[:, None, None]
         both = torch.logaddexp(state.r_n, state.r_b)[:, None, :]
         phi = torch.where((cand == state.last[:, None])[..., None], state.r_b[:, None, :], both)
-        cum = x.cumsum(-1)
-        a0 = torch.where(empty, 0.0, FLOOR)
-        r_n = cum + torch.logaddexp(a0.expand_as(cum), _exclusive_logcumsumexp(phi - cum))
-        lb = self.blank_cum[state.image][:, None, :]  # (H, 1, T)
-        r_b = lb + _exclusive_logcumsumexp(r_n - lb)
-        first = r_n[..., :1]  # a[0]: the candidate read at frame 0
+        a0 = torch.where(state.last == EMPTY, 0.0, FLOOR).to(x.dtype)  # (H,)
+        # a[0], the candidate read at frame 0 (what `take` computes as r_n[0])
+        first = x[..., :1] + torch.logaddexp(a0, torch.full_like(a0, FLOOR))[:, None, None]
         psi = torch.logsumexp(torch.cat([first, phi[..., :-1] + x[..., 1:]], dim=-1), dim=-1)
         final = both[:, 0, -1]  # P(reading == g): g ends at the last frame
         psi = torch.where(cand == self.eos, final[:, None], psi).clamp_min(FLOOR)
-        return Extension(psi, r_n.clamp_min(FLOOR), r_b.clamp_min(FLOOR))
+        return Extension(psi, x, phi, a0, self.blank_cum[state.image])
 
     def class_logsum(self, classes: Tensor) -> Tensor:
         """(N, T) log P(frame t is one of `classes` (V,) bool; the blank never)."""
