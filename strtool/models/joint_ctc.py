@@ -26,6 +26,11 @@ letter).
 Within a left-to-right run the reversed frames cannot tell which digit comes first
 until the run ends ("12" and "21" both fit until then), so joint decoding of
 right-to-left lines wants a beam (`--beam` 3 or more) or a decoder that reads.
+
+A line is read as right-to-left when the CTC head's best class holds a right-to-left
+letter on at least one frame and on at least a quarter as many frames as a
+left-to-right letter (`rtl_rows`): a Latin line with a few stray Arabic frames stays
+left to right (scored as one pending run it would cost time quadratic in its length).
 """
 
 from __future__ import annotations
@@ -224,16 +229,35 @@ class JointTracker:
         self.rev = [self.rev[r] for r in rows.tolist()]
 
     def _chain(self, state: PrefixState, seqs: Sequence[tuple[int, ...]]) -> PrefixState:
-        """Each row of `state` extended by its token sequence (rows with none unchanged)."""
+        """Each row of `state` extended by its token sequence (rows with none unchanged);
+        position j extends only the rows whose sequence reaches it."""
         longest = max((len(s) for s in seqs), default=0)
+        dev = state.psi.device
         for j in range(longest):
-            has = torch.tensor([len(s) > j for s in seqs], device=state.psi.device)
-            tok = torch.tensor([s[j] if len(s) > j else 0 for s in seqs], device=has.device)
-            ext = self.scorer.extend(state, tok[:, None])
-            nxt = ext.take(state, torch.arange(len(seqs), device=has.device),
-                           torch.zeros_like(tok), tok)  # fmt: skip
-            state = _where(has, nxt, state)
+            live = [i for i, s in enumerate(seqs) if len(s) > j]
+            rows = torch.tensor(live, device=dev)
+            sub = state.select(rows)
+            tok = torch.tensor([seqs[i][j] for i in live], device=dev)
+            nxt = self.scorer.extend(sub, tok[:, None]).take(
+                sub, torch.arange(len(live), device=dev), torch.zeros_like(tok), tok
+            )
+            state = _put(state, rows, nxt)
         return state
+
+
+def _put(state: PrefixState, rows: Tensor, sub: PrefixState) -> PrefixState:
+    """`state` with its rows `rows` replaced by `sub`'s."""
+    if len(rows) == len(state.psi):  # every row (rows are increasing and distinct)
+        return sub
+    out = PrefixState(state.r_n.clone(), state.r_b.clone(), state.psi.clone(),
+                      state.last.clone(), state.image)  # fmt: skip
+    out.r_n[rows], out.r_b[rows], out.psi[rows], out.last[rows] = (
+        sub.r_n,
+        sub.r_b,
+        sub.psi,
+        sub.last,
+    )
+    return out
 
 
 def _where(mask: Tensor, a: PrefixState, b: PrefixState) -> PrefixState:
@@ -244,6 +268,19 @@ def _where(mask: Tensor, a: PrefixState, b: PrefixState) -> PrefixState:
                        torch.where(mask, a.image, b.image))  # fmt: skip
 
 
+def rtl_rows(logp: Tensor, tokens: Sequence[str]) -> Tensor | None:
+    """(N,) bool: rows whose CTC greedy frames read a right-to-left line (see the module
+    docstring); None when no token is a right-to-left letter."""
+    rtl = [i for i, t in enumerate(tokens) if t and is_rtl_line(t)]
+    if not rtl:
+        return None
+    ltr = [i for i, t in enumerate(tokens) if t and strong_class(t[0]) == "L"]
+    best = logp.argmax(-1)
+    n_rtl = torch.isin(best, torch.tensor(rtl, device=best.device)).sum(dim=1)
+    n_ltr = torch.isin(best, torch.tensor(ltr, dtype=torch.long, device=best.device)).sum(dim=1)
+    return (n_rtl > 0) & (4 * n_rtl >= n_ltr)
+
+
 def start_joint(
     model: Img2Seq, images: Tensor, joint: JointCTC, eos: int, width: int
 ) -> tuple[Tensor, JointTracker, Tensor]:
@@ -251,10 +288,7 @@ def start_joint(
     per image, and each row's CTC candidate tokens (H, `joint.candidates`)."""
     memory, ctc = model.encode_with_ctc(images)
     logp = ctc.float().log_softmax(-1)
-    reverse = None
-    rtl = [i for i, t in enumerate(joint.tokens) if t and is_rtl_line(t)]
-    if rtl:
-        reverse = torch.isin(logp.argmax(-1), torch.tensor(rtl, device=logp.device)).any(dim=1)
+    reverse = rtl_rows(logp, joint.tokens)
     scorer = CTCPrefixScorer(logp, joint.blank, eos, reverse)
     image = torch.arange(images.shape[0], device=images.device).repeat_interleave(width)
     return (

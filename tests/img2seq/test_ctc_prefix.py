@@ -208,3 +208,23 @@ def test_a_gap_scores_every_run_of_its_classes_before_the_next_token(prefix: lis
             if k < len(rest) and rest[k] == 3:
                 total += math.exp(sum(float(lp[i, c]) for i, c in enumerate(path)))
     assert got == pytest.approx(math.log(total), abs=1e-5)
+
+
+def test_a_line_reads_right_to_left_when_its_frames_hold_enough_rtl_letters() -> None:
+    """`rtl_rows`: right-to-left letters on at least a quarter as many frames as
+    left-to-right letters. A Latin line with a stray Arabic frame (seen on held-out
+    English lines) stays left to right; mixed and Arabic-only lines do not."""
+    from strtool.models.joint_ctc import rtl_rows
+
+    def row(text: str) -> torch.Tensor:
+        ids = [TOKENS.index(ch) for ch in text]
+        logits = torch.full((len(ids) + 2, len(TOKENS)), -8.0)
+        logits[:, 0] = 8.0  # blank frames around and between
+        for k, i in enumerate(ids):
+            logits[k + 1, i], logits[k + 1, 0] = 8.0, -8.0
+        return logits.log_softmax(-1)
+
+    texts = ["ababab س", "abab س", "ab بس", "س", "ab", "12"]
+    got = rtl_rows(torch.stack([row(t.ljust(8)) for t in texts]), TOKENS)
+    assert got is not None and got.tolist() == [False, True, True, True, False, False]
+    assert rtl_rows(row("ab")[None], ("", "a", "b")) is None  # no right-to-left letter
