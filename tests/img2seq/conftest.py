@@ -71,12 +71,19 @@ def cli(*args: object, code: int = 0) -> Result:
 def line_run(line_lmdb: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     """`strtool train -c img2seq_line_tiny` until it reads the six lines (~10 s)."""
     out = tmp_path_factory.mktemp("runs") / "line"
+    return out, train_line(line_lmdb, out)
+
+
+def train_line(line_lmdb: Path, out: Path, *overrides: str) -> dict:
+    """`strtool train -c img2seq_line_tiny` on the six lines for 250 steps (seed 0),
+    validated on them; `overrides` are further `--set` values. The run summary."""
     torch.manual_seed(0)
+    extra = [x for o in overrides for x in ("--set", o)]
     res = cli("train", "-c", "img2seq_line_tiny", "-o", out, "--json", "--quiet",
               "--set", f"data.train=[{line_lmdb}]", "--set", f"data.val=[{line_lmdb}]",
               "--set", "train.batch_size=6", "--set", "train.steps=250",
-              "--set", "train.threads=1")  # fmt: skip
-    return out, json.loads(res.stdout)
+              "--set", "train.threads=1", *extra)  # fmt: skip
+    return json.loads(res.stdout)
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from .conftest import LINES, cli
+from .conftest import LINES, cli, train_line
 from .test_hybrid_ctc import _line_images
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -23,12 +23,8 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 
 def test_hybrid_line_model_learns_and_decodes_on_the_gpu(line_lmdb: Path, tmp_path: Path) -> None:
     out = tmp_path / "line"
-    torch.manual_seed(0)
-    res = cli("train", "-c", "img2seq_line_tiny", "-o", out, "--json", "--quiet",
-              "--set", f"data.train=[{line_lmdb}]", "--set", f"data.val=[{line_lmdb}]",
-              "--set", "train.batch_size=6", "--set", "train.steps=250",
-              "--set", "train.device=cuda", "--set", "img2seq.ctc_weight=0.3")  # fmt: skip
-    assert json.loads(res.stdout)["best"] >= 0.95  # CRR on the six lines
+    summary = train_line(line_lmdb, out, "train.device=cuda", "img2seq.ctc_weight=0.3")
+    assert summary["best"] >= 0.95  # CRR on the six lines
     setup = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
     assert setup["device"] == "cuda:0" and setup["amp"] == "bf16"
     images = _line_images(tmp_path)

@@ -18,7 +18,7 @@ from strtool.engine.config import load_run_config
 from strtool.models.img2seq import Img2Seq
 from strtool.tasks.img2seq import Img2SeqTask
 
-from .conftest import LINES, cli
+from .conftest import LINES, cli, train_line
 
 
 def test_hybrid_loss_is_the_weighted_sum(line_lmdb: Path) -> None:
@@ -75,12 +75,7 @@ def test_hybrid_line_model_trains_reads_and_hands_on_its_encoder(
     line_lmdb: Path, page_lmdb: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "line"
-    torch.manual_seed(0)
-    res = cli("train", "-c", "img2seq_line_tiny", "-o", out, "--json", "--quiet",
-              "--set", f"data.train=[{line_lmdb}]", "--set", f"data.val=[{line_lmdb}]",
-              "--set", "train.batch_size=6", "--set", "train.steps=250",
-              "--set", "train.threads=1", "--set", "img2seq.ctc_weight=0.3")  # fmt: skip
-    assert json.loads(res.stdout)["best"] >= 0.95  # CRR on the six lines
+    assert train_line(line_lmdb, out, "img2seq.ctc_weight=0.3")["best"] >= 0.95  # CRR
     ckpt = load_checkpoint(out / "best.pt")
     assert ckpt["config"]["img2seq"]["ctc_weight"] == 0.3
     assert {"ctc.weight", "ctc.bias"} <= set(ckpt["model"])
