@@ -25,6 +25,11 @@ def one_cv2_thread() -> None:
     cv2.setNumThreads(1)
 
 
+def pins_memory(info: DistInfo) -> bool:
+    """Whether the training loaders pin their batches (for non-blocking GPU copies)."""
+    return info.device.type == "cuda"
+
+
 def train_loader(
     parts: RunParts, info: DistInfo, epoch: int, start: int, micro: int
 ) -> tuple[DataLoader, int]:
@@ -49,7 +54,7 @@ def train_loader(
             )
     w = cfg.data.workers
     common: dict[str, Any] = dict(
-        num_workers=w, pin_memory=info.device.type == "cuda", persistent_workers=w > 0,
+        num_workers=w, pin_memory=pins_memory(info), persistent_workers=w > 0,
         prefetch_factor=4 if w > 0 else None, generator=torch.Generator().manual_seed(0),
         worker_init_fn=ignore_stop_signals if w > 0 else None,
     )  # fmt: skip

@@ -45,7 +45,7 @@ from strtool.engine.distributed import (
     cleanup,
     init_distributed,
 )
-from strtool.engine.loader import train_loader
+from strtool.engine.loader import pins_memory, train_loader
 from strtool.engine.precision import amp_settings
 from strtool.engine.schedule import build_optimizer, build_scheduler
 from strtool.engine.setup import RunParts, prepare_run
@@ -267,7 +267,7 @@ class Trainer:
             "kind": "setup", "step": self.step, "device": str(dev),
             **({"gpu": torch.cuda.get_device_name(dev)} if dev.type == "cuda" else {}),
             "amp": amp, "grad_scaler": self.scaler.is_enabled(), "processes": self.info.world,
-            "ddp": backend, "pin_memory": dev.type == "cuda",
+            "ddp": backend, "pin_memory": pins_memory(self.info),
             "channels_last": self.cfg.channels_last, "torch": torch.__version__,
         }  # fmt: skip
 
