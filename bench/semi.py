@@ -27,7 +27,10 @@ each for `--steps` optimiser steps from that checkpoint (`--init`): `labeled_onl
 (`--contrastive-share` of the steps with the contrastive loss plus the supervised one,
 the rest consistency from there); `--methods` picks a subset of the last three
 (`labeled_only` always runs: it is the baseline), `--semi-weight` sets `semi.weight`.
-`--only NAME` trains just that run (two processes can then share the cores; a run
+`--tag T --set KEY=VALUE ...` make a variant: the semi runs (not
+`labeled_only`, the shared baseline) get the extra config overrides and live in
+`<name>-T` folders, so variants of one method sit side by side and are scored
+against the same baseline (`results-T.json`). `--only NAME` trains just that run (two processes can then share the cores; a run
 without it reuses both and scores). `--fractions 1,0.1` repeats all of it with a tenth of
 the labeled crops (per language, `data.cap`), the supervised checkpoint included (with
 `--supervised`, only the fine-tuning runs see fewer labels). Every run has the same
@@ -152,7 +155,7 @@ def semi_overrides(a: argparse.Namespace, paths: dict[str, Path], method: str) -
         f"data.unlabeled_ratio={a.unlabeled_ratio}", f"semi.threshold={a.threshold}",
         f"semi.pseudo_threshold={a.threshold}", f"semi.rampup={max(1, a.steps // 10)}",
         f"semi.refresh_every={max(1, a.steps // 5)}", f"semi.ema_decay={a.ema_decay}",
-        f"semi.weight={a.semi_weight}",
+        f"semi.weight={a.semi_weight}", *a.set,
     ]  # fmt: skip
 
 
@@ -163,20 +166,21 @@ def finetune(
     the methods of `--methods`."""
     base = _overrides(a, paths, cap) + [f"train.lr={a.ft_lr}"]
     out = {}
+    sfx = f"-{a.tag}" if a.tag else ""
     if a.only in (None, "labeled_only"):
         out["labeled_only"] = run(root / "labeled_only", base, a.steps, sup)
     for method in ("pseudo", "consistency"):
         if method in a.methods and a.only in (None, method):
-            out[method] = run(root / method, base + semi_overrides(a, paths, method), a.steps,
+            out[method + sfx] = run(root / (method + sfx), base + semi_overrides(a, paths, method), a.steps,
                               sup)  # fmt: skip
     wanted = a.only in (None, "contrastive+consistency")
     if "contrastive+consistency" not in a.methods or not wanted:
         return out
     first = max(1, round(a.contrastive_share * a.steps))
-    con = run(root / "contrastive", base + semi_overrides(a, paths, "contrastive"), first, sup)
+    con = run(root / f"contrastive{sfx}", base + semi_overrides(a, paths, "contrastive"), first, sup)
     rest = max(1, a.steps - first)
-    out["contrastive+consistency"] = run(
-        root / "contrastive_consistency", base + semi_overrides(a, paths, "consistency"), rest,
+    out[f"contrastive+consistency{sfx}"] = run(
+        root / f"contrastive_consistency{sfx}", base + semi_overrides(a, paths, "consistency"), rest,
         con,
     )  # fmt: skip
     return out
@@ -221,7 +225,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             print(f"| {name} | {wrr_crr(s['shifted'])} | {wrr_crr(s['source'])} |")
     if a.only:
         return results
-    (work / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    name = f"results-{a.tag}.json" if a.tag else "results.json"
+    (work / name).write_text(json.dumps(results, indent=2), encoding="utf-8")
     return results
 
 
@@ -261,6 +266,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="train only this run of each fraction and score nothing, so two "
                         "processes can share the cores; run again without it to reuse "
                         "the finished runs and print the table")  # fmt: skip
+    p.add_argument("--tag", default="", help="variant name: suffix of the semi runs' folders")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra config override of the semi runs (repeatable; with --tag)")
     p.add_argument("--fractions", default="1,0.1")
     p.add_argument("--ckpt-every", type=int, default=500)
     p.add_argument("--device", default="auto")
@@ -273,6 +281,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = sorted(set(a.methods) - set(METHODS[1:]))
     if a.only not in (None, "labeled_only", *a.methods):
         p.error(f"--only {a.only}: not among the runs (labeled_only, --methods)")
+    if a.set and not a.tag:
+        p.error("--set changes the semi runs: give the variant a --tag (its folder name)")
+    if a.tag and not a.tag.replace("_", "").replace(".", "").isalnum():
+        p.error(f"--tag {a.tag}: use letters, digits, '_' and '.'")
     if unknown:
         p.error(f"--methods: unknown {', '.join(unknown)} (use {', '.join(METHODS[1:])})")
     if a.tiny:

@@ -67,8 +67,17 @@ def test_semi_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     res = bench.main(only)
     assert list(res["fractions"]["1"]["runs"]) == ["supervised", "labeled_only", "consistency"]
     assert (w3 / "f1" / "consistency" / "last.pt").stat().st_mtime_ns == mtime
-    with pytest.raises(SystemExit):
-        bench.parse_args(["--workdir", "x", "--methods", "pseudo", "--only", "consistency"])
+    # a variant: --tag and --set; the baseline is reused, the variant has its own folder
+    res = bench.main([*only, "--tag", "th5", "--set", "semi.threshold=0.5"])
+    assert list(res["fractions"]["1"]["runs"]) == ["supervised", "labeled_only", "consistency-th5"]
+    var = load_checkpoint(w3 / "f1" / "consistency-th5" / "last.pt")["config"]["semi"]
+    assert var["threshold"] == 0.5 and var["method"] == "consistency"
+    assert load_checkpoint(w3 / "f1" / "consistency" / "last.pt")["config"]["semi"]["threshold"] == 0.9
+    assert (w3 / "results-th5.json").is_file()
+    for bad in (["--methods", "pseudo", "--only", "consistency"], ["--set", "semi.weight=2"],
+                ["--tag", "a/b"]):
+        with pytest.raises(SystemExit):
+            bench.parse_args(["--workdir", "x", *bad])
 
 
 def test_a_stopped_bench_ends_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
