@@ -27,14 +27,14 @@ each for `--steps` optimiser steps from that checkpoint (`--init`): `labeled_onl
 (`--contrastive-share` of the steps with the contrastive loss plus the supervised one,
 the rest consistency from there); `--methods` picks a subset of the last three
 (`labeled_only` always runs: it is the baseline), `--semi-weight` sets `semi.weight`.
-`--tag T --set KEY=VALUE ...` make a variant: the semi runs (not
-`labeled_only`, the shared baseline) get the extra config overrides and live in
-`<name>-T` folders, so variants of one method sit side by side and are scored
-against the same baseline (`results-T.json`). `--only NAME` trains just that run (two processes can then share the cores; a run
-without it reuses both and scores). `--fractions 1,0.1` repeats all of it with a tenth of
-the labeled crops (per language, `data.cap`), the supervised checkpoint included (with
-`--supervised`, only the fine-tuning runs see fewer labels). Every run has the same
-batch size, learning-rate schedule and seed.
+`--tag T --set KEY=VALUE ...` make a variant: the semi runs (not `labeled_only`, the
+shared baseline) get the extra config overrides and live in `<name>-T` folders, so
+variants of one method sit side by side and are scored against the same baseline
+(`results-T.json`). `--only NAME` trains just that run (two processes can then share
+the cores; a run without it reuses both and scores). `--fractions 1,0.1` repeats all of
+it with a tenth of the labeled crops (per language, `data.cap`), the supervised
+checkpoint included (with `--supervised`, only the fine-tuning runs see fewer labels).
+Every run has the same batch size, learning-rate schedule and seed.
 
 Output: WRR (with its 95 % Wilson interval over the test words) and CRR (with its 95 %
 delta-method interval; both from `strtool eval`'s report) of each run's last checkpoint
@@ -171,18 +171,18 @@ def finetune(
         out["labeled_only"] = run(root / "labeled_only", base, a.steps, sup)
     for method in ("pseudo", "consistency"):
         if method in a.methods and a.only in (None, method):
-            out[method + sfx] = run(root / (method + sfx), base + semi_overrides(a, paths, method), a.steps,
-                              sup)  # fmt: skip
+            over = base + semi_overrides(a, paths, method)
+            out[method + sfx] = run(root / (method + sfx), over, a.steps, sup)
     wanted = a.only in (None, "contrastive+consistency")
     if "contrastive+consistency" not in a.methods or not wanted:
         return out
     first = max(1, round(a.contrastive_share * a.steps))
-    con = run(root / f"contrastive{sfx}", base + semi_overrides(a, paths, "contrastive"), first, sup)
+    over = base + semi_overrides(a, paths, "contrastive")
+    con = run(root / f"contrastive{sfx}", over, first, sup)
     rest = max(1, a.steps - first)
-    out[f"contrastive+consistency{sfx}"] = run(
-        root / f"contrastive_consistency{sfx}", base + semi_overrides(a, paths, "consistency"), rest,
-        con,
-    )  # fmt: skip
+    over = base + semi_overrides(a, paths, "consistency")
+    both = root / f"contrastive_consistency{sfx}"
+    out[f"contrastive+consistency{sfx}"] = run(both, over, rest, con)
     return out
 
 
@@ -267,8 +267,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "processes can share the cores; run again without it to reuse "
                         "the finished runs and print the table")  # fmt: skip
     p.add_argument("--tag", default="", help="variant name: suffix of the semi runs' folders")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="extra config override of the semi runs (repeatable; with --tag)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra config override of the semi runs (repeatable; with --tag)",
+    )
     p.add_argument("--fractions", default="1,0.1")
     p.add_argument("--ckpt-every", type=int, default=500)
     p.add_argument("--device", default="auto")
