@@ -29,6 +29,7 @@ def run_model_eval(
     max_samples: int | None,
     quiet: bool,
     decoding: DecodingOptions | None = None,
+    segment: bool = False,
 ) -> CheckpointEvaluation:
     """Check the options, evaluate checkpoint `model` on LMDBs `data`, report what was
     filtered out on stderr, and return the evaluation."""
@@ -42,9 +43,10 @@ def run_model_eval(
     if lang_list:
         resolve_langs(lang_list)  # unknown codes fail before any work
     reader = open_reader(model, device, decoding=decoding)
-    info(f"evaluating {model} ({reader.family}) on {len(data)} LMDB(s)", quiet)
+    how = ", pages read line by line" if segment else ""
+    info(f"evaluating {model} ({reader.family}) on {len(data)} LMDB(s){how}", quiet)
     ev = evaluate_reader(
-        reader, data, lang_list, batch_size, profile, 0, max_samples, unit, script_acc
+        reader, data, lang_list, batch_size, profile, 0, max_samples, unit, script_acc, segment
     )
     if ev.filtered:
         removed = ", ".join(f"{v} {k}" for k, v in ev.filtered.items())

@@ -234,6 +234,14 @@ def eval_cmd(
     ] = None,
     beam: BeamOpt = None,
     joint_ctc: JointCtcOpt = None,
+    segment: Annotated[
+        bool,
+        typer.Option(
+            "--segment",
+            help="Model mode: the LMDB holds pages; cut each into text lines and read "
+            "them with a line model (as predict --segment).",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -262,8 +270,10 @@ def eval_cmd(
 
         report = _model_mode(model, data or [], langs, profile, unit, script_acc, batch_size,
                              device, max_samples, DecodingOptions(beam, joint_ctc), json_out,
-                             quiet)  # fmt: skip
+                             quiet, segment)  # fmt: skip
     else:
+        if segment:
+            raise InputError("--segment reads pages with a model: give --model and --data")
         if pred is None or gt is None:
             raise InputError("give --pred and --gt, or --model and --data (or --list-profiles)")
         report = _files_mode(pred, gt, profile, unit, gt_format, script_acc, escapes, json_out)
@@ -278,13 +288,13 @@ def eval_cmd(
 def _model_mode(
     model: Path, data: list[Path], langs: str | None, profile: str | None, unit: str,
     script_acc: bool, batch_size: int, device: str, max_samples: int | None,
-    decoding: DecodingOptions, json_out: bool, quiet: bool,
+    decoding: DecodingOptions, json_out: bool, quiet: bool, segment: bool = False,
 ) -> Report:  # fmt: skip
     """`eval --model --data`: run the checkpoint, print its report(s); the report."""
     from strtool.cli.eval_model import run_model_eval
 
     ev = run_model_eval(model, data, langs, profile, unit, script_acc, batch_size,
-                        device, max_samples, quiet, decoding)  # fmt: skip
+                        device, max_samples, quiet, decoding, segment)  # fmt: skip
     lines = model_lines(ev)
     if json_out:
         print_json({**ev.to_dict(), **({"lines": lines.to_dict()} if lines else {})})

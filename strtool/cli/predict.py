@@ -43,6 +43,15 @@ def predict_cmd(
     rotate_vertical: Annotated[
         bool, typer.Option("--rotate-vertical", help="Same as --vertical rotate.")
     ] = False,
+    segment: Annotated[
+        bool,
+        typer.Option(
+            "--segment",
+            help="Each image is a page: cut it into text lines (deskewed) and read them "
+            "one by one with a line model; prints the lines joined by line breaks "
+            "(JSON: each line's text, confidence and box).",
+        ),
+    ] = False,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda[:N], mps.")] = "auto",
     beam: BeamOpt = None,
     joint_ctc: JointCtcOpt = None,
@@ -83,8 +92,9 @@ def predict_cmd(
     rec = open_reader(model, device, lang_list, runtime,
                       decoding=DecodingOptions(beam, joint_ctc))  # fmt: skip
     via = ", ONNX Runtime" if runtime == "onnx" else ""
-    info(f"{len(files)} images, model {rec.config.model.arch} ({rec.family}{via})", quiet)
-    preds = predict_paths(rec, files, batch_size, rotate_vertical, vertical)  # type: ignore[arg-type]
+    what = "pages read line by line" if segment else "images"
+    info(f"{len(files)} {what}, model {rec.config.model.arch} ({rec.family}{via})", quiet)
+    preds = predict_paths(rec, files, batch_size, rotate_vertical, vertical, segment)  # type: ignore[arg-type]
     failed = 0
     if json_:
         out = [asdict(p) for p in preds]

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ def label_units(paths: Sequence[str | Path], unit: str) -> list[str]:
 
 def build_dataset(
     paths: Sequence[str | Path],
-    transform: ResizeNormalize,
+    transform: Callable[[bytes], Any],
     langs: Sequence[str] | None = None,
     max_len: int | None = None,
     unit: str = "codepoint",

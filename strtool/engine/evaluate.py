@@ -9,11 +9,13 @@ outputs (the Spotter's own reading under a Refiner), speed and size figures.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from strtool.data.dataset import LmdbDataset
 from strtool.engine.data import build_dataset
 from strtool.engine.reader import Reader, open_reader
 from strtool.evaluation.metrics import score
@@ -62,13 +64,21 @@ def evaluate_reader(
     max_samples: int | None = None,
     unit: str = "codepoint",
     script_acc: bool = False,
+    segment: bool = False,
 ) -> CheckpointEvaluation:
     """Read LMDBs `data` (optionally only `langs`, at most `max_samples` per language)
     with `reader` and score them under `profile` (None: the family's default) counting
-    `unit`s, with script detection accuracy when `script_acc`."""
+    `unit`s, with script detection accuracy when `script_acc`. `segment`: the images
+    are pages, cut into lines and read line by line (`strtool.engine.pages`)."""
     prof = profile or reader.task.default_profile
-    ds = build_dataset(data, reader.transform, langs=langs, unit=reader.task.unit, caps=max_samples)
-    res = reader.read_dataset(ds, batch_size, workers)
+    if segment:
+        ds = build_dataset(data, reader.transform.to_array, langs=langs, unit=reader.task.unit,
+                           caps=max_samples)  # fmt: skip
+        res = read_pages_dataset(reader, ds, batch_size)
+    else:
+        ds = build_dataset(data, reader.transform, langs=langs, unit=reader.task.unit,
+                           caps=max_samples)  # fmt: skip
+        res = reader.read_dataset(ds, batch_size, workers)
 
     def rep(texts: list[str]) -> Report:
         return score(texts, res.gts, langs=res.langs, profile=prof, unit=as_unit(unit),
@@ -82,6 +92,24 @@ def evaluate_reader(
     )  # fmt: skip
 
 
+def read_pages_dataset(reader: Reader, ds: LmdbDataset, batch_size: int) -> DatasetReading:
+    """Every page of `ds` (its transform decodes only) cut into lines and read, in
+    order; `seconds` counts line finding and reading."""
+    from strtool.engine.pages import read_pages
+
+    out = DatasetReading([], [], [], [], 0.0)
+    for start in range(0, len(ds), batch_size):
+        items = [ds[i] for i in range(start, min(start + batch_size, len(ds)))]
+        t0 = time.perf_counter()
+        pages = read_pages(reader, [arr for arr, _, _ in items], batch_size)
+        out.seconds += time.perf_counter() - t0
+        out.preds += [p.text for p in pages]
+        out.confidences += [p.confidence for p in pages]
+        out.gts += [label for _, label, _ in items]
+        out.langs += [lang for _, _, lang in items]
+    return out
+
+
 def evaluate_model(
     model: str | Path,
     data: Sequence[str | Path],
@@ -93,9 +121,10 @@ def evaluate_model(
     max_samples: int | None = None,
     unit: str = "codepoint",
     script_acc: bool = False,
+    segment: bool = False,
 ) -> CheckpointEvaluation:
     """`evaluate_reader(open_reader(model, device), ...)`."""
     reader = open_reader(model, device)
     return evaluate_reader(
-        reader, data, langs, batch_size, profile, workers, max_samples, unit, script_acc
+        reader, data, langs, batch_size, profile, workers, max_samples, unit, script_acc, segment
     )

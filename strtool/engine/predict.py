@@ -22,7 +22,6 @@ from strtool.data.decode import decode_image
 from strtool.engine.orient import ROTATIONS, Candidate, VerticalMode, candidates, pick
 from strtool.engine.reader import Reader
 from strtool.errors import DataError, InputError
-from strtool.tasks.base import Reading
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
 
@@ -81,11 +80,16 @@ def predict_paths(
     batch_size: int = 64,
     rotate_vertical: bool = False,
     vertical: VerticalMode = "auto",
+    segment: bool = False,
 ) -> Iterator[Prediction]:
     """Predictions in input order; an undecodable file yields a `Prediction` with
     `error` set (never silently skipped). `rotate_vertical` is `vertical="rotate"`;
     models whose input is not a horizontal strip (width < 2 x height: page models) read
-    every image as is."""
+    every image as is. `segment`: every image is a page, cut into lines and read line by
+    line (`strtool.engine.pages`; `lines` gives each line's box)."""
+    if segment:
+        yield from _predict_pages(rec, paths, batch_size)
+        return
     mode: VerticalMode = "rotate" if rotate_vertical else vertical
     geometry = rec.config.model
     if geometry.width < 2 * geometry.height:
@@ -105,7 +109,7 @@ def predict_paths(
                 tensors.append(rec.transform(cand.image))
                 owners.append((i, cand))
         if tensors:
-            reading = _read_batched(rec, tensors, batch_size)
+            reading = rec.read_many(tensors, batch_size)
             by_input: dict[int, list[int]] = {}
             for k, (i, _) in enumerate(owners):
                 by_input.setdefault(i, []).append(k)
@@ -126,16 +130,23 @@ def predict_paths(
             yield preds[i]
 
 
-def _read_batched(rec: Reader, tensors: list[torch.Tensor], batch_size: int) -> Reading:
-    """One `Reading` of all tensors, read `batch_size` at a time."""
-    out = Reading([], [])
-    for start in range(0, len(tensors), batch_size):
-        r = rec.read(torch.stack(tensors[start : start + batch_size]))
-        out.texts += r.texts
-        out.confidences += [float(c) for c in r.confidences]
-        out.line_confidences += r.line_confidences
-        for name, (texts, confs) in r.alternatives.items():
-            have = out.alternatives.setdefault(name, ([], []))
-            have[0].extend(texts)
-            have[1].extend(float(c) for c in confs)
-    return out
+def _predict_pages(rec: Reader, paths: Sequence[Path], batch_size: int) -> Iterator[Prediction]:
+    """`predict_paths(segment=True)`: pages read line by line, in input order."""
+    from strtool.engine.pages import read_pages
+
+    for start in range(0, len(paths), batch_size):
+        chunk = paths[start : start + batch_size]
+        arrays: dict[int, np.ndarray] = {}
+        errors: dict[int, str] = {}
+        for i, p in enumerate(chunk):
+            try:
+                arrays[i] = _load(p, rec.config.model.channels)
+            except DataError as e:
+                errors[i] = str(e)
+        pages = dict(zip(arrays, read_pages(rec, list(arrays.values()), batch_size), strict=True))
+        for i, p in enumerate(chunk):
+            if i in errors:
+                yield Prediction(str(p), "", 0.0, error=errors[i])
+                continue
+            page = pages[i]
+            yield Prediction(str(p), page.text, page.confidence, lines=page.lines)

@@ -69,6 +69,20 @@ class Reader:
             return Reading([], [])
         return self.read(torch.stack([self.transform(a) for a in arrays]))
 
+    def read_many(self, tensors: Sequence[torch.Tensor], batch_size: int = 64) -> Reading:
+        """One `Reading` of transformed images of any number, `batch_size` at a time."""
+        out = Reading([], [])
+        for start in range(0, len(tensors), batch_size):
+            r = self.read(torch.stack(list(tensors[start : start + batch_size])))
+            out.texts += r.texts
+            out.confidences += [float(c) for c in r.confidences]
+            out.line_confidences += r.line_confidences
+            for name, (texts, confs) in r.alternatives.items():
+                have = out.alternatives.setdefault(name, ([], []))
+                have[0].extend(texts)
+                have[1].extend(float(c) for c in confs)
+        return out
+
     def read_dataset(self, ds: Dataset, batch_size: int = 256, workers: int = 0) -> DatasetReading:
         """Every sample of `ds` (built with `self.transform`) in order."""
         with torch.inference_mode():

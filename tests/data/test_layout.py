@@ -1,0 +1,93 @@
+"""`strtool.data.layout.find_lines`: text lines of page images, on pages drawn here
+(known line positions: spaced, touching, skewed, shaded, with a speck) and on pages
+from `synth pages` in the held-out font families."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from strtool.data.layout import estimate_skew, find_lines, page_ink, rotate
+from strtool.paths import fonts_dir
+from strtool.synth.fonts import discover_fonts
+from strtool.synth.render import render_mask
+
+FONT = fonts_dir() / "dejavu-sans" / "DejaVuSans.ttf"
+TEXTS = ["The quick brown fox jumps", "over 12 lazy dogs,", "Pack my box with five", "dozen jugs"]
+
+
+def draw_page(gap: int, size: int = 22, pad: int = 20) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Black-on-white page of TEXTS (left-aligned, `gap` px between line boxes) and
+    each line's rows [top, bottom) of ink."""
+    face = discover_fonts([FONT])[0]
+    masks = [render_mask(t, face, size, "en") for t in TEXTS]
+    h = sum(m.shape[0] for m in masks) + gap * (len(masks) - 1) + 2 * pad
+    w = max(m.shape[1] for m in masks) + 2 * pad
+    ink = np.zeros((h, w), np.uint8)
+    rows, y = [], pad
+    for m in masks:
+        ink[y : y + m.shape[0], pad : pad + m.shape[1]] = np.maximum(
+            ink[y : y + m.shape[0], pad : pad + m.shape[1]], m
+        )
+        filled = np.flatnonzero(m.max(axis=1) > 0)
+        rows.append((y + int(filled[0]), y + int(filled[-1]) + 1))
+        y += m.shape[0] + gap
+    return 255 - ink, rows
+
+
+def check_lines(arr: np.ndarray, rows: list[tuple[int, int]]) -> None:
+    lay = find_lines(arr)
+    assert len(lay.lines) == len(rows)
+    for box, (top, bottom) in zip(lay.lines, rows, strict=True):
+        # each box holds most of its line's ink rows and little of its neighbours'
+        inside = max(0, min(box.bottom, bottom) - max(box.top, top))
+        assert inside >= 0.9 * (bottom - top)
+        assert box.bottom - box.top <= 1.8 * (bottom - top)  # margins of 0.3 line heights
+
+
+@pytest.mark.parametrize("gap", [12, 0])
+def test_lines_of_a_drawn_page(gap: int) -> None:
+    arr, rows = draw_page(gap)
+    check_lines(arr, rows)
+    lay = find_lines(arr)
+    assert lay.skew == 0.0 and lay.crops()[0].shape[0] == lay.lines[0].bottom - lay.lines[0].top
+    assert [b.top for b in lay.lines] == sorted(b.top for b in lay.lines)
+
+
+def test_skewed_page_is_turned_upright() -> None:
+    arr, rows = draw_page(10)
+    turned = rotate(arr, 3.0)
+    assert abs(estimate_skew(page_ink(turned)) - 3.0) <= 0.3
+    lay = find_lines(turned)
+    assert abs(lay.skew - 3.0) <= 0.3 and len(lay.lines) == len(TEXTS)
+
+
+def test_shading_and_a_speck_are_not_lines() -> None:
+    arr, rows = draw_page(12)
+    h, w = arr.shape
+    light = np.linspace(0.55, 1.0, w)[None, :] * np.linspace(0.7, 1.0, h)[:, None]
+    shaded = (arr.astype(np.float64) * light).astype(np.uint8)
+    check_lines(shaded, rows)
+    speck = arr.copy()
+    top, _ = rows[1]
+    speck[top - 5 : top - 3, 60:62] = 0  # a dot just above the second line
+    assert len(find_lines(speck).lines) == len(TEXTS)
+    assert find_lines(np.full((200, 300), 235, np.uint8)).lines == []
+
+
+@pytest.mark.slow  # renders 40 pages
+def test_synth_pages_in_held_out_fonts(tmp_path: Path) -> None:
+    from strtool.config import load_config
+    from strtool.data.decode import decode_image
+    from strtool.data.lmdb_io import LmdbReader
+    from strtool.synth.config import SynthConfig
+    from strtool.synth.page import PAGE_PRESET, synth_pages
+
+    cfg = load_config(SynthConfig, PAGE_PRESET, [])
+    synth_pages(tmp_path / "p", 40, "en,hi", cfg, ["heldout"], seed=5, width=448)
+    right = 0
+    for s in LmdbReader(tmp_path / "p"):
+        right += len(find_lines(decode_image(s.image, 1)).lines) == s.label.count("\n") + 1
+    assert right >= 34  # 85 % of the pages cut into exactly their lines
