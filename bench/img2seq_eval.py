@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from strtool.data.dataset import LmdbDataset
+from strtool.engine.evaluate import read_pages_dataset
 from strtool.engine.reader import open_reader
 from strtool.evaluation.intervals import ratio_rate
 from strtool.evaluation.lines import score_lines
@@ -19,14 +20,24 @@ from strtool.tasks.base import DecodingOptions
 
 
 def evaluate(
-    ckpt: Path, test: Path, batch: int, examples: int = 3, decoding: DecodingOptions | None = None
+    ckpt: Path,
+    test: Path,
+    batch: int,
+    examples: int = 3,
+    decoding: DecodingOptions | None = None,
+    segment: bool = False,
 ) -> dict[str, Any]:
     """Rows per language and `pooled` (`LineRow.to_dict` plus `cer_95` and
     `line_count_ok`: the share of samples read with their gt's number of lines),
     `ms_per_image`, parameters, arch and the first `examples` readings; `decoding`
-    replaces the checkpoint's beam width / joint CTC weight."""
+    replaces the checkpoint's beam width / joint CTC weight; `segment`: the samples
+    are pages, cut into lines and read line by line (`strtool.engine.pages`)."""
     rec = open_reader(ckpt, "cpu", decoding=decoding)
-    res = rec.read_dataset(LmdbDataset([test], transform=rec.transform), batch)
+    if segment:
+        ds = LmdbDataset([test], transform=rec.transform.to_array)
+        res = read_pages_dataset(rec, ds, batch)
+    else:
+        res = rec.read_dataset(LmdbDataset([test], transform=rec.transform), batch)
     report = score_lines(res.preds, res.gts, res.langs)
     rows: dict[str, Any] = {}
     for row in report.rows:

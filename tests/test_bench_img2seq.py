@@ -76,3 +76,21 @@ def test_lines_bench_from_default_rows_start_from_the_shipped_model(tmp_path: Pa
         assert torch.allclose(ck["model"][key].float(), src, atol=1e-3), name
     ctc = load_checkpoint(tmp_path / "ctc" / "last.pt")["config"]
     assert ctc["model"]["arch"] == "h8_small" and ctc["data"]["ctc_order"] == "visual"
+
+
+def test_pages_segmented_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """bench/pages_segmented.py at smoke scale: held-out-font pages, the line finder's
+    count and the shipped model reading them line by line (figures meaningless)."""
+    bench = load_bench("pages_segmented")
+    res = bench.main(["--workdir", str(tmp_path), "--model", "default", "--langs", "en,ar",
+                      "--test", "2", "--threads", "1"])  # fmt: skip
+    assert res["line_finder"]["pooled"]["n"] == 4
+    assert 0 <= res["line_finder"]["pooled"]["right_count"] <= 1
+    (run,) = res["runs"].values()
+    assert set(run["rows"]) == {"en", "ar", "pooled"} and run["rows"]["pooled"]["n"] == 4
+    assert run["rows"]["pooled"]["gt_lines"] >= 12  # 3-8 lines per page
+    assert "line finder: right line count" in capsys.readouterr().err
+    from strtool.data.lmdb_io import LmdbReader
+
+    r = LmdbReader(Path(res["pages"]))
+    assert len(r) == 4 and all("\n" in r.label(i) for i in range(4))
