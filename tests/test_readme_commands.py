@@ -616,6 +616,13 @@ COVERAGE: dict[tuple[str, frozenset[str]], tuple[str, ...]] = {
     ("predict", frozenset()): (
         "tests/engine/test_default_model.py::test_predict_without_model_reads_the_example_crops",
     ),
+    # pages read line by line (the shipped model stands in for a line model)
+    ("predict", frozenset({"-m", "--segment", "--json"})): (
+        "tests/engine/test_pages.py::test_predict_and_eval_segment",
+    ),
+    ("eval", frozenset({"--model", "--data", "--segment"})): (
+        "tests/engine/test_pages.py::test_predict_and_eval_segment",
+    ),
 }
 
 

@@ -65,7 +65,7 @@ def test_predict_and_eval_segment(tmp_path: Path) -> None:
     for i, text in enumerate(PAGES):
         (tmp_path / f"p{i}.png").write_bytes(page_png(text))
     (tmp_path / "bad.png").write_bytes(b"not an image")
-    res = cli("predict", tmp_path, "--segment", "--json", "--quiet", code=1)
+    res = cli("predict", "-m", "default", tmp_path, "--segment", "--json", "--quiet", code=1)
     rows = json.loads(res.stdout)
     assert rows[0]["path"].endswith("bad.png") and rows[0]["error"] and "bad.png" in res.stderr
     for r in rows[1:]:
