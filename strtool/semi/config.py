@@ -70,6 +70,9 @@ class SemiConfig:
     supervised_weight: float = non_negative(1.0)  # weight of the labeled (CTC) loss
     weight: float = non_negative(1.0)  # consistency / pseudo-label loss weight (after ramp-up)
     threshold: float = probability(0.9)  # teacher confidence a frame needs (consistency)
+    blank_weight: float = probability(
+        1.0
+    )  # consistency: weight of frames the teacher reads as blank (CTC)
     rampup: int = non_negative(1000)  # steps of the sigmoid ramp-up of `weight`
     ema_decay: float = in_range(0.999, 0, 1, hi_open=True)  # teacher = EMA of the student
     pseudo_threshold: float = probability(0.9)  # crop confidence a pseudo-label needs

@@ -2,10 +2,12 @@
 
 - `ramp_up(step, length)`: the sigmoid ramp-up of Laine & Aila (2017),
   `exp(-5 (1 - t)^2)` with `t = min(step / length, 1)` (1 when `length` is 0).
-- `frame_consistency(student, teacher, threshold)`: per-frame cross-entropy of the
-  student's CTC logits against the teacher's argmax classes, only on frames where
-  the teacher's top probability is at least `threshold` (FixMatch-style masking;
-  averaged over all frames, so a batch without a confident frame adds 0).
+- `frame_consistency(student, teacher, threshold, blank_weight)`: per-frame
+  cross-entropy of the student's CTC logits against the teacher's argmax classes,
+  only on frames where the teacher's top probability is at least `threshold`
+  (FixMatch-style masking), frames the teacher reads as blank weighted by
+  `blank_weight`; the weighted mean over all frames (masked ones included, so a batch
+  without a confident frame adds 0).
 - `window_pool(frames, windows)`: SeqCLR instance mapping ("window-to-instance",
   Aberdam et al. CVPR 2021): the T frames of each crop are averaged into `windows`
   equal windows (adaptive average pooling), each window an instance.
@@ -30,16 +32,23 @@ def ramp_up(step: int, length: int) -> float:
     return math.exp(-5.0 * (1.0 - t) ** 2)
 
 
-def frame_consistency(student: Tensor, teacher: Tensor, threshold: float) -> tuple[Tensor, Tensor]:
-    """(loss, mask) for student logits (N, T, C) and teacher logits (N, T, C): the
-    mean over all N*T frames of `CE(student, argmax teacher)` on frames whose teacher
-    probability is >= `threshold` (0 elsewhere); `mask` (N, T) bool marks those."""
+def frame_consistency(
+    student: Tensor, teacher: Tensor, threshold: float, blank_weight: float = 1.0, blank: int = 0
+) -> tuple[Tensor, Tensor]:
+    """(loss, mask) for student logits (N, T, C) and teacher logits (N, T, C):
+    `sum_f w_f * mask_f * CE_f(student, argmax teacher) / sum_f w_f` over all N*T
+    frames, where the mask keeps frames whose teacher probability is >= `threshold`
+    and `w_f` is `blank_weight` on frames whose teacher class is `blank`, 1 elsewhere
+    (1 everywhere: the plain mean over all frames). Blanks are most of a CTC line, so
+    a `blank_weight` below 1 turns the loss towards the characters. `mask` (N, T)
+    bool marks the kept frames."""
     with torch.no_grad():
         probs = teacher.detach().float().softmax(-1)
         conf, target = probs.max(-1)
         mask = conf >= threshold
+        w = torch.where(target == blank, blank_weight, 1.0).flatten()
     ce = F.cross_entropy(student.float().flatten(0, 1), target.flatten(), reduction="none")
-    loss = (ce * mask.flatten().float()).sum() / max(mask.numel(), 1)
+    loss = (ce * w * mask.flatten().float()).sum() / w.sum().clamp(min=1e-12)
     return loss, mask
 
 

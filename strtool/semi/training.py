@@ -163,7 +163,7 @@ class SemiTraining:
             t_logits = self.teacher(weak)
             ramp = ramp_up(step, s.rampup) * s.weight
             if "consistency" in self.parts:
-                unsup, mask = frame_consistency(u_logits, t_logits, s.threshold)
+                unsup, mask = frame_consistency(u_logits, t_logits, s.threshold, s.blank_weight)
                 kept = float(mask.float().mean())
             else:
                 unsup, kept = self._pseudo(u_logits, t_logits)

@@ -71,6 +71,19 @@ def test_confidence_mask_and_loss_by_hand() -> None:
     assert float(loss.detach()) == 0.0 and not bool(mask.any())
 
 
+def test_blank_weight_by_hand() -> None:
+    # three frames, class 0 = blank: the teacher reads blank, blank, 1 (all confident)
+    teacher = torch.log(torch.tensor([[[0.95, 0.05], [0.97, 0.03], [0.02, 0.98]]]))
+    student = torch.tensor([[[0.0, 0.0], [2.0, 0.0], [0.0, 1.0]]])
+    ce = [math.log(2), math.log(1 + math.exp(-2)), math.log(1 + math.exp(-1))]
+    loss, _ = frame_consistency(student, teacher, 0.9)  # blank_weight 1: the plain mean
+    assert float(loss) == pytest.approx(sum(ce) / 3, abs=1e-6)
+    loss, _ = frame_consistency(student, teacher, 0.9, blank_weight=0.25)
+    assert float(loss) == pytest.approx((0.25 * (ce[0] + ce[1]) + ce[2]) / 1.5, abs=1e-6)
+    loss, _ = frame_consistency(student, teacher, 0.9, blank_weight=0.0)
+    assert float(loss) == pytest.approx(ce[2], abs=1e-6)  # the character frame only
+
+
 def test_ramp_up_by_hand() -> None:
     assert ramp_up(0, 10) == pytest.approx(math.exp(-5))
     assert ramp_up(5, 10) == pytest.approx(math.exp(-1.25))  # 0.2865
