@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from img2seq.conftest import render_text
 from PIL import Image
 from typer.testing import CliRunner, Result
 
@@ -18,28 +19,14 @@ from strtool.data.lmdb_writer import LmdbWriter
 from strtool.engine.pages import read_pages
 from strtool.engine.reader import open_reader
 from strtool.evaluation.lines import score_lines
-from strtool.paths import fonts_dir
-from strtool.synth.fonts import discover_fonts
-from strtool.synth.render import render_mask
 
-FONT = fonts_dir() / "dejavu-sans" / "DejaVuSans.ttf"
 PAGES = ["OPEN 24 HOURS\nStation Road\nexit 7", "Coffee\nfresh bread\nPLATFORM 3",
          "Guten Tag\nMaß 1,50\nzone B"]  # fmt: skip
 
 
-def page_png(text: str, size: int = 28, pad: int = 16, gap: int = 14) -> bytes:
-    """Black on white, one rendered row per line, left-aligned."""
-    face = discover_fonts([FONT])[0]
-    masks = [render_mask(line, face, size, "en") for line in text.split("\n")]
-    h = sum(m.shape[0] for m in masks) + gap * (len(masks) - 1) + 2 * pad
-    ink = np.zeros((h, max(m.shape[1] for m in masks) + 2 * pad), np.uint8)
-    y = pad
-    for m in masks:
-        ink[y : y + m.shape[0], pad : pad + m.shape[1]] = m
-        y += m.shape[0] + gap
-    buf = io.BytesIO()
-    Image.fromarray(255 - ink).save(buf, "PNG")
-    return buf.getvalue()
+def page_png(text: str, pad: int = 16) -> bytes:
+    """Black on white, one rendered row per line, left-aligned (DejaVu Sans, 28 px)."""
+    return render_text(text, size=28, pad=pad, gap=14)
 
 
 def cli(*args: object, code: int = 0) -> Result:
