@@ -189,12 +189,14 @@ def finetune(
 def score(ckpt: Path, data: Path, device: str) -> dict[str, Any]:
     """Pooled WRR and CRR of a checkpoint on an LMDB (the family's default metric
     profile) with the report's 95 % intervals (`wrr_95` Wilson, `crr_95` delta method;
-    `strtool.evaluation.intervals`), and n."""
+    `strtool.evaluation.intervals`), and n; `langs`: the same per language."""
     from strtool.engine.evaluate import evaluate_model
 
-    row = evaluate_model(ckpt, [data], device=device).report.pooled.to_dict()
+    report = evaluate_model(ckpt, [data], device=device).report
     keys = ("wrr", "wrr_95", "crr", "crr_95", "n")
-    return {k: row[k] for k in keys}
+    row = report.pooled.to_dict()
+    langs = {g.name: {k: g.to_dict()[k] for k in keys} for g in report.groups}
+    return {**{k: row[k] for k in keys}, "langs": langs}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

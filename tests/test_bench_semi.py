@@ -27,6 +27,7 @@ def test_semi_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert list(runs) == ["supervised", *bench.METHODS]
     for r in runs.values():
         assert r["shifted"]["n"] == r["source"]["n"] == 24
+        assert sum(g["n"] for g in r["shifted"]["langs"].values()) == 24
         lo, hi = r["shifted"]["wrr_95"]
         assert 0 <= lo <= r["shifted"]["wrr"] <= hi <= 1
         lo, hi = r["source"]["crr_95"]
