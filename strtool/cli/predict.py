@@ -48,8 +48,8 @@ def predict_cmd(
         typer.Option(
             "--segment",
             help="Each image is a page: cut it into text lines (deskewed) and read them "
-            "one by one with a line model; prints the lines joined by line breaks "
-            "(JSON: each line's text, confidence and box).",
+            "one by one (best with a line model); prints the lines joined by line breaks "
+            "(JSON: each line's text, confidence and box); --vertical does not apply.",
         ),
     ] = False,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda[:N], mps.")] = "auto",
