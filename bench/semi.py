@@ -195,7 +195,8 @@ def score(ckpt: Path, data: Path, device: str) -> dict[str, Any]:
     report = evaluate_model(ckpt, [data], device=device).report
     keys = ("wrr", "wrr_95", "crr", "crr_95", "n")
     row = report.pooled.to_dict()
-    langs = {g.name: {k: g.to_dict()[k] for k in keys} for g in report.groups}
+    groups = {g.name: g.to_dict() for g in report.groups}
+    langs = {name: {k: d[k] for k in keys} for name, d in groups.items()}
     return {**{k: row[k] for k in keys}, "langs": langs}
 
 

@@ -148,15 +148,15 @@ def _merge_small(bands: list[tuple[int, int]], share: float) -> tuple[list[tuple
 
 
 def line_pitch(profile: np.ndarray, fallback: float, block: int) -> float:
-    """Rows from one line to the next: the most prominent peak of the autocorrelation
-    of the row profile at a lag of 6 rows to half the page (its height above the lowest
-    value since the previous peak, so a shoulder of the zero-lag peak, or the second
-    hump of lines with strong x-height and cap rows, does not win), the first whose
-    prominence is at least 0.8 of the largest (multiples of the pitch are about as
-    prominent as the pitch itself). The profile is
-    first high-passed (minus its moving average over half the tallest text block,
-    `block` rows), so the block's outline does not hide the lines' period. `fallback`
-    when there is no clear peak (e.g. a single line)."""
+    """Rows from one line to the next, from the autocorrelation of the row profile at
+    lags of 6 rows to half the page. Each of its peaks has a prominence (its height
+    above the lowest value since the previous peak), so a shoulder of the zero-lag
+    peak, or the second hump of lines with strong x-height and cap rows, counts for
+    little; the pitch is the first peak whose prominence is at least 0.8 of the
+    largest (multiples of the pitch are about as prominent as the pitch itself). The
+    profile is first high-passed (minus its moving average over half the tallest text
+    block, `block` rows), so the block's outline does not hide the lines' period.
+    `fallback` when there is no clear peak (e.g. a single line)."""
     n = len(profile)
     if n < 16 or not profile.any():
         return fallback
