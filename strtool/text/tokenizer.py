@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -162,6 +163,22 @@ def _validate(chars: tuple[str, ...], unit: Unit) -> None:
             )
 
 
+def max_last(x: Tensor) -> tuple[Tensor, Tensor]:
+    """`x.max(-1)` (values, first index of the maximum), faster on the CPU: PyTorch's
+    CPU arg-reduction over the last dim is a scalar loop (~2 ns per element: 0.8 ms for
+    48 frames x 8,018 classes, a sixth of a crop's read at batch 1), NumPy's is
+    vectorised (~10x faster). Same results, NaN included (its first index); other
+    devices and dtypes NumPy lacks keep `Tensor.max`."""
+    fast = x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+    if not fast or x.dim() == 0 or x.shape[-1] == 0:  # the last two: PyTorch's error
+        values, indices = x.max(-1)
+        return values, indices
+    a = x.detach().contiguous().numpy()
+    idx = np.asarray(np.argmax(a, axis=-1), dtype=np.int64)
+    values = np.asarray(np.take_along_axis(a, idx[..., None], axis=-1)[..., 0])
+    return torch.from_numpy(values), torch.from_numpy(idx)
+
+
 def _argmax(logits: Tensor, num_classes: int, lengths: Tensor | None) -> tuple[Tensor, ...]:
     """(logits as float, max logit, argmax, valid-step mask); the last three (N, T)."""
     if logits.dim() != 3 or logits.shape[-1] != num_classes:
@@ -170,7 +187,7 @@ def _argmax(logits: Tensor, num_classes: int, lengths: Tensor | None) -> tuple[T
             "model and tokenizer do not match"
         )
     x = logits.detach().float()
-    mx, idx = x.max(-1)
+    mx, idx = max_last(x)
     if lengths is None:
         valid = torch.ones_like(idx, dtype=torch.bool)
     else:

@@ -19,6 +19,7 @@ from strtool.text.tokenizer import (
     UNK_TEXT,
     AttnTokenizer,
     CTCTokenizer,
+    max_last,
     tokenizer_from_dict,
 )
 
@@ -204,3 +205,24 @@ def test_attn_encode_decode() -> None:
     texts, conf = tok.decode(logits)
     assert texts == ["ac", "bba"]
     assert all(math.isclose(c, 1.0, abs_tol=1e-6) for c in conf)
+
+
+@pytest.mark.parametrize("shape", [(1, 48, 8018), (3, 7, 5), (4, 1), (2, 0, 3), (6,)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16])
+def test_max_last_equals_tensor_max(shape: tuple[int, ...], dtype: torch.dtype) -> None:
+    # the fast CPU path (NumPy's argmax) gives exactly Tensor.max(-1): values, the first
+    # index of the maximum, int64; ties and NaN (its first index) included
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 4, shape, generator=g).to(dtype)  # many ties
+    values, indices = max_last(x)
+    ref = x.max(-1)
+    assert torch.equal(values, ref.values) and torch.equal(indices, ref.indices)
+    assert indices.dtype == torch.int64
+    y = torch.tensor([[1.0, 3.0, 3.0, 2.0], [float("nan"), 1.0, float("nan"), 0.0]], dtype=dtype)
+    values, indices = max_last(y)
+    assert indices.tolist() == [1, 0] and values[0] == 3 and values[1].isnan()
+
+
+def test_max_last_errors_like_tensor_max() -> None:
+    with pytest.raises((IndexError, RuntimeError)):
+        max_last(torch.zeros(3, 0))
