@@ -6,6 +6,7 @@ held out of training.
     python bench/pages_segmented.py --workdir /tmp/pages_seg \
         --model snapshots/i2s_h8_long_fp16.pt --joint 0.9 --beam 3 \
         --page-model /tmp/i2s_pages/run_page/last.pt
+    python bench/pages_segmented.py --model default --max-width 192 --max-width 768
 
 Test pages: `synth pages` (the `synth/page` preset: 3-8 lines, ragged right, indents,
 varied spacing, slight skew and warp, paper backgrounds) with `--fonts heldout`,
@@ -69,10 +70,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     pages = test_pages(a, work)
     out: dict[str, Any] = {"args": vars(a), "pages": str(pages), "line_finder": line_finder(pages)}
     runs = []
-    decoding = DecodingOptions(a.beam, a.joint)
     for m in a.model:
-        r = evaluate(Path(m), pages, a.batch, decoding=decoding, segment=True)
-        runs.append((f"{Path(m).name} by lines", r))
+        for width in a.max_width or [None]:
+            decoding = DecodingOptions(a.beam, a.joint, width)
+            r = evaluate(Path(m), pages, a.batch, decoding=decoding, segment=True)
+            at = f" <= {width} px" if width else ""
+            runs.append((f"{Path(m).name} by lines{at}", r))
     if a.page_model:
         runs.append((f"{Path(a.page_model).name} whole pages",
                      evaluate(Path(a.page_model), pages, a.batch)))  # fmt: skip
@@ -109,6 +112,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--width", type=int, default=448)
     p.add_argument("--beam", type=int, default=None, help="beam width (img2seq line models)")
     p.add_argument("--joint", type=float, default=None, help="joint CTC weight (hybrid models)")
+    p.add_argument("--max-width", type=int, action="append", default=None,
+                   help="CTC line models: read wide lines up to this width (repeatable: "
+                   "one run each; the model's training width = squeezed)")  # fmt: skip
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--threads", type=int, default=2)
     return p.parse_args(argv)

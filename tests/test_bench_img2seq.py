@@ -83,10 +83,12 @@ def test_pages_segmented_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixtu
     count and the shipped model reading them line by line (figures meaningless)."""
     bench = load_bench("pages_segmented")
     res = bench.main(["--workdir", str(tmp_path), "--model", "default", "--langs", "en,ar",
-                      "--test", "2", "--threads", "1"])  # fmt: skip
+                      "--test", "2", "--threads", "1", "--max-width", "192",
+                      "--max-width", "768"])  # fmt: skip
     assert res["line_finder"]["pooled"]["n"] == 4
     assert 0 <= res["line_finder"]["pooled"]["right_count"] <= 1
-    (run,) = res["runs"].values()
+    assert list(res["runs"]) == ["default by lines <= 192 px", "default by lines <= 768 px"]
+    run = res["runs"]["default by lines <= 768 px"]
     assert set(run["rows"]) == {"en", "ar", "pooled"} and run["rows"]["pooled"]["n"] == 4
     assert run["rows"]["pooled"]["gt_lines"] >= 12  # 3-8 lines per page
     assert "line finder: right line count" in capsys.readouterr().err

@@ -65,6 +65,16 @@ JointCtcOpt = Annotated[
         "in the search (joint CTC/attention decoding; 0 = the decoder alone).",
     ),
 ]  # fmt: skip
+MaxWidthOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--max-width", min=1, metavar="PX",
+        help="CTC models: the widest input a crop wider than the model's training width "
+        "(a long word, a line) is read at, keeping its own width instead of being "
+        "squeezed (default: 4 x the training width where the architecture reads any "
+        "width; the training width = squeeze as trained).",
+    ),
+]  # fmt: skip
 LangsOpt = Annotated[
     str | None,
     typer.Option(

@@ -20,6 +20,7 @@ from strtool.cli.common import (
     JointCtcOpt,
     JsonOpt,
     LangsOpt,
+    MaxWidthOpt,
     QuietOpt,
     err_console,
     handle_errors,
@@ -234,6 +235,7 @@ def eval_cmd(
     ] = None,
     beam: BeamOpt = None,
     joint_ctc: JointCtcOpt = None,
+    max_width: MaxWidthOpt = None,
     segment: Annotated[
         bool,
         typer.Option(
@@ -268,9 +270,9 @@ def eval_cmd(
             raise InputError("give either --model/--data or --pred/--gt, not both")
         from strtool.tasks.base import DecodingOptions
 
+        decoding = DecodingOptions(beam, joint_ctc, max_width)
         report = _model_mode(model, data or [], langs, profile, unit, script_acc, batch_size,
-                             device, max_samples, DecodingOptions(beam, joint_ctc), json_out,
-                             quiet, segment)  # fmt: skip
+                             device, max_samples, decoding, json_out, quiet, segment)  # fmt: skip
     else:
         if segment:
             raise InputError("--segment reads pages with a model: give --model and --data")

@@ -13,6 +13,7 @@ from strtool.cli.common import (
     JointCtcOpt,
     JsonOpt,
     LangsOpt,
+    MaxWidthOpt,
     QuietOpt,
     check_device,
     handle_errors,
@@ -55,6 +56,7 @@ def predict_cmd(
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda[:N], mps.")] = "auto",
     beam: BeamOpt = None,
     joint_ctc: JointCtcOpt = None,
+    max_width: MaxWidthOpt = None,
     runtime: Annotated[
         str,
         typer.Option(
@@ -90,7 +92,7 @@ def predict_cmd(
     files = expand_inputs(paths)
     lang_list = [x for x in langs.split(",") if x.strip()] if langs else None
     rec = open_reader(model, device, lang_list, runtime,
-                      decoding=DecodingOptions(beam, joint_ctc))  # fmt: skip
+                      decoding=DecodingOptions(beam, joint_ctc, max_width))  # fmt: skip
     via = ", ONNX Runtime" if runtime == "onnx" else ""
     what = "pages read line by line" if segment else "images"
     info(f"{len(files)} {what}, model {rec.config.model.arch} ({rec.family}{via})", quiet)

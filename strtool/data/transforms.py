@@ -3,6 +3,10 @@
 `ResizeNormalize(height, width, channels)` decodes (see `strtool.data.decode`), resizes
 to `(height, width)`, either keeping the aspect ratio (scale to `height`, cap the width,
 pad on the right) or stretching, and returns a float32 tensor `(C, H, W)` in [-1, 1].
+With `max_width` above `width` (reading only, models that take any input width), an
+image wider than `width` at `height` keeps its own width up to `max_width` instead of
+being squeezed: the tensor is then wider, padded up to a multiple of `width_step`
+(batches of such tensors are read grouped by width, `strtool.data.ragged`).
 """
 
 from __future__ import annotations
@@ -30,12 +34,31 @@ class ResizeNormalize:
         channels: int = 3,
         keep_ratio: bool = True,
         pad_value: float = 0.0,
+        max_width: int | None = None,
+        width_step: int = 32,
     ) -> None:
         if channels not in (1, 3):
             raise ValueError(f"channels must be 1 or 3, got {channels}")
+        if max_width is not None and (not keep_ratio or max_width < width):
+            raise ValueError(f"max_width {max_width} needs keep_ratio and >= width {width}")
         self.height, self.width, self.channels = height, width, channels
         self.keep_ratio = keep_ratio
         self.pad = int(round((pad_value + 1.0) * 127.5))
+        self.max_width = max_width if max_width is not None else width
+        self.width_step = max(1, width_step)
+
+    def canvas_width(self, image_hw: tuple[int, int]) -> tuple[int, int]:
+        """(text width, canvas width) in pixels of an image of size (h, w): the image
+        scaled to `height` keeps its width up to `max_width` (above `width` only)
+        and the canvas is that width rounded up to `width_step` (never past
+        `max_width`), or `width` for every image that fits it."""
+        h, w = image_hw
+        natural = max(1, int(round(w * self.height / max(h, 1))))
+        if not self.keep_ratio or natural <= self.width or self.max_width <= self.width:
+            return min(natural, self.width), self.width
+        text = min(natural, self.max_width)
+        canvas = min(-(-text // self.width_step) * self.width_step, self.max_width)
+        return text, max(canvas, text)
 
     def to_array(self, image: bytes | Image.Image | np.ndarray) -> np.ndarray:
         """Decoded uint8 array (H, W) or (H, W, 3) of the requested channels."""
@@ -52,7 +75,15 @@ class ResizeNormalize:
         return arr
 
     def __call__(self, image: bytes | Image.Image | np.ndarray) -> torch.Tensor:
-        arr = resize_pad(self.to_array(image), self.height, self.width, self.keep_ratio, self.pad)
+        arr = self.to_array(image)
+        if self.max_width > self.width:
+            text, canvas = self.canvas_width(arr.shape[:2])
+            arr = resize_pad(arr, self.height, text, True, self.pad)
+            if canvas > text:
+                arr = np.pad(arr, ((0, 0), (0, canvas - text)) + ((0, 0),) * (arr.ndim - 2),
+                             constant_values=self.pad)  # fmt: skip
+        else:
+            arr = resize_pad(arr, self.height, self.width, self.keep_ratio, self.pad)
         t = torch.from_numpy(np.ascontiguousarray(arr))
         t = t.unsqueeze(0) if t.ndim == 2 else t.permute(2, 0, 1)
         return t.float().div_(127.5).sub_(1.0)

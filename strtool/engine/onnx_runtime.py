@@ -25,13 +25,20 @@ RUNTIMES: tuple[str, ...] = ("torch", "onnx")
 
 
 class OrtModule(nn.Module):
-    """`forward(images) -> logits` by an ONNX Runtime session (float32 CPU tensors)."""
+    """`forward(images) -> logits` by an ONNX Runtime session (float32 CPU tensors)
+    for inputs `width` px wide (the graph's fixed input width); wider inputs (wide
+    crops a CTC model reads at their own width) go to `wide`, the PyTorch module
+    (the legacy exporter fixes the attention's sequence length in the graph)."""
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: Any, width: int, wide: nn.Module | None = None) -> None:
         super().__init__()
-        self.session = session
+        self.session, self.width = session, width
+        self.wide = [wide]  # a list: not a submodule (kept out of state_dict / .to)
 
     def forward(self, images: Tensor) -> Tensor:
+        wide = self.wide[0]
+        if images.shape[-1] != self.width and wide is not None:
+            return wide(images)
         x = images.detach().to("cpu", torch.float32).contiguous().numpy()
         (logits,) = self.session.run(["logits"], {"images": x})
         return torch.from_numpy(logits)
@@ -78,4 +85,5 @@ def use_onnx_runtime(task: Task, threads: int | None = None, opset: int = 17) ->
     # threads that spin-wait between calls would fight them for the cores
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(buf.getvalue(), opts, providers=["CPUExecutionProvider"])
-    task.model = OrtModule(session)
+    wide = module if task.read_transform.max_width > m.width else None
+    task.model = OrtModule(session, m.width, wide)

@@ -51,7 +51,9 @@ class Reader:
 
     @property
     def transform(self) -> ResizeNormalize:
-        return self.task.transform
+        """The reading transform (`Task.read_transform`): a CTC model that reads any
+        width reads a wide crop at its own width, so tensors may differ in width."""
+        return self.task.read_transform
 
     @property
     def params(self) -> int:
@@ -65,26 +67,19 @@ class Reader:
 
     def read_arrays(self, arrays: Sequence[np.ndarray]) -> Reading:
         """Texts of decoded images (H, W[, C] uint8, channels as `config.model`)."""
-        if not arrays:
-            return Reading([], [])
-        return self.read(torch.stack([self.transform(a) for a in arrays]))
+        return self.read_many([self.transform(a) for a in arrays], batch_size=len(arrays))
 
+    @torch.inference_mode()
     def read_many(self, tensors: Sequence[torch.Tensor], batch_size: int = 64) -> Reading:
-        """One `Reading` of transformed images of any number, `batch_size` at a time."""
-        out = Reading([], [])
-        for start in range(0, len(tensors), batch_size):
-            r = self.read(torch.stack(list(tensors[start : start + batch_size])))
-            out.texts += r.texts
-            out.confidences += [float(c) for c in r.confidences]
-            out.line_confidences += r.line_confidences
-            for name, (texts, confs) in r.alternatives.items():
-                have = out.alternatives.setdefault(name, ([], []))
-                have[0].extend(texts)
-                have[1].extend(float(c) for c in confs)
-        return out
+        """One `Reading` of transformed images of any number and widths, in input
+        order: images of one shape are read together, `batch_size` at a time."""
+        if not tensors:
+            return Reading([], [])
+        return self.task.read_ragged(self.model, list(tensors), self.device, batch_size)
 
     def read_dataset(self, ds: Dataset, batch_size: int = 256, workers: int = 0) -> DatasetReading:
-        """Every sample of `ds` (built with `self.transform`) in order."""
+        """Every sample of `ds` (built with `self.transform`) in order; its batches
+        may mix widths (`Task.read_ragged`)."""
         with torch.inference_mode():
             return self.task.read_dataset(self.model, ds, self.device, batch_size, workers)
 

@@ -45,16 +45,20 @@ class Arch:
     family: str
     builder: Builder
     channels_last: bool = True
+    #: reads an input of any width as it reads its training width (convolutions,
+    #: recurrence, convolutional position encoding: nothing sized to the input), so a
+    #: crop wider than the training width can be read at its own width, not squeezed
+    any_width: bool = False
 
 
 REGISTRY: dict[str, Arch] = {
-    "crnn": Arch("ctc", crnn),
-    "crnn_small": Arch("ctc", crnn_small),
-    "crnn_tiny": Arch("ctc", crnn_tiny),
+    "crnn": Arch("ctc", crnn, any_width=True),
+    "crnn_small": Arch("ctc", crnn_small, any_width=True),
+    "crnn_tiny": Arch("ctc", crnn_tiny, any_width=True),
     "svtr_tiny": Arch("ctc", svtr_tiny, channels_last=False),
     "svtr_nano": Arch("ctc", svtr_nano, channels_last=False),
-    "h8_small": Arch("ctc", h8_small),
-    "h8_tiny": Arch("ctc", h8_tiny),
+    "h8_small": Arch("ctc", h8_small, any_width=True),
+    "h8_tiny": Arch("ctc", h8_tiny, any_width=True),
     "mclip": Arch("mclip", mclip),
     "mclip_tiny": Arch("mclip", mclip_tiny),
     "spotter": Arch("spotter", spotter),
@@ -77,6 +81,12 @@ def arch_entry(arch: str) -> Arch:
         raise ConfigError(
             f"model.arch: unknown architecture '{arch}' (known: {', '.join(REGISTRY)})"
         ) from None
+
+
+def reads_any_width(arch: str) -> bool:
+    """Whether `arch` reads inputs wider than its training width as it reads that
+    width (`Arch.any_width`); SVTR's learnt position grid would be stretched."""
+    return arch_entry(arch).any_width
 
 
 def family_of(arch: str) -> str:

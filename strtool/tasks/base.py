@@ -6,7 +6,9 @@ A task (in the spirit of PARSeq's base system) owns everything family-specific:
   dict (resume, inference) whose entries (charset, bank, prompt tokens, ...) win over
   the config, or None for a fresh run.
 - `loss(model, batch, device)`: the training loss of a batch `(images, labels, langs)`.
-- `read(model, images)`: decode a batch to texts + confidences (`Reading`).
+- `read(model, images)`: decode a batch to texts + confidences (`Reading`);
+  `read_ragged` reads images of different widths (wide crops of a model that reads
+  any width, see `read_transform`) one width at a time, in input order.
 - `validate(model, ds, device)`: scores on a validation set (default: `read` + metrics).
 - `payload()`: the static checkpoint entries that `read` needs later.
 - `init_from(ckpt)`: warm start from another checkpoint (default: matching tensors).
@@ -30,6 +32,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
 from strtool.data.dataset import collate
+from strtool.data.ragged import collate_ragged, shape_groups
 from strtool.data.transforms import ResizeNormalize
 from strtool.engine.checkpoint import versions
 from strtool.engine.config import RunConfig, config_to_dict
@@ -92,20 +95,48 @@ def transform_of(cfg: RunConfig) -> ResizeNormalize:
     return ResizeNormalize(m.height, m.width, m.channels, keep_ratio=m.keep_ratio)
 
 
-def eval_loader(ds: Dataset, batch_size: int, workers: int = 0) -> DataLoader:
-    """In-order batches `(images, labels, langs)` of a dataset."""
+def eval_loader(ds: Dataset, batch_size: int, workers: int = 0, ragged: bool = False) -> DataLoader:
+    """In-order batches `(images, labels, langs)` of a dataset; with `ragged`, a batch
+    whose images differ in shape keeps them as a list (`strtool.data.ragged`)."""
     return DataLoader(
-        ds, batch_size=batch_size, shuffle=False, num_workers=workers, collate_fn=collate
-    )
+        ds, batch_size=batch_size, shuffle=False, num_workers=workers,
+        collate_fn=collate_ragged if ragged else collate,
+    )  # fmt: skip
+
+
+def merge_readings(parts: Sequence[tuple[Sequence[int], Reading]], n: int) -> Reading:
+    """One `Reading` of `n` images from readings of subsets: `parts` pairs the input
+    indices of each subset with its reading (every index in exactly one part)."""
+    texts: list[str | None] = [None] * n
+    confs = [0.0] * n
+    lines: list[list[float]] = [[] for _ in range(n)]
+    alts: dict[str, tuple[list[str], list[float]]] = {}
+    for idx, r in parts:
+        for k, i in enumerate(idx):
+            texts[i], confs[i] = r.texts[k], float(r.confidences[k])
+            if r.line_confidences:
+                lines[i] = r.line_confidences[k]
+        for name, (a_texts, a_confs) in r.alternatives.items():
+            have = alts.setdefault(name, ([""] * n, [0.0] * n))
+            for k, i in enumerate(idx):
+                have[0][i], have[1][i] = a_texts[k], float(a_confs[k])
+    missing = [i for i, t in enumerate(texts) if t is None]
+    if missing:
+        raise ValueError(f"merge_readings: no reading for images {missing[:5]}")
+    has_lines = any(r.line_confidences for _, r in parts)
+    return Reading([t for t in texts if t is not None], confs, alts, lines if has_lines else [])
 
 
 @dataclass(frozen=True)
 class DecodingOptions:
     """How to read, chosen at read time (`predict` / `eval --model`): the beam width
-    and the joint CTC/attention weight of an img2seq model; None keeps the stored."""
+    and the joint CTC/attention weight of an img2seq model, the widest input a CTC
+    model reads a wide crop at (`max_width`, pixels; its training width = squeeze
+    as trained); None keeps the stored."""
 
     beam: int | None = None
     joint_ctc: float | None = None
+    max_width: int | None = None
 
 
 class Task(ABC):
@@ -123,7 +154,14 @@ class Task(ABC):
     # -- data ----------------------------------------------------------------------
     @property
     def transform(self) -> ResizeNormalize:
+        """The training (and validation) transform: the run's input geometry."""
         return transform_of(self.cfg)
+
+    @property
+    def read_transform(self) -> ResizeNormalize:
+        """The transform of reading (`predict`, `eval --model`); the training one
+        unless the family reads wider crops at their own width (CTC)."""
+        return self.transform
 
     @property
     def label_chars(self) -> Sequence[str] | None:
@@ -170,13 +208,34 @@ class Task(ABC):
         returns the number of classes left. `InputError` where the family cannot."""
         raise InputError(f"a {self.family} checkpoint cannot restrict its output to --lang")
 
+    def read_ragged(
+        self, model: nn.Module, images: Tensor | Sequence[Tensor], device: torch.device,
+        batch_size: int | None = None,
+    ) -> Reading:  # fmt: skip
+        """Texts of transformed images in input order: a tensor (N, C, H, W) is one
+        batch; a list is read one shape at a time, `batch_size` images per batch
+        (None: each shape in one batch)."""
+        if isinstance(images, Tensor):
+            return self.read(model, images.to(device, non_blocking=True))
+        parts = []
+        for idx in shape_groups(images, batch_size):
+            batch = torch.stack([images[i] for i in idx]).to(device, non_blocking=True)
+            parts.append((idx, self.read(model, batch)))
+        return merge_readings(parts, len(images))
+
     def set_decoding(self, options: DecodingOptions) -> None:
-        """Read-time decoding options (`predict` / `eval --beam --joint-ctc`); `None`
-        fields keep the checkpoint's. `InputError` where the family decodes one way."""
+        """Read-time decoding options (`predict` / `eval --beam --joint-ctc
+        --max-width`); `None` fields keep the checkpoint's. `InputError` where the
+        family decodes one way."""
         if options.beam is not None or options.joint_ctc is not None:
             raise InputError(
                 f"--beam / --joint-ctc: a {self.family} checkpoint has no such decoding "
                 "options (they apply to img2seq line and page models)"
+            )
+        if options.max_width is not None:
+            raise InputError(
+                f"--max-width: a {self.family} checkpoint reads at its own input size "
+                "(the option applies to CTC recognisers)"
             )
 
     def onnx_module(self) -> tuple[nn.Module, dict[str, str]]:
@@ -192,11 +251,12 @@ class Task(ABC):
         self, model: nn.Module, ds: Dataset, device: torch.device, batch_size: int,
         workers: int = 0,
     ) -> DatasetReading:  # fmt: skip
-        """Read every sample of `ds` in order (its transform must be `self.transform`)."""
+        """Read every sample of `ds` in order (its transform: `self.transform` or
+        `self.read_transform`)."""
         out = DatasetReading([], [], [], [], 0.0)
-        for images, labels, tags in eval_loader(ds, batch_size, workers):
+        for images, labels, tags in eval_loader(ds, batch_size, workers, ragged=True):
             t0 = time.perf_counter()
-            r = self.read(model, images.to(device, non_blocking=True))
+            r = self.read_ragged(model, images, device)
             out.seconds += time.perf_counter() - t0
             out.preds += r.texts
             out.confidences += [float(c) for c in r.confidences]

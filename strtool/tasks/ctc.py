@@ -12,12 +12,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from strtool.data.transforms import ResizeNormalize
 from strtool.engine.checkpoint import init_from
 from strtool.engine.config import RunConfig
 from strtool.engine.data import label_units
 from strtool.errors import InputError
-from strtool.models import ModelSpec, build_model
-from strtool.tasks.base import Batch, Reading, Task
+from strtool.models import ModelSpec, build_model, reads_any_width
+from strtool.tasks.base import Batch, DecodingOptions, Reading, Task
 from strtool.text.normalize import as_unit
 from strtool.text.tokenizer import CTCTokenizer
 
@@ -46,6 +47,23 @@ def resolve_chars(cfg: RunConfig) -> list[str]:
     return list(cs.union_chars(cs.load_charsets(spec)))
 
 
+#: the widest input `--max-width` allows (2,048 CTC frames at stride 4)
+MAX_READ_WIDTH = 8192
+#: how many times its training width a model reads a wide crop at by default
+READ_WIDTH_FACTOR = 4
+
+
+def default_read_width(cfg: RunConfig) -> int:
+    """The widest input a CTC model reads a wide crop at unless told otherwise:
+    `READ_WIDTH_FACTOR` x its training width when it keeps the aspect ratio and its
+    architecture reads any width (a line at 32 px of the default model: up to 768 px,
+    192 frames, instead of 48 frames of squeezed glyphs); else its training width."""
+    m = cfg.model
+    if m.keep_ratio and reads_any_width(m.arch):
+        return READ_WIDTH_FACTOR * m.width
+    return m.width
+
+
 class CtcTask(Task):
     """CRNN / SVTR with a CTC head of `1 + len(charset) [+ UNK]` classes."""
 
@@ -69,6 +87,37 @@ class CtcTask(Task):
         m = cfg.model
         spec = ModelSpec(m.channels, (m.height, m.width), self.tokenizer.num_classes)
         self.model: nn.Module = build_model(m.arch, spec, **m.options)
+        #: the widest input a crop is read at (`read_transform`, `--max-width`)
+        self.max_width = default_read_width(cfg)
+
+    @property
+    def read_transform(self) -> ResizeNormalize:
+        """Crops that fit the training width are read as in training; a wider one (a
+        long word, a line) keeps its own width up to `max_width` instead of being
+        squeezed into the training width (models that read any width; see
+        `default_read_width`)."""
+        m = self.cfg.model
+        if self.max_width <= m.width:
+            return self.transform
+        return ResizeNormalize(m.height, m.width, m.channels, keep_ratio=True,
+                               max_width=self.max_width)  # fmt: skip
+
+    def set_decoding(self, options: DecodingOptions) -> None:
+        """`max_width` (`--max-width`): the widest input of a wide crop, from the
+        training width (squeeze as trained) to `MAX_READ_WIDTH`."""
+        super().set_decoding(DecodingOptions(options.beam, options.joint_ctc))
+        if options.max_width is None:
+            return
+        m, w = self.cfg.model, options.max_width
+        if not m.width <= w <= MAX_READ_WIDTH:
+            raise InputError(
+                f"--max-width: {w} px is out of range; allowed: {m.width} (the model's "
+                f"input width: squeeze wide crops as in training) to {MAX_READ_WIDTH}"
+            )
+        if w > m.width and not (m.keep_ratio and reads_any_width(m.arch)):
+            why = "stretches every crop" if not m.keep_ratio else f"{m.arch} has a fixed grid"
+            raise InputError(f"--max-width: this model reads {m.width} px only ({why})")
+        self.max_width = w
 
     @property
     def label_chars(self) -> list[str] | None:

@@ -187,6 +187,11 @@ class Img2SeqTask(Task):
         """Beam width and joint CTC/attention weight for reading (`img2seq.beam_width`,
         `img2seq.ctc_decode_weight`); joint decoding needs the CTC head."""
         c, beam, joint_ctc = self.cfg.img2seq, options.beam, options.joint_ctc
+        if options.max_width is not None:
+            raise InputError(
+                "--max-width: an img2seq model fits each image into its own canvas (the "
+                "option applies to CTC recognisers)"
+            )
         if beam is not None:
             if not 1 <= beam <= 64:
                 raise InputError(f"--beam: {beam} is out of range; allowed: 1-64")

@@ -175,8 +175,8 @@ def max_last(x: Tensor) -> tuple[Tensor, Tensor]:
         return values, indices
     a = x.detach().contiguous().numpy()
     idx = np.asarray(np.argmax(a, axis=-1), dtype=np.int64)
-    values = np.asarray(np.take_along_axis(a, idx[..., None], axis=-1)[..., 0])
-    return torch.from_numpy(values), torch.from_numpy(idx)
+    top = np.asarray(np.take_along_axis(a, idx[..., None], axis=-1)[..., 0])
+    return torch.from_numpy(top), torch.from_numpy(idx)
 
 
 def _argmax(logits: Tensor, num_classes: int, lengths: Tensor | None) -> tuple[Tensor, ...]:

@@ -179,7 +179,8 @@ def test_export_onnx_matches_pytorch(overfit_run: tuple, tmp_path: Path) -> None
     meta = {p.key: p.value for p in onnx.load(str(tmp_path / "m.onnx")).metadata_props}
     tok = tokenizer_from_dict(json.loads(meta["strtool_tokenizer"]))
     rec = open_reader(ckpt, "cpu")
-    x = torch.stack([rec.transform(np.asarray(Image.open(io.BytesIO(render(w))).convert("RGB")))
+    tf = rec.task.transform  # the graph's width
+    x = torch.stack([tf(np.asarray(Image.open(io.BytesIO(render(w))).convert("RGB")))
                      for w in ("cafe", "12")])  # fmt: skip
     sess = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
     (logits,) = sess.run(["logits"], {"images": x.numpy()})

@@ -40,7 +40,7 @@ def test_onnx_runtime_reads_like_pytorch(ckpt: Path) -> None:
     assert ort.meta["runtime"] == "onnx" and ort.params == ref.params > 0
     rng = np.random.default_rng(1)
     crops = [rng.integers(0, 255, (32, int(w)), dtype=np.uint8) for w in rng.integers(20, 200, 9)]
-    x = torch.stack([ref.transform(c) for c in crops])
+    x = torch.stack([ref.task.transform(c) for c in crops])  # the graph's width
     with torch.inference_mode():
         want = ref.model(x)
     got = ort.model(x)

@@ -75,7 +75,7 @@ def test_reader_folds_the_shipped_model_without_changing_its_readings() -> None:
     assert fused.params == plain.params  # counted as trained
     rng = np.random.default_rng(0)
     crops = [rng.integers(0, 255, (32, int(w)), dtype=np.uint8) for w in (40, 90, 160, 300)]
-    x = torch.stack([plain.transform(c) for c in crops])
+    x = torch.stack([plain.task.transform(c) for c in crops])  # the training width
     with torch.inference_mode():
         a, b = fused.model(x), plain.model(x)
     assert float((a - b).abs().max()) < 1e-3
