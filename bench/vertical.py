@@ -80,7 +80,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     langs = a.langs.split(",")
     vert = render(work, langs, a.n, a.seed, True)
     horiz = render(work, langs, a.n, a.seed, False)
-    rec = open_reader(a.model, a.device)
+    from strtool.tasks.base import DecodingOptions
+
+    rec = open_reader(a.model, a.device, decoding=DecodingOptions(max_width=a.max_width))
     modes = a.modes.split(",")
     runs = {"horizontal": (horiz, "none")} | {f"vertical {m}": (vert, m) for m in modes}
     results: dict[str, Any] = {"args": vars(a), "runs": {}}
@@ -103,7 +105,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for name, r in results["runs"].items():
         cells = [wrr_crr(r["rows"][c]) for c in cols]
         print(f"| {name} | " + " | ".join(cells) + f" | {r['ms_per_crop']:.1f} |")
-    (work / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    name = f"results_w{a.max_width}.json" if a.max_width else "results.json"
+    (work / name).write_text(json.dumps(results, indent=2), encoding="utf-8")
     return results
 
 
@@ -118,6 +121,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--modes", default=",".join(MODES), help="--vertical modes to read with")
+    p.add_argument("--max-width", type=int, default=None,
+                   help="widest input of a wide crop (predict --max-width; default: "
+                   "the model's)")  # fmt: skip
     return p.parse_args(argv)
 
 

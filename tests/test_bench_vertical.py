@@ -14,8 +14,10 @@ def test_vertical_bench_smoke(tmp_path: Path) -> None:
     ckpt = load_bench("infer_speed").untrained_checkpoint("h8_tiny", 50, 96, 1, tmp_path / "m.pt")
     bench = load_bench("vertical")
     res = bench.main(["--workdir", str(tmp_path / "w"), "--model", str(ckpt), "-n", "4",
-                      "--langs", "CHI,KOR", "--device", "cpu", "--threads", "1"])  # fmt: skip
+                      "--langs", "CHI,KOR", "--device", "cpu", "--threads", "1",
+                      "--max-width", "96"])  # fmt: skip
     assert list(res["runs"]) == ["horizontal"] + [f"vertical {m}" for m in bench.MODES]
+    assert res["args"]["max_width"] == 96  # results in results_w96.json
     for run in res["runs"].values():
         assert set(run["rows"]) == {"CHI", "KOR", "pooled"}
         assert run["rows"]["pooled"]["n"] == 8
@@ -31,4 +33,4 @@ def test_vertical_bench_smoke(tmp_path: Path) -> None:
             text = line.split("\t")[1]
             if len(text) > 1:  # a single glyph is square either way
                 assert h > w and hw > hh, (text, (w, h), (hw, hh))
-    assert json.loads((tmp_path / "w" / "results.json").read_text())["runs"]
+    assert json.loads((tmp_path / "w" / "results_w96.json").read_text())["runs"]
