@@ -42,6 +42,9 @@ class Prediction:
     lines: list[dict[str, Any]] | None = None
     #: how a tall crop was read: "" as is, "cells" (vertical glyphs), "ccw" or "cw"
     orientation: str = ""
+    #: pages read line by line (`--segment`): the skew in degrees that was turned back
+    #: before the lines were cut (the line boxes are in the deskewed page); else None
+    skew: float | None = None
 
 
 def expand_inputs(items: Sequence[str | Path]) -> list[Path]:
@@ -149,4 +152,5 @@ def _predict_pages(rec: Reader, paths: Sequence[Path], batch_size: int) -> Itera
                 yield Prediction(str(p), "", 0.0, error=errors[i])
                 continue
             page = pages[i]
-            yield Prediction(str(p), page.text, page.confidence, lines=page.lines)
+            yield Prediction(str(p), page.text, page.confidence, lines=page.lines,
+                             skew=round(page.skew, 2))  # fmt: skip

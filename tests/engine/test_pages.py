@@ -15,6 +15,7 @@ from PIL import Image
 from typer.testing import CliRunner, Result
 
 from strtool.cli import app
+from strtool.data.layout import rotate
 from strtool.data.lmdb_writer import LmdbWriter
 from strtool.engine.pages import read_pages
 from strtool.engine.reader import open_reader
@@ -52,9 +53,13 @@ def test_predict_and_eval_segment(tmp_path: Path) -> None:
     for i, text in enumerate(PAGES):
         (tmp_path / f"p{i}.png").write_bytes(page_png(text))
     (tmp_path / "bad.png").write_bytes(b"not an image")
+    grey = np.asarray(Image.open(io.BytesIO(page_png(PAGES[0]))).convert("L"))
+    Image.fromarray(rotate(grey, 2.0)).save(tmp_path / "p3.png")  # a page 2 degrees off
     res = cli("predict", "-m", "default", tmp_path, "--segment", "--json", "--quiet", code=1)
     rows = json.loads(res.stdout)
     assert rows[0]["path"].endswith("bad.png") and rows[0]["error"] and "bad.png" in res.stderr
+    assert rows[0]["skew"] is None and rows[-1]["path"].endswith("p3.png")
+    assert rows[1]["skew"] == 0.0 and abs(rows[-1]["skew"] - 2.0) <= 0.3  # turned back
     for r in rows[1:]:
         assert len(r["lines"]) == 3 and r["text"] == "\n".join(x["text"] for x in r["lines"])
         tops = [x["box"]["top"] for x in r["lines"]]
