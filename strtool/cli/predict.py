@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,6 +23,9 @@ from strtool.cli.common import (
     warn,
 )
 from strtool.errors import InputError
+
+if TYPE_CHECKING:
+    from strtool.engine.predict import Prediction
 
 
 @handle_errors
@@ -97,6 +101,8 @@ def predict_cmd(
     what = "pages read line by line" if segment else "images"
     info(f"{len(files)} {what}, model {rec.config.model.arch} ({rec.family}{via})", quiet)
     preds = predict_paths(rec, files, batch_size, rotate_vertical, vertical, segment)  # type: ignore[arg-type]
+    paged: list[tuple[str, int]] = []  # images read as one crop that hold several lines
+    preds = _note_pages(preds, paged)
     failed = 0
     if json_:
         out = [asdict(p) for p in preds]
@@ -113,11 +119,23 @@ def predict_cmd(
                 sys.stdout.write(f"{p.path}\t\t0.0000\terror: {_one_line(p.error)}\n")
                 continue
             sys.stdout.write(f"{p.path}\t{_one_line(p.text)}\t{p.confidence:.4f}\n")
+    if paged:
+        warn(f"{len(paged)} image(s) hold several text lines, e.g. {paged[0][0]} "
+             f"({paged[0][1]} lines), and were read as one crop: read pages with "
+             "--segment")  # fmt: skip
     if failed:
         warn(f"{failed} of {len(files)} image(s) could not be read" + ("" if skip_bad else
              " (exit code 1; --skip-bad exits 0)"))  # fmt: skip
         if not skip_bad:
             raise typer.Exit(1)
+
+
+def _note_pages(preds: Iterable[Prediction], paged: list[tuple[str, int]]) -> Iterator[Prediction]:
+    """`preds` as they come, noting in `paged` (path, lines) those that are pages."""
+    for p in preds:
+        if p.page_lines:
+            paged.append((p.path, p.page_lines))
+        yield p
 
 
 def _one_line(text: str) -> str:

@@ -45,12 +45,16 @@ class LineBox:
 @dataclass(frozen=True)
 class PageLayout:
     """`find_lines`'s result: the upright page (the input turned by `-skew` degrees),
-    its lines in reading order, and how many bands were merged into a neighbour."""
+    its lines in reading order, how many bands were merged into a neighbour, and how
+    many ink bands (runs of rows with ink, separated by empty rows) it held before
+    touching lines were cut apart: a sure sign of several lines when it is 2 or more
+    (the cut can also split one tall word at its x-height)."""
 
     upright: np.ndarray
     skew: float
     lines: list[LineBox]
     merged_bands: int = 0
+    bands: int = 0
 
     def crops(self) -> list[np.ndarray]:
         """The line images, cut from the upright page."""
@@ -225,6 +229,7 @@ def find_lines(
     single = float(np.median([b - a for a, b in bands]))
     tallest = max(b - a for a, b in bands)
     pitch = max(line_pitch(profile, 1.3 * single, tallest), 4.0)
+    separate = len(bands)
     bands = [part for a, b in bands for part in _split(profile, a, b, pitch)]
     pad = max(1, int(round(margin * min(single, pitch))))
     lines = []
@@ -236,4 +241,4 @@ def find_lines(
             continue
         lines.append(LineBox(top, bottom, max(0, int(cols[0]) - pad),
                              min(w, int(cols[-1]) + 1 + pad)))  # fmt: skip
-    return PageLayout(arr, skew, lines, merged)
+    return PageLayout(arr, skew, lines, merged, separate)

@@ -45,6 +45,30 @@ class Prediction:
     #: pages read line by line (`--segment`): the skew in degrees that was turned back
     #: before the lines were cut (the line boxes are in the deskewed page); else None
     skew: float | None = None
+    #: read as one crop by a word or line model, the image holds this many text lines
+    #: (`PAGE_HINT_LINES` or more): it is a page, better read with `--segment`
+    page_lines: int | None = None
+
+
+#: an image read as one crop is flagged as a page (`Prediction.page_lines`) when it
+#: holds this many separate ink bands (text lines with empty rows between them,
+#: `strtool.data.layout.find_lines`; touching lines are not counted, a tall word's
+#: ascender zone cannot pass for a line); only images at least `PAGE_HINT_HEIGHT`
+#: times the model's input height are looked at
+PAGE_HINT_LINES = 2
+PAGE_HINT_HEIGHT = 3
+
+
+def page_lines(arr: np.ndarray, model_height: int) -> int | None:
+    """The number of text lines of an image a strip model is about to read as one
+    crop, when it is a page (see `PAGE_HINT_LINES`); else None. Word crops are not
+    looked at (too low), so the cost falls on large images only."""
+    if arr.shape[0] < PAGE_HINT_HEIGHT * model_height:
+        return None
+    from strtool.data.layout import find_lines
+
+    lay = find_lines(arr)
+    return len(lay.lines) if lay.bands >= PAGE_HINT_LINES else None
 
 
 def expand_inputs(items: Sequence[str | Path]) -> list[Path]:
@@ -95,19 +119,23 @@ def predict_paths(
         return
     mode: VerticalMode = "rotate" if rotate_vertical else vertical
     geometry = rec.config.model
-    if geometry.width < 2 * geometry.height:
+    strip = geometry.width >= 2 * geometry.height  # a word or line model
+    if not strip:
         mode = "none"
     for start in range(0, len(paths), batch_size):
         chunk = paths[start : start + batch_size]
         tensors: list[torch.Tensor] = []
         owners: list[tuple[int, Candidate]] = []  # (index in chunk, candidate) per tensor
         preds: dict[int, Prediction] = {}
+        pages: dict[int, int] = {}  # index in chunk -> text lines, images that are pages
         for i, p in enumerate(chunk):
             try:
                 arr = _load(p, rec.config.model.channels)
             except DataError as e:
                 preds[i] = Prediction(str(p), "", 0.0, error=str(e))
                 continue
+            if strip and (n := page_lines(arr, geometry.height)):
+                pages[i] = n
             for cand in candidates(arr, mode):
                 tensors.append(rec.transform(cand.image))
                 owners.append((i, cand))
@@ -128,7 +156,8 @@ def predict_paths(
                     confs = reading.line_confidences[k]
                     lines = [{"text": x, "confidence": float(lc)}
                              for x, lc in zip(t.split("\n"), confs, strict=True)]  # fmt: skip
-                preds[i] = Prediction(str(chunk[i]), t, c, how in ROTATIONS, None, alts, lines, how)
+                preds[i] = Prediction(str(chunk[i]), t, c, how in ROTATIONS, None, alts, lines,
+                                      how, page_lines=pages.get(i))  # fmt: skip
         for i in range(len(chunk)):
             yield preds[i]
 

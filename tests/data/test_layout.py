@@ -54,6 +54,18 @@ def test_lines_of_a_drawn_page(gap: int) -> None:
     lay = find_lines(arr)
     assert lay.skew == 0.0 and lay.crops()[0].shape[0] == lay.lines[0].bottom - lay.lines[0].top
     assert [b.top for b in lay.lines] == sorted(b.top for b in lay.lines)
+    # separate ink bands: every line when they are spaced, at most that when they touch
+    assert lay.bands == len(TEXTS) if gap else 1 <= lay.bands <= len(TEXTS)
+
+
+@pytest.mark.parametrize("size", [28, 60, 90])
+def test_a_single_tall_word_is_one_ink_band(size: int) -> None:
+    # a large word may be cut at its x-height as touching lines would be (its
+    # ascender zone is sparse), but it is one band: what `predict` counts to tell pages
+    face = discover_fonts([FONT])[0]
+    ink = np.pad(render_mask("Station", face, size, "en"), 20)
+    lay = find_lines(255 - ink)
+    assert lay.bands == 1 and len(lay.lines) >= 1
 
 
 def test_skewed_page_is_turned_upright() -> None:

@@ -79,3 +79,16 @@ def test_predict_and_eval_segment(tmp_path: Path) -> None:
     assert lines["cer"] <= 0.1 and lines["gt_lines"] == 9 and lines["pred_lines"] == 9
     res = cli("eval", "--pred", lmdb, "--gt", lmdb, "--segment", code=1)
     assert "--segment reads pages with a model" in res.stderr
+
+
+def test_predict_flags_pages_read_as_one_crop(tmp_path: Path) -> None:
+    # a page read without --segment is read as one crop: its row says it holds several
+    # lines and one warning points to --segment; a word crop, even a large one, does not
+    (tmp_path / "page.png").write_bytes(page_png(PAGES[0]))
+    (tmp_path / "word.png").write_bytes(render_text("Station", size=90, pad=20))
+    res = cli("predict", tmp_path, "--json", "--quiet")
+    rows = {Path(r["path"]).name: r for r in json.loads(res.stdout)}
+    assert rows["page.png"]["page_lines"] == 3 and rows["word.png"]["page_lines"] is None
+    assert "1 image(s) hold several text lines" in res.stderr and "--segment" in res.stderr
+    res = cli("predict", tmp_path / "word.png", "--quiet")
+    assert "several text lines" not in res.stderr
