@@ -1,7 +1,8 @@
 """ONNX export of a checkpoint, for the families that have an exportable module
 (`Task.onnx_module`): input `images` (N, C, H, W) float32 in [-1, 1], output `logits`
-(N, T, classes), dynamic batch axis. What decodes the logits is stored in the ONNX
-metadata (e.g. `strtool_tokenizer`, JSON)."""
+(N, T, classes), dynamic batch axis; for a CTC model that reads wide crops at their
+own width (`Task.read_transform`) the width and the frames are free too. What decodes
+the logits is stored in the ONNX metadata (e.g. `strtool_tokenizer`, JSON)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import torch
 
-from strtool.engine.onnx_runtime import export_graph
+from strtool.engine.onnx_runtime import export_graph, reads_wide
 from strtool.engine.reader import open_reader
 from strtool.errors import InputError
 from strtool.outputs import Kind, check_output, temp_path
@@ -64,9 +65,10 @@ def export_onnx(
     module, metadata = rec.task.onnx_module()
     m = rec.config.model
     x = torch.rand(2, m.channels, m.height, m.width) * 2 - 1
+    wide = reads_wide(rec.task)  # a free width: wide crops are read at their own width
     tmp = temp_path(output)
     try:
-        export_graph(module, x, str(tmp), opset)
+        export_graph(module, x, str(tmp), opset, dynamic_width=wide)
         proto = onnx.load(str(tmp))
         for key, value in metadata.items():
             entry = proto.metadata_props.add()
@@ -82,20 +84,26 @@ def export_onnx(
         raise InputError(f"ONNX export of {model} failed: {first}") from None
     result: dict[str, Any] = {"model": str(model), "output": str(output), "opset": opset,
                               "family": rec.family, "input": list(x.shape[1:]),
+                              "max_width": rec.task.read_transform.max_width if wide else None,
                               "max_abs_diff": None}  # fmt: skip
     if check:
-        result["max_abs_diff"] = _compare(output, module, x)
+        result["max_abs_diff"] = _compare(output, module, x, wide)
     return result
 
 
-def _compare(path: Path, model: torch.nn.Module, x: torch.Tensor) -> float | None:
+def _compare(path: Path, model: torch.nn.Module, x: torch.Tensor, wide: bool) -> float | None:
     try:
         import onnxruntime as ort
     except ImportError:
         return None
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    x3 = torch.cat([x, x[:1]])  # a different batch size checks the dynamic axis
-    (got,) = sess.run(["logits"], {"images": x3.numpy()})
-    with torch.inference_mode():
-        ref = model(x3).numpy()
-    return float(abs(got - ref).max())
+    inputs = [torch.cat([x, x[:1]])]  # a different batch size checks the dynamic axis
+    if wide:  # and a wider input the free width
+        inputs.append(torch.cat([x, x], dim=3)[:1])
+    worst = 0.0
+    for xi in inputs:
+        (got,) = sess.run(["logits"], {"images": xi.numpy()})
+        with torch.inference_mode():
+            ref = model(xi).numpy()
+        worst = max(worst, float(abs(got - ref).max()))
+    return worst

@@ -25,35 +25,41 @@ RUNTIMES: tuple[str, ...] = ("torch", "onnx")
 
 
 class OrtModule(nn.Module):
-    """`forward(images) -> logits` by an ONNX Runtime session (float32 CPU tensors)
-    for inputs `width` px wide (the graph's fixed input width); wider inputs (wide
-    crops a CTC model reads at their own width) go to `wide`, the PyTorch module
-    (the legacy exporter fixes the attention's sequence length in the graph)."""
+    """`forward(images) -> logits` by an ONNX Runtime session (float32 CPU tensors)."""
 
-    def __init__(self, session: Any, width: int, wide: nn.Module | None = None) -> None:
+    def __init__(self, session: Any) -> None:
         super().__init__()
-        self.session, self.width = session, width
-        self.wide = [wide]  # a list: not a submodule (kept out of state_dict / .to)
+        self.session = session
 
     def forward(self, images: Tensor) -> Tensor:
-        wide = self.wide[0]
-        if images.shape[-1] != self.width and wide is not None:
-            return wide(images)
         x = images.detach().to("cpu", torch.float32).contiguous().numpy()
         (logits,) = self.session.run(["logits"], {"images": x})
         return torch.from_numpy(logits)
 
 
-def export_graph(module: nn.Module, example: Tensor, target: str | io.BytesIO, opset: int) -> None:
+def export_graph(
+    module: nn.Module, example: Tensor, target: str | io.BytesIO, opset: int,
+    dynamic_width: bool = False,
+) -> None:  # fmt: skip
     """`torch.onnx.export` of an images -> logits module in the form strtool uses
-    everywhere: input `images`, output `logits`, dynamic batch axis, TorchScript
-    exporter. `target` is a file path or a buffer."""
+    everywhere: input `images`, output `logits`, dynamic batch axis (with
+    `dynamic_width`, also the image width and the logits' frames: a CTC model that
+    reads wide crops at their own width), TorchScript exporter. `target` is a file
+    path or a buffer."""
+    images = {0: "batch", 3: "width"} if dynamic_width else {0: "batch"}
+    logits = {0: "batch", 1: "frames"} if dynamic_width else {0: "batch"}
     torch.onnx.export(
         module, (example,), target,  # type: ignore[arg-type]  # a BytesIO works (dynamo=False)
         input_names=["images"], output_names=["logits"],
-        dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}},
+        dynamic_axes={"images": images, "logits": logits},
         opset_version=opset, dynamo=False,
     )  # fmt: skip
+
+
+def reads_wide(task: Task) -> bool:
+    """Whether the task reads crops wider than its training width at their own width
+    (`Task.read_transform`): its graph is exported with a free width."""
+    return task.read_transform.max_width > task.cfg.model.width
 
 
 def use_onnx_runtime(task: Task, threads: int | None = None, opset: int = 17) -> None:
@@ -74,7 +80,7 @@ def use_onnx_runtime(task: Task, threads: int | None = None, opset: int = 17) ->
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer notes on shape checks: not for users
-            export_graph(module, x, buf, opset)
+            export_graph(module, x, buf, opset, dynamic_width=reads_wide(task))
     except Exception as e:  # noqa: BLE001 - exporter failures are reported in one line
         first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
         raise InputError(f"--runtime onnx: the export failed ({first})") from None
@@ -85,5 +91,4 @@ def use_onnx_runtime(task: Task, threads: int | None = None, opset: int = 17) ->
     # threads that spin-wait between calls would fight them for the cores
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(buf.getvalue(), opts, providers=["CPUExecutionProvider"])
-    wide = module if task.read_transform.max_width > m.width else None
-    task.model = OrtModule(session, m.width, wide)
+    task.model = OrtModule(session)

@@ -72,8 +72,25 @@ class GlobalBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         y = self.norm1(x)
-        x = x + self.drop(self.attn(y, y, y, need_weights=False)[0])
+        if torch.onnx.is_in_onnx_export():
+            a = self._attention(y)
+        else:
+            a = self.attn(y, y, y, need_weights=False)[0]
+        x = x + self.drop(a)
         return x + self.drop(self.mlp(self.norm2(x)))
+
+    def _attention(self, y: Tensor) -> Tensor:
+        """`self.attn(y, y, y)`'s arithmetic, written with the sequence length left
+        free (-1) in every reshape: the ONNX exporter traces `nn.MultiheadAttention`
+        with the example's length fixed in its graph, so a graph exported this way
+        reads any input width (`strtool export onnx`, `--runtime onnx`)."""
+        m, n, c = self.attn, y.shape[0], y.shape[2]
+        heads = m.num_heads
+        qkv = F.linear(y, m.in_proj_weight, m.in_proj_bias)  # (N, L, 3C)
+        qkv = qkv.reshape(n, -1, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
+        att = (qkv[0] @ qkv[1].transpose(-2, -1)) * (c // heads) ** -0.5
+        out = (att.softmax(-1) @ qkv[2]).transpose(1, 2).reshape(n, -1, c)
+        return m.out_proj(out)
 
 
 class RowAttentionPool(nn.Module):

@@ -115,4 +115,6 @@ def test_export_onnx_of_the_default_model_matches_pytorch(tmp_path: Path) -> Non
                               str(tmp_path / "default.onnx"), "--json"])  # fmt: skip
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
+    # checked at the training width and, the width being free, at twice it
     assert out["max_abs_diff"] is not None and out["max_abs_diff"] < 1e-3
+    assert out["max_width"] == 768 and out["input"] == [1, 32, 192]

@@ -176,6 +176,11 @@ def test_onnx_runtime_reads_wide_crops_like_pytorch(readers) -> None:  # type: i
     ort = open_reader(MODEL, "cpu", runtime="onnx")
     arrays = [_grey(render_text(t, size=24)) for t in ["bread", LONG[2], "cafe 12"]]
     assert ort.read_arrays(arrays).texts == wide.read_arrays(arrays).texts
+    tensors = [wide.transform(a) for a in arrays]
+    assert tensors[1].shape[-1] > 192  # the graph itself reads the wide crop
+    with torch.inference_mode():
+        got, want = ort.model(tensors[1][None]), wide.model(tensors[1][None])
+    assert got.shape == want.shape and float((got - want).abs().max()) < 1e-3
 
 
 def test_max_width_refused_by_img2seq_models() -> None:
@@ -185,3 +190,16 @@ def test_max_width_refused_by_img2seq_models() -> None:
                                  "data.charset=en", "data.train=[unused]"])  # fmt: skip
     with pytest.raises(InputError, match="CTC recognisers"):
         build_task(cfg, None).set_decoding(DecodingOptions(max_width=512))
+
+
+def test_h8_attention_for_export_equals_multihead_attention() -> None:
+    # the arithmetic the ONNX export traces (free sequence length) is nn.MultiheadAttention's
+    from strtool.models.h8 import GlobalBlock
+
+    torch.manual_seed(0)
+    block = GlobalBlock(32, 4).eval()
+    for length in (12, 57):
+        y = torch.randn(3, length, 32)
+        with torch.no_grad():
+            want = block.attn(y, y, y, need_weights=False)[0]
+            assert torch.allclose(block._attention(y), want, atol=1e-5)
