@@ -623,6 +623,9 @@ COVERAGE: dict[tuple[str, frozenset[str]], tuple[str, ...]] = {
     ("eval", frozenset({"--model", "--data", "--segment"})): (
         "tests/engine/test_pages.py::test_predict_and_eval_segment",
     ),
+    ("predict", frozenset({"--segment", "--json"})): (
+        "tests/engine/test_pages.py::test_predict_and_eval_segment",
+    ),
 }
 
 
