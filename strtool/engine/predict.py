@@ -53,9 +53,12 @@ class Prediction:
 #: an image read as one crop is flagged as a page (`Prediction.page_lines`) when it
 #: holds this many separate ink bands (text lines with empty rows between them,
 #: `strtool.data.layout.find_lines`; touching lines are not counted, a tall word's
-#: ascender zone cannot pass for a line); only images at least `PAGE_HINT_HEIGHT`
-#: times the model's input height are looked at
+#: ascender zone cannot pass for a line) and its lines are horizontal: their median box
+#: at least `PAGE_HINT_ASPECT` times as wide as high (the glyphs of a vertical CJK
+#: column are bands too, but square); only images at least `PAGE_HINT_HEIGHT` times the
+#: model's input height are looked at
 PAGE_HINT_LINES = 2
+PAGE_HINT_ASPECT = 2.0
 PAGE_HINT_HEIGHT = 3
 
 
@@ -68,7 +71,10 @@ def page_lines(arr: np.ndarray, model_height: int) -> int | None:
     from strtool.data.layout import find_lines
 
     lay = find_lines(arr)
-    return len(lay.lines) if lay.bands >= PAGE_HINT_LINES else None
+    if lay.bands < PAGE_HINT_LINES:
+        return None
+    aspect = np.median([(b.right - b.left) / max(b.bottom - b.top, 1) for b in lay.lines])
+    return len(lay.lines) if aspect >= PAGE_HINT_ASPECT else None
 
 
 def expand_inputs(items: Sequence[str | Path]) -> list[Path]:

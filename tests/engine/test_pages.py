@@ -86,9 +86,12 @@ def test_predict_flags_pages_read_as_one_crop(tmp_path: Path) -> None:
     # lines and one warning points to --segment; a word crop, even a large one, does not
     (tmp_path / "page.png").write_bytes(page_png(PAGES[0]))
     (tmp_path / "word.png").write_bytes(render_text("Station", size=90, pad=20))
+    # a column of glyphs one above the other (as vertical CJK crops are): square bands
+    (tmp_path / "column.png").write_bytes(render_text("H\nO\nT\nE\nL", size=28, pad=6))
     res = cli("predict", tmp_path, "--json", "--quiet")
     rows = {Path(r["path"]).name: r for r in json.loads(res.stdout)}
     assert rows["page.png"]["page_lines"] == 3 and rows["word.png"]["page_lines"] is None
+    assert rows["column.png"]["page_lines"] is None
     assert "1 image(s) hold several text lines" in res.stderr and "--segment" in res.stderr
     res = cli("predict", tmp_path / "word.png", "--quiet")
     assert "several text lines" not in res.stderr
