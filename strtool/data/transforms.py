@@ -47,18 +47,16 @@ class ResizeNormalize:
         self.max_width = max_width if max_width is not None else width
         self.width_step = max(1, width_step)
 
-    def canvas_width(self, image_hw: tuple[int, int]) -> tuple[int, int]:
-        """(text width, canvas width) in pixels of an image of size (h, w): the image
-        scaled to `height` keeps its width up to `max_width` (above `width` only)
-        and the canvas is that width rounded up to `width_step` (never past
-        `max_width`), or `width` for every image that fits it."""
+    def canvas_width(self, image_hw: tuple[int, int]) -> int:
+        """The input width of an image of size (h, w): `width` for every image that
+        fits it at `height`; a wider one keeps its width up to `max_width`, rounded up
+        to `width_step` (never past `max_width`). `resize_pad` to it places the image
+        at its own width (squeezed only past `max_width`) and pads the rest."""
         h, w = image_hw
         natural = max(1, int(round(w * self.height / max(h, 1))))
         if not self.keep_ratio or natural <= self.width or self.max_width <= self.width:
-            return min(natural, self.width), self.width
-        text = min(natural, self.max_width)
-        canvas = min(-(-text // self.width_step) * self.width_step, self.max_width)
-        return text, max(canvas, text)
+            return self.width
+        return min(-(-natural // self.width_step) * self.width_step, self.max_width)
 
     def to_array(self, image: bytes | Image.Image | np.ndarray) -> np.ndarray:
         """Decoded uint8 array (H, W) or (H, W, 3) of the requested channels."""
@@ -76,14 +74,8 @@ class ResizeNormalize:
 
     def __call__(self, image: bytes | Image.Image | np.ndarray) -> torch.Tensor:
         arr = self.to_array(image)
-        if self.max_width > self.width:
-            text, canvas = self.canvas_width(arr.shape[:2])
-            arr = resize_pad(arr, self.height, text, True, self.pad)
-            if canvas > text:
-                arr = np.pad(arr, ((0, 0), (0, canvas - text)) + ((0, 0),) * (arr.ndim - 2),
-                             constant_values=self.pad)  # fmt: skip
-        else:
-            arr = resize_pad(arr, self.height, self.width, self.keep_ratio, self.pad)
+        width = self.canvas_width(arr.shape[:2])
+        arr = resize_pad(arr, self.height, width, self.keep_ratio, self.pad)
         t = torch.from_numpy(np.ascontiguousarray(arr))
         t = t.unsqueeze(0) if t.ndim == 2 else t.permute(2, 0, 1)
         return t.float().div_(127.5).sub_(1.0)

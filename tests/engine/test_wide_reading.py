@@ -60,8 +60,9 @@ def test_transform_keeps_fitting_crops_and_widens_wide_ones() -> None:
     assert t.shape == (1, 32, 416)  # 400 rounded up to a multiple of 32, padded
     grey = torch.tensor(128.0).div(127.5).sub(1.0)  # mid grey, as the training padding
     assert torch.all(t[..., 400:] == grey)
+    assert torch.equal(t[..., :400], ResizeNormalize(32, 400, 1)(line))  # its own width
     assert wide(rng.integers(0, 255, (32, 2000), dtype=np.uint8)).shape == (1, 32, 768)
-    assert wide.canvas_width((48, 600)) == (400, 416)
+    assert wide.canvas_width((48, 600)) == 416 and wide.canvas_width((48, 200)) == 192
     with pytest.raises(ValueError, match="max_width"):
         ResizeNormalize(32, 192, 1, keep_ratio=False, max_width=768)
     with pytest.raises(ValueError, match="max_width"):
