@@ -16,6 +16,7 @@ from strtool.mstr.bank import PrototypeBank
 from strtool.text.langs import lang_group
 from strtool.text.normalize import nfc
 from strtool.text.script import detect_group
+from strtool.text.tokenizer import max_last
 
 
 def label_rows(
@@ -53,7 +54,7 @@ def ctc_targets(rows: Sequence[Sequence[int]]) -> tuple[Tensor, Tensor]:
 def ctc_greedy(logits: Tensor) -> tuple[list[list[int]], list[float]]:
     """Greedy CTC over (N, T, 1 + K): bank rows per sample (repeats merged, blanks
     dropped) and confidence = product of the max probabilities of the kept steps."""
-    probs, idx = logits.float().softmax(-1).max(-1)
+    probs, idx = max_last(logits.float().softmax(-1))
     out, conf = [], []
     for p_row, i_row in zip(probs.tolist(), idx.tolist(), strict=True):
         rows, c, prev = [], 1.0, 0
