@@ -59,9 +59,13 @@ def default_read_width(cfg: RunConfig) -> int:
     architecture reads any width (a line at 32 px of the default model: up to 768 px,
     192 frames, instead of 48 frames of squeezed glyphs); else its training width."""
     m = cfg.model
-    if m.keep_ratio and reads_any_width(m.arch):
-        return READ_WIDTH_FACTOR * m.width
-    return m.width
+    return READ_WIDTH_FACTOR * m.width if reads_wide_crops(cfg) else m.width
+
+
+def reads_wide_crops(cfg: RunConfig) -> bool:
+    """Whether a CTC model can read a crop wider than its training width at its own
+    width: it keeps the aspect ratio and its architecture reads any width."""
+    return cfg.model.keep_ratio and reads_any_width(cfg.model.arch)
 
 
 class CtcTask(Task):
@@ -114,7 +118,7 @@ class CtcTask(Task):
                 f"--max-width: {w} px is out of range; allowed: {m.width} (the model's "
                 f"input width: squeeze wide crops as in training) to {MAX_READ_WIDTH}"
             )
-        if w > m.width and not (m.keep_ratio and reads_any_width(m.arch)):
+        if w > m.width and not reads_wide_crops(self.cfg):
             why = "stretches every crop" if not m.keep_ratio else f"{m.arch} has a fixed grid"
             raise InputError(f"--max-width: this model reads {m.width} px only ({why})")
         self.max_width = w
