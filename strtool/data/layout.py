@@ -11,8 +11,13 @@ as `synth pages` draws and scans of notes or forms hold) into line boxes:
    shorter than the others (the dots and marks above or below a line, a speck) joins
    its nearer neighbour;
 4. touching lines: the line pitch is the first clear peak of the autocorrelation of
-   the (high-passed) row profile; a band as tall as n pitches is cut into n lines at
-   its emptiest rows;
+   the (high-passed) row profile, or, when that is far from it, the distance from
+   line to line in narrow vertical strips (`strip_pitch`); a band as tall as n
+   pitches is cut into n lines at its emptiest rows. When the image holds a single
+   band (nothing to compare its height with), the cut is kept only if narrow
+   vertical strips of the band see more than one line in it (`strip_lines`): the
+   pitch of one large word is its x-height, but a strip through it meets one run of
+   ink;
 5. boxes: each line's ink columns, padded by `margin` of a line height (never into
    the neighbouring lines).
 
@@ -205,6 +210,69 @@ def _split(profile: np.ndarray, a: int, b: int, pitch: float) -> list[tuple[int,
 
 #: the most ink (share of the band's fullest row) a row between two touching lines holds
 CUT_INK = 0.55
+#: how far (relative) the autocorrelation's pitch may be from the strips' before the
+#: strips' is taken: a page of warped or tightly set lines (CJK) blurs its row profile
+#: into a multiple of the pitch, while each narrow strip still sees its lines apart
+PITCH_TOL = 0.4
+#: rows of a strip with less ink than this share of the strip's fullest row are gaps
+STRIP_GAP = 0.2
+
+
+def _runs(rows: np.ndarray) -> list[tuple[int, int]]:
+    """Runs of ink in one strip's row profile (rows under `STRIP_GAP` of its fullest
+    row are gaps); a run under 0.4 of the tallest (a dot, a mark, a thin stroke) joins
+    its nearer neighbour."""
+    runs = _bands(rows, STRIP_GAP * float(rows.max()))
+    while len(runs) > 1:
+        tall = max(b - a for a, b in runs)
+        small = [i for i, (a, b) in enumerate(runs) if b - a < 0.4 * tall]
+        if not small:
+            break
+        i = small[0]
+        near = [(runs[i][0] - runs[i - 1][1], i - 1)] if i > 0 else []
+        near += [(runs[i + 1][0] - runs[i][1], i + 1)] if i + 1 < len(runs) else []
+        lo, hi = sorted((i, min(near)[1]))
+        runs[lo : hi + 1] = [(runs[lo][0], runs[hi][1])]
+    return runs
+
+
+def _strips(band: np.ndarray, step: int) -> list[list[tuple[int, int]]]:
+    """The ink runs (`_runs`) of each `step`-px strip of `band` that holds ink."""
+    cols = np.flatnonzero(band.any(axis=0))
+    if cols.size == 0:
+        return []
+    out = []
+    for x in range(int(cols[0]), int(cols[-1]) + 1, step):
+        strip = band[:, x : x + step]
+        if strip.sum() >= 0.02 * strip.size:
+            out.append(_runs(strip.sum(axis=1).astype(np.float64)))
+    return out
+
+
+def strip_pitch(band: np.ndarray, step: int = 16) -> float | None:
+    """Rows from one line to the next as narrow strips see them: the median distance
+    between the starts of consecutive ink runs in each 16-px strip. None when fewer
+    than 3 such distances exist."""
+    gaps = [r[i + 1][0] - r[i][0] for r in _strips(band, step) for i in range(len(r) - 1)]
+    return float(np.median(gaps)) if len(gaps) >= 3 else None
+
+
+def strip_lines(band: np.ndarray) -> int | None:
+    """How many text lines the ink `band` (rows x columns, boolean) holds as narrow
+    vertical strips see it (a third of its height wide, 12-48 px): the median count of
+    ink runs over the strips with ink. A strip is narrow enough that warped or
+    slightly skewed lines stay apart in it, and crosses a large word in one run (a
+    stem joins ascender and body). None when fewer than 3 strips hold ink."""
+    cols = np.flatnonzero(band.any(axis=0))
+    if cols.size < 4:
+        return None
+    step = int(np.clip(band.shape[0] / 3, 12, 48))
+    counts = []
+    for x in range(int(cols[0]), int(cols[-1]) + 1, step):
+        strip = band[:, x : x + step]
+        if strip.sum() >= 0.02 * strip.size:
+            counts.append(len(_runs(strip.sum(axis=1).astype(np.float64))))
+    return int(np.median(counts)) if len(counts) >= 3 else None
 
 
 def find_lines(
@@ -229,8 +297,14 @@ def find_lines(
     single = float(np.median([b - a for a, b in bands]))
     tallest = max(b - a for a, b in bands)
     pitch = max(line_pitch(profile, 1.3 * single, tallest), 4.0)
+    local = strip_pitch(mask[bands[0][0] : bands[-1][1]])
+    if local is not None and abs(pitch / local - 1) > PITCH_TOL:
+        pitch = max(local, 4.0)  # the autocorrelation took a multiple (or a part) of it
     separate = len(bands)
-    bands = [part for a, b in bands for part in _split(profile, a, b, pitch)]
+    cut = [_split(profile, a, b, pitch) for a, b in bands]
+    if separate == 1 and len(cut[0]) > 1 and strip_lines(mask[bands[0][0] : bands[0][1]]) == 1:
+        cut = [bands]  # one large word or line: its strips meet one run of ink
+    bands = [part for parts in cut for part in parts]
     pad = max(1, int(round(margin * min(single, pitch))))
     lines = []
     for i, (a, b) in enumerate(bands):

@@ -9,7 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from strtool.data.layout import estimate_skew, find_lines, page_ink, rotate
+from strtool.data.layout import (
+    estimate_skew,
+    find_lines,
+    page_ink,
+    rotate,
+    strip_lines,
+    strip_pitch,
+)
 from strtool.paths import fonts_dir
 from strtool.synth.fonts import discover_fonts
 from strtool.synth.render import render_mask
@@ -58,14 +65,54 @@ def test_lines_of_a_drawn_page(gap: int) -> None:
     assert lay.bands == len(TEXTS) if gap else 1 <= lay.bands <= len(TEXTS)
 
 
-@pytest.mark.parametrize("size", [28, 60, 90])
-def test_a_single_tall_word_is_one_ink_band(size: int) -> None:
-    # a large word may be cut at its x-height as touching lines would be (its
-    # ascender zone is sparse), but it is one band: what `predict` counts to tell pages
+@pytest.mark.parametrize("size", [28, 40, 60, 90])
+@pytest.mark.parametrize("word", ["Station", "Köln", "Bibliothek"])
+def test_a_single_large_word_is_one_line(word: str, size: int) -> None:
+    # its sparse ascender zone made the row profile look like two touching lines (the
+    # pitch was the x-height): "Station" at 90 px was cut into 3 lines, "Köln" into 2;
+    # narrow strips cross it in one run of ink, so it stays whole
     face = discover_fonts([FONT])[0]
-    ink = np.pad(render_mask("Station", face, size, "en"), 20)
+    ink = np.pad(render_mask(word, face, size, "en"), 20)
     lay = find_lines(255 - ink)
-    assert lay.bands == 1 and len(lay.lines) >= 1
+    assert lay.bands == 1 and len(lay.lines) == 1
+    assert strip_lines(page_ink(255 - ink)) == 1
+
+
+@pytest.mark.parametrize("gap", [12, 0])
+def test_strips_see_the_line_pitch(gap: int) -> None:
+    arr, rows = draw_page(gap)
+    mask = page_ink(arr)
+    pitch = float(np.mean(np.diff([top for top, _ in rows])))
+    local = strip_pitch(mask[rows[0][0] : rows[-1][1]])
+    assert local is not None and abs(local - pitch) <= 0.15 * pitch
+    # the median strip crosses the full lines (the last one is short): several, not one
+    assert strip_lines(mask[rows[0][0] : rows[-1][1]]) in (len(TEXTS) - 1, len(TEXTS))
+    assert strip_pitch(np.zeros((40, 200), bool)) is None
+
+
+def test_a_wrong_autocorrelation_pitch_falls_back_to_the_strips(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a page of warped or tightly set lines (CJK pages) blurs its row profile, and the
+    # autocorrelation takes a multiple of the pitch: the touching lines were cut in two
+    # halves, not four. The strips' pitch is taken when the two disagree.
+    import strtool.data.layout as layout
+
+    face = discover_fonts([FONT])[0]
+    masks = []
+    for text in TEXTS:  # each line cut to its ink rows: stacked, the lines touch
+        m = render_mask(text, face, 22, "en")
+        filled = np.flatnonzero(m.max(axis=1) > 0)
+        masks.append(m[filled[0] : filled[-1] + 1])
+    w = max(m.shape[1] for m in masks) + 40
+    ink = np.concatenate([np.pad(m, ((0, 0), (20, w - 20 - m.shape[1]))) for m in masks])
+    page = 255 - np.pad(ink, ((20, 20), (0, 0)))
+    assert find_lines(page).bands < len(TEXTS) and len(find_lines(page).lines) == len(TEXTS)
+    real = layout.line_pitch
+    monkeypatch.setattr(layout, "line_pitch", lambda *a: 2 * real(*a))
+    assert len(find_lines(page).lines) == len(TEXTS)
+    monkeypatch.setattr(layout, "PITCH_TOL", 100.0)  # no fallback: the halves
+    assert len(find_lines(page).lines) == len(TEXTS) // 2
 
 
 def test_skewed_page_is_turned_upright() -> None:
