@@ -263,15 +263,8 @@ def strip_lines(band: np.ndarray) -> int | None:
     ink runs over the strips with ink. A strip is narrow enough that warped or
     slightly skewed lines stay apart in it, and crosses a large word in one run (a
     stem joins ascender and body). None when fewer than 3 strips hold ink."""
-    cols = np.flatnonzero(band.any(axis=0))
-    if cols.size < 4:
-        return None
     step = int(np.clip(band.shape[0] / 3, 12, 48))
-    counts = []
-    for x in range(int(cols[0]), int(cols[-1]) + 1, step):
-        strip = band[:, x : x + step]
-        if strip.sum() >= 0.02 * strip.size:
-            counts.append(len(_runs(strip.sum(axis=1).astype(np.float64))))
+    counts = [len(runs) for runs in _strips(band, step)]
     return int(np.median(counts)) if len(counts) >= 3 else None
 
 
