@@ -13,6 +13,7 @@ from strtool.data.layout import (
     estimate_skew,
     find_lines,
     page_ink,
+    paper_level,
     rotate,
     strip_lines,
     strip_pitch,
@@ -150,3 +151,29 @@ def test_synth_pages_in_held_out_fonts(tmp_path: Path) -> None:
     for s in LmdbReader(tmp_path / "p"):
         right += len(find_lines(decode_image(s.image, 1)).lines) == s.label.count("\n") + 1
     assert right >= 34  # 85 % of the pages cut into exactly their lines
+
+
+def test_every_example_page_is_cut_into_its_lines() -> None:
+    # the README's example pages (held-out fonts, `tools/make_examples.py --pages`).
+    # chi_1 is dense light text on a dark ground, blurred: a local median took the
+    # text's own level for the background there, the dark gaps between its lines were
+    # "ink", and its 7 lines came out as 3
+    from PIL import Image
+
+    from strtool.paths import REPO_ROOT
+    from strtool.text.escape import unescape_text
+
+    pages = REPO_ROOT / "examples" / "pages"
+    for row in (pages / "labels.tsv").read_text("utf-8").splitlines():
+        name, text, _ = row.split("\t")
+        arr = np.asarray(Image.open(pages / name).convert("L"))
+        assert len(find_lines(arr).lines) == unescape_text(text).count("\n") + 1, name
+
+
+def test_ink_is_on_the_ink_side_of_the_paper() -> None:
+    arr, rows = draw_page(8)
+    dark = ((255 - arr).astype(np.float64) * 0.45 + 25).astype(np.uint8)  # light on dark
+    assert (page_ink(dark) == page_ink(arr)).mean() > 0.99
+    check_lines(dark, rows)
+    level = paper_level(arr, 0.75)
+    assert level.shape == arr.shape and float(np.median(level)) == 255.0
