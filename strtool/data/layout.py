@@ -133,11 +133,13 @@ PAPER_SHARE = 0.75
 
 def paper_level(g: np.ndarray, share: float) -> np.ndarray:
     """Float32 (H, W): the `share` percentile of the grey levels of `g` in a window of
-    a sixth of the page's short side (at least 15 px) around each pixel. Computed on a
+    a twentieth of the page's short side (at least 15 px) around each pixel: small
+    enough to follow stripes of shading, large enough to hold the paper between the
+    strokes. Computed on a
     copy about 12 px per window and a grid of a third of a window, then resized back
     (a smooth background; a few milliseconds per page)."""
     h, w = g.shape
-    k = max(15, min(h, w) // 6)
+    k = max(15, min(h, w) // 20)
     s = max(1, k // 12)
     small = cv2.resize(g, (max(1, w // s), max(1, h // s)), interpolation=cv2.INTER_AREA)
     kk = max(3, k // s) | 1
