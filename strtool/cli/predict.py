@@ -32,9 +32,14 @@ if TYPE_CHECKING:
 def predict_cmd(
     paths: Annotated[list[str], typer.Argument(help="Image files, folders or globs.")],
     model: Annotated[
-        str,
-        typer.Option("--model", "-m", help="Checkpoint (.pt); default: the shipped model."),
-    ] = "default",
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Checkpoint (.pt), or a shipped model: default (words), lines. "
+            "Default: default, or lines with --segment.",
+        ),
+    ] = None,
     langs: LangsOpt = None,
     batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=1)] = 64,
     vertical: Annotated[
@@ -87,7 +92,7 @@ def predict_cmd(
     (text and confidence of each line)."""
     from strtool.engine.orient import VERTICAL_MODES
     from strtool.engine.predict import expand_inputs, predict_paths
-    from strtool.engine.reader import open_reader
+    from strtool.engine.reader import SHIPPED_MODELS, open_reader
     from strtool.tasks.base import DecodingOptions
 
     check_device(device)
@@ -95,11 +100,13 @@ def predict_cmd(
         raise InputError(f"--vertical: '{vertical}' is not one of {', '.join(VERTICAL_MODES)}")
     files = expand_inputs(paths)
     lang_list = [x for x in langs.split(",") if x.strip()] if langs else None
+    model = model or ("lines" if segment else "default")
     rec = open_reader(model, device, lang_list, runtime,
                       decoding=DecodingOptions(beam, joint_ctc, max_width))  # fmt: skip
     via = ", ONNX Runtime" if runtime == "onnx" else ""
     what = "pages read line by line" if segment else "images"
-    info(f"{len(files)} {what}, model {rec.config.model.arch} ({rec.family}{via})", quiet)
+    shipped = f"{model} " if model in SHIPPED_MODELS else ""
+    info(f"{len(files)} {what}, model {shipped}({rec.config.model.arch}, {rec.family}{via})", quiet)
     preds = predict_paths(rec, files, batch_size, rotate_vertical, vertical, segment)  # type: ignore[arg-type]
     paged: list[tuple[str, int]] = []  # images read as one crop that hold several lines
     preds = _note_pages(preds, paged)

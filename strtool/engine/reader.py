@@ -85,18 +85,24 @@ class Reader:
 
 
 DEFAULT_MODEL = "default"
+#: the models shipped in the package (`strtool/weights/`), by the name `--model` takes:
+#: `default` reads words and short phrases of all ten languages, `lines` (the default
+#: model fine-tuned on text lines) reads whole lines, as `predict --segment` cuts them
+SHIPPED_MODELS = {DEFAULT_MODEL: "default.pt", "lines": "lines.pt"}
+_RECIPES = {DEFAULT_MODEL: "default_model", "lines": "default_lines"}
 
 
 def resolve_model(model: str | Path) -> Path:
-    """A checkpoint path; `default` is the model shipped in the package
-    (`strtool/weights/default.pt`), `InputError` when this build has none."""
-    if str(model) != DEFAULT_MODEL:
+    """A checkpoint path; a name of `SHIPPED_MODELS` (`default`, `lines`) is that model
+    shipped in the package, `InputError` when this build lacks it."""
+    name = str(model)
+    if name not in SHIPPED_MODELS:
         return Path(model)
-    path = weights_dir() / "default.pt"
+    path = weights_dir() / SHIPPED_MODELS[name]
     if not path.is_file():
         raise InputError(
-            f"this strtool build ships no default model ({path} is missing); "
-            "give --model CHECKPOINT, or train one: strtool train -c default_model"
+            f"this strtool build ships no '{name}' model ({path} is missing); "
+            f"give --model CHECKPOINT, or train one: strtool train -c {_RECIPES[name]}"
         )
     return path
 
@@ -110,7 +116,7 @@ def open_reader(
     decoding: DecodingOptions | None = None,
 ) -> Reader:
     """Load checkpoint `model` once (any family, any strtool version that wrote a
-    `config`; `default` = the shipped model), on `device`; `langs` restricts the output
+    `config`; `default` / `lines` = a shipped model), on `device`; `langs` restricts the output
     to those languages' charsets (CTC). `runtime="onnx"` runs the model by ONNX Runtime
     on the CPU (`strtool.engine.onnx_runtime`). `fuse` folds each BatchNorm into the
     convolution before it (`strtool.models.fuse`: the same readings, fewer passes; the
