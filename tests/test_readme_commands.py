@@ -626,6 +626,13 @@ COVERAGE: dict[tuple[str, frozenset[str]], tuple[str, ...]] = {
     ("predict", frozenset({"--segment", "--json"})): (
         "tests/engine/test_pages.py::test_predict_and_eval_segment",
     ),
+    ("predict", frozenset({"-m"})): (
+        "tests/engine/test_shipped_lines.py::test_predict_m_lines_reads_a_line_file",
+    ),
+    # the shipped line model reads the example pages (no --model with --segment)
+    ("predict", frozenset({"--segment"})): (
+        "tests/engine/test_shipped_lines.py::test_predict_segment_reads_the_example_pages_with_it",
+    ),
 }
 
 

@@ -80,3 +80,13 @@ def test_predict_segment_reads_the_example_pages_with_it() -> None:
         assert len(row["lines"]) == text.count("\n") + 1, name
         report = score_lines([row["text"]], [text], [lang])
         assert report.rows[0].cer <= CEILINGS[group], (name, row["text"])
+
+
+def test_predict_m_lines_reads_a_line_file(tmp_path: Path) -> None:
+    for i, text in enumerate(LINES):
+        (tmp_path / f"line{i}.png").write_bytes(render_text(text, size=32))
+    res = CliRunner().invoke(app, ["predict", str(tmp_path), "-m", "lines", "--quiet"])
+    assert res.exit_code == 0, res.stderr
+    texts = [row.split("\t")[1] for row in res.stdout.splitlines()]
+    rows = score_lines(texts, LINES, ["en"] * len(LINES)).rows
+    assert next(r for r in rows if r.name == "pooled").cer <= 0.03
