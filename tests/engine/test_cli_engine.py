@@ -218,7 +218,7 @@ def test_predict_default_model_and_lang_restriction(
     (tmp_path / "a.png").write_bytes(render("cafe"))
     monkeypatch.setenv("STRTOOL_WEIGHTS", str(tmp_path / "none"))
     res = runner.invoke(app, ["predict", str(tmp_path / "a.png")])
-    assert res.exit_code == 1 and "ships no default model" in res.stderr
+    assert res.exit_code == 1 and "ships no 'default' model" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
     weights = tmp_path / "weights"
     weights.mkdir()
