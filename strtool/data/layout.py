@@ -135,9 +135,8 @@ def paper_level(g: np.ndarray, share: float) -> np.ndarray:
     """Float32 (H, W): the `share` percentile of the grey levels of `g` in a window of
     a twentieth of the page's short side (at least 15 px) around each pixel: small
     enough to follow stripes of shading, large enough to hold the paper between the
-    strokes. Computed on a
-    copy about 12 px per window and a grid of a third of a window, then resized back
-    (a smooth background; a few milliseconds per page)."""
+    strokes. Computed on a copy about 12 px per window and a grid of a third of a
+    window, then resized back (a smooth background; a few milliseconds per page)."""
     h, w = g.shape
     k = max(15, min(h, w) // 20)
     s = max(1, k // 12)
@@ -159,6 +158,20 @@ def _bands(profile: np.ndarray, threshold: float) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[0::2], edges[1::2], strict=True)]
 
 
+def _nearer(runs: list[tuple[int, int]], i: int) -> tuple[int, int]:
+    """(gap in rows, index) of the neighbour of `runs[i]` nearer to it (two or more runs)."""
+    a, b = runs[i]
+    gaps = [(a - runs[i - 1][1], i - 1)] if i > 0 else []
+    gaps += [(runs[i + 1][0] - b, i + 1)] if i + 1 < len(runs) else []
+    return min(gaps)
+
+
+def _join(runs: list[tuple[int, int]], i: int, j: int) -> None:
+    """Replace neighbours `runs[i]` and `runs[j]` by one run spanning both, in place."""
+    lo, hi = min(i, j), max(i, j)
+    runs[lo : hi + 1] = [(runs[lo][0], runs[hi][1])]
+
+
 def _merge_small(bands: list[tuple[int, int]], share: float) -> tuple[list[tuple[int, int]], int]:
     """Join bands shorter than `share` of the median band to the nearer neighbour
     when it is within one median band height; returns the bands and how many joined."""
@@ -169,17 +182,10 @@ def _merge_small(bands: list[tuple[int, int]], share: float) -> tuple[list[tuple
         small = [i for i, (a, b) in enumerate(out) if b - a < share * unit]
         joined = False
         for i in small:
-            a, b = out[i]
-            gaps = []
-            if i > 0:
-                gaps.append((a - out[i - 1][1], i - 1))
-            if i + 1 < len(out):
-                gaps.append((out[i + 1][0] - b, i + 1))
-            gap, j = min(gaps)
+            gap, j = _nearer(out, i)
             if gap > unit:
                 continue
-            lo, hi = min(i, j), max(i, j)
-            out[lo : hi + 1] = [(out[lo][0], out[hi][1])]
+            _join(out, i, j)
             merged += 1
             joined = True
             break
@@ -260,11 +266,7 @@ def _runs(rows: np.ndarray) -> list[tuple[int, int]]:
         small = [i for i, (a, b) in enumerate(runs) if b - a < 0.4 * tall]
         if not small:
             break
-        i = small[0]
-        near = [(runs[i][0] - runs[i - 1][1], i - 1)] if i > 0 else []
-        near += [(runs[i + 1][0] - runs[i][1], i + 1)] if i + 1 < len(runs) else []
-        lo, hi = sorted((i, min(near)[1]))
-        runs[lo : hi + 1] = [(runs[lo][0], runs[hi][1])]
+        _join(runs, small[0], _nearer(runs, small[0])[1])
     return runs
 
 

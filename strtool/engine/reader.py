@@ -85,11 +85,11 @@ class Reader:
 
 
 DEFAULT_MODEL = "default"
-#: the models shipped in the package (`strtool/weights/`), by the name `--model` takes:
-#: `default` reads words and short phrases of all ten languages, `lines` (the default
-#: model fine-tuned on text lines) reads whole lines, as `predict --segment` cuts them
-SHIPPED_MODELS = {DEFAULT_MODEL: "default.pt", "lines": "lines.pt"}
-_RECIPES = {DEFAULT_MODEL: "default_model", "lines": "default_lines"}
+#: the models shipped in the package (`strtool/weights/<name>.pt`), by the name `--model`
+#: takes, with the preset that trains each: `default` reads words and short phrases of
+#: all ten languages, `lines` (the default model fine-tuned on text lines) reads whole
+#: lines, as `predict --segment` cuts them
+SHIPPED_MODELS = {DEFAULT_MODEL: "default_model", "lines": "default_lines"}
 
 
 def resolve_model(model: str | Path) -> Path:
@@ -98,11 +98,11 @@ def resolve_model(model: str | Path) -> Path:
     name = str(model)
     if name not in SHIPPED_MODELS:
         return Path(model)
-    path = weights_dir() / SHIPPED_MODELS[name]
+    path = weights_dir() / f"{name}.pt"
     if not path.is_file():
         raise InputError(
             f"this strtool build ships no '{name}' model ({path} is missing); "
-            f"give --model CHECKPOINT, or train one: strtool train -c {_RECIPES[name]}"
+            f"give --model CHECKPOINT, or train one: strtool train -c {SHIPPED_MODELS[name]}"
         )
     return path
 
