@@ -72,6 +72,7 @@ def test_installed_package_runs_from_another_folder(installed: Path, tmp_path: P
               "train.batch_size=8", "--set", "data.workers=0", "--quiet")  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert (installed / "strtool" / "weights" / "default.pt").is_file()
+    assert (installed / "strtool" / "weights" / "lines.pt").is_file()  # predict --segment's
     crop = REPO_ROOT / "examples" / "crops" / "jpn_3.png"
     res = run(installed, cwd, "predict", str(crop), "--json", "--quiet")  # the shipped model
     assert res.returncode == 0, res.stderr
